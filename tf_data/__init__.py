@@ -1,0 +1,23 @@
+"""Noisy-label datasets and `tf.data` input pipelines.
+
+Convention: transition matrices are row-stochastic,
+`T[i, j] = P(noisy = j | clean = i)`.
+"""
+
+from tf_data import environment  # noqa: F401  (first: quiet TF import)
+from tf_data.augment import make_pipeline_augmentation
+from tf_data.augment import perturb
+from tf_data.image_dataset import ImageDataset
+from tf_data.noise import NOISE_KINDS
+from tf_data.noise import NoisyLabels
+from tf_data.noise import NoisyMultilabels
+from tf_data.noise import corrupt_labels
+from tf_data.noise import corrupt_multilabels
+from tf_data.noise import transition_matrix
+from tf_data.pipelines import evaluation_pipeline
+from tf_data.pipelines import example_features
+from tf_data.pipelines import mixed_pipeline
+from tf_data.pipelines import training_pipeline
+from tf_data.sources import load_dataset
+from tf_data.splits import clean_noisy_split
+from tf_data.splits import labelled_unlabelled_split

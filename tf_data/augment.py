@@ -1,0 +1,128 @@
+"""Input perturbations the papers use, as composable functions.
+
+Each augmentation has a pure core that takes the random values it needs
+(`translate_images`, `add_gaussian_noise`, `flip_images`) and two thin
+drawers:
+
+* `random_translate`, `gaussian_input_noise`, `random_horizontal_flip`
+  draw with `keras.random` from an int seed or an owned
+  `keras.random.SeedGenerator`; use these inside models (UMN's `eta`,
+  Mean Teacher's input noise).
+* `make_pipeline_augmentation` draws statelessly from a per-element seed
+  that `tf.data` supplies, so an input pipeline is deterministic given its
+  seed (see `tf_data.pipelines`).
+
+Paper settings: translation by up to 2 px and Gaussian noise with sigma 0.15
+(UMN, Mean Teacher), horizontal flips for CIFAR-10.
+"""
+
+from keras import ops
+from keras import random as keras_random
+
+from tf_data import environment  # noqa: F401
+
+MAX_SHIFT = 2
+NOISE_STDDEV = 0.15
+
+
+def translate_images(images, shifts, max_shift=MAX_SHIFT):
+    """Translates each image by an integer shift, filling with zeros.
+
+    Args:
+        images: `(B, H, W, C)` float tensor.
+        shifts: `(B, 2)` int tensor of (dy, dx), each in
+            `[-max_shift, max_shift]`.
+        max_shift: the largest |shift| allowed.
+
+    Returns:
+        `(B, H, W, C)`: `out[b, i, j] = images[b, i - dy, j - dx]`, zero where
+        that falls outside the image.
+    """
+    height, width = images.shape[1], images.shape[2]
+    pad = [[0, 0], [max_shift, max_shift], [max_shift, max_shift], [0, 0]]
+    padded = ops.pad(images, pad)
+    shifts = ops.cast(shifts, "int32")
+    rows = ops.arange(height, dtype="int32")[None, :] + max_shift - shifts[:, :1]
+    cols = ops.arange(width, dtype="int32")[None, :] + max_shift - shifts[:, 1:]
+    batch = ops.shape(images)[0]
+    channels = images.shape[3]
+    padded_width = width + 2 * max_shift
+    row_index = ops.broadcast_to(
+        rows[:, :, None, None], (batch, height, padded_width, channels)
+    )
+    picked_rows = ops.take_along_axis(padded, row_index, axis=1)
+    col_index = ops.broadcast_to(cols[:, None, :, None], (batch, height, width, channels))
+    return ops.take_along_axis(picked_rows, col_index, axis=2)
+
+
+def add_gaussian_noise(images, noise):
+    """Returns `images + noise` (kept as a function so cores compose)."""
+    return images + noise
+
+
+def flip_images(images, flip):
+    """Flips image b left-right where `flip[b]` is true."""
+    flip = ops.reshape(ops.cast(flip, images.dtype), (-1, 1, 1, 1))
+    return flip * ops.flip(images, axis=2) + (1.0 - flip) * images
+
+
+def random_translate(images, seed, max_shift=MAX_SHIFT):
+    """Translates every image by a uniform random shift in [-m, m]^2 pixels."""
+    batch = ops.shape(images)[0]
+    shifts = keras_random.randint((batch, 2), -max_shift, max_shift + 1, seed=seed)
+    return translate_images(images, shifts, max_shift)
+
+
+def gaussian_input_noise(images, seed, stddev=NOISE_STDDEV):
+    """Adds i.i.d. `N(0, stddev^2)` noise to every pixel."""
+    noise = keras_random.normal(ops.shape(images), stddev=stddev, seed=seed)
+    return add_gaussian_noise(images, ops.cast(noise, images.dtype))
+
+
+def random_horizontal_flip(images, seed):
+    """Flips each image left-right with probability 1/2."""
+    batch = ops.shape(images)[0]
+    flip = keras_random.uniform((batch,), seed=seed) < 0.5
+    return flip_images(images, flip)
+
+
+def perturb(images, seed, max_shift=MAX_SHIFT, stddev=NOISE_STDDEV, flip=False):
+    """The UMN / Mean Teacher perturbation `eta`: translate, noise, flip.
+
+    A zero `max_shift` or `stddev` skips that part.
+    """
+    if flip:
+        images = random_horizontal_flip(images, seed)
+    if max_shift:
+        images = random_translate(images, seed, max_shift)
+    if stddev:
+        images = gaussian_input_noise(images, seed, stddev)
+    return images
+
+
+def make_pipeline_augmentation(max_shift=0, stddev=0.0, flip=False):
+    """Builds a `(images, seed) -> images` function for `tf.data` batches.
+
+    `seed` is a `(2,)` int64 stateless seed; `tf_data.pipelines` supplies a
+    different one for every batch from `tf.data.Dataset.random(seed)`, so
+    the whole stream of augmentations is reproducible.
+    """
+    import tensorflow as tf  # tf.random.stateless_* is the tf.data idiom.
+
+    def augment(images, seed):
+        seeds = tf.random.experimental.stateless_split(seed, 3)
+        batch = tf.shape(images)[0]
+        if flip:
+            draw = tf.random.stateless_uniform([batch], seeds[0]) < 0.5
+            images = flip_images(images, draw)
+        if max_shift:
+            shifts = tf.random.stateless_uniform(
+                [batch, 2], seeds[1], -max_shift, max_shift + 1, dtype=tf.int32
+            )
+            images = translate_images(images, shifts, max_shift)
+        if stddev:
+            noise = tf.random.stateless_normal(tf.shape(images), seeds[2], stddev=stddev)
+            images = add_gaussian_noise(images, noise)
+        return images
+
+    return augment

@@ -1,0 +1,52 @@
+"""Quiet TensorFlow start-up for users of this project.
+
+TensorFlow 2.21 prints oneDNN, CUDA and absl start-up lines to the C-level
+stderr before absl's logging is initialised, so `TF_CPP_MIN_LOG_LEVEL` alone
+does not silence them. We redirect file descriptor 2 only while TensorFlow is
+imported and its devices are listed, then restore it, so every later warning
+and traceback is shown as usual. oneDNN stays on (turning it off with
+`TF_ENABLE_ONEDNN_OPTS=0` made a small CNN 2.3x slower on a 2-core CPU).
+
+Set `NOISYLABELS_VERBOSE_TF=1` to see TensorFlow's start-up output.
+"""
+
+import contextlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@contextlib.contextmanager
+def _silenced_stderr_fd():
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # No real fd 2 (e.g. some notebooks).
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow with its start-up noise hidden; returns the module."""
+    if "tensorflow" in sys.modules or os.environ.get("NOISYLABELS_VERBOSE_TF"):
+        import tensorflow as tf
+
+        return tf
+    with _silenced_stderr_fd():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    return tf
+
+
+import_tensorflow_quietly()

@@ -1,0 +1,67 @@
+"""The in-memory container every small-image source returns."""
+
+import dataclasses
+
+import numpy as np
+
+from tf_data import validation
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageDataset:
+    """Train and test images with clean integer labels, validated.
+
+    Images are float32 `(n, H, W, C)` scaled to [0, 1]; labels int64 in
+    `[0, num_classes)`. Noise is injected later (`tf_data.noise`), so these
+    labels are the dataset's own.
+
+    Attributes:
+        name: dataset name, e.g. `"digits"`.
+        x_train, y_train, x_test, y_test: the arrays.
+        num_classes: C.
+        class_names: C names, for reports.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    class_names: tuple
+
+    def __post_init__(self):
+        set_ = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731
+        num_classes = validation.check_num_classes(self.num_classes)
+        for split in ("train", "test"):
+            images = validation.check_images(getattr(self, f"x_{split}"), f"x_{split}")
+            labels = validation.check_labels(
+                getattr(self, f"y_{split}"), num_classes, f"y_{split}"
+            )
+            validation.check_same_length(**{f"x_{split}": images, f"y_{split}": labels})
+            set_(f"x_{split}", images)
+            set_(f"y_{split}", labels)
+        if self.x_train.shape[1:] != self.x_test.shape[1:]:
+            raise ValueError(
+                f"Train images {self.x_train.shape[1:]} and test images "
+                f"{self.x_test.shape[1:]} have different shapes."
+            )
+        names = tuple(str(n) for n in self.class_names) or tuple(
+            str(c) for c in range(num_classes)
+        )
+        if len(names) != num_classes:
+            raise ValueError(
+                f"{len(names)} class names given for {num_classes} classes."
+            )
+        set_("class_names", names)
+        set_("num_classes", num_classes)
+
+    @property
+    def image_shape(self):
+        """`(H, W, C)` of one image."""
+        return tuple(self.x_train.shape[1:])
+
+    def class_counts(self, split="train"):
+        """Examples per class in `split`."""
+        labels = self.y_train if split == "train" else self.y_test
+        return np.bincount(labels, minlength=self.num_classes)
