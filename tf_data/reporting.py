@@ -1,0 +1,136 @@
+"""Shared reporting for the table scripts: JSON results, tables, CSVs.
+
+Every script writes `results.json` as
+`{"table": ..., "dataset": ..., "rows": [{...}, ...]}` with one row per
+(method, setting, seed), prints a mean ± std table over seeds, and may
+write a ranked CSV of suspected label errors.
+"""
+
+import csv
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def mean_std(values):
+    """Mean and population std of a list (std 0 for a single value)."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(values.std())
+
+
+def format_mean_std(values, scale=1.0, digits=1):
+    """`"91.2 ± 0.4"`; with one value just `"91.2"`."""
+    mean, std = mean_std(np.asarray(values) * scale)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def format_table(rows, row_key, column_key, value_key, title, scale=100.0, digits=1):
+    """Formats rows as a text table of mean ± std over repeated rows.
+
+    Args:
+        rows: list of dicts, e.g. the `rows` of results.json.
+        row_key: field naming the table's rows (e.g. `"method"`).
+        column_key: field naming its columns (e.g. `"noise"`).
+        value_key: field averaged in each cell.
+        title: first line of the table.
+        scale: multiply values (100 for percent).
+        digits: decimals shown.
+    """
+    row_names = list(dict.fromkeys(r[row_key] for r in rows))
+    columns = list(dict.fromkeys(r[column_key] for r in rows))
+    cells = {}
+    for r in rows:
+        cells.setdefault((r[row_key], r[column_key]), []).append(r[value_key])
+    header = [row_key] + [str(c) for c in columns]
+    body = [
+        [str(name)]
+        + [
+            format_mean_std(cells[(name, c)], scale, digits) if (name, c) in cells else "-"
+            for c in columns
+        ]
+        for name in row_names
+    ]
+    widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in body]
+    return "\n".join(lines)
+
+
+def write_results_json(output_dir, table, dataset, rows, **extra):
+    """Writes `output_dir/results.json`; returns its path."""
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, "results.json")
+    payload = {"table": table, "dataset": dataset, "rows": list(rows), **extra}
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, default=_json_default)
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Cannot serialise {type(value)} to JSON.")
+
+
+def write_suspected_labels_csv(path, indices, given_labels, suggested_labels, scores,
+                               score_name="confidence", only_disagreements=True):
+    """Writes a ranked CSV of training labels that look wrong.
+
+    Columns: `index, given_label, suggested_label, <score_name>`, sorted by
+    score, highest (most suspicious) first.
+
+    Args:
+        path: CSV path.
+        indices: example indices into the training set.
+        given_labels: the labels the data owner supplied.
+        suggested_labels: what the model believes instead.
+        scores: higher = more confident the given label is wrong.
+        score_name: header of the score column.
+        only_disagreements: keep only rows whose suggestion differs from
+            the given label (set False for a score-only ranking).
+
+    Returns:
+        The number of rows written.
+    """
+    indices, given, suggested, scores = (
+        np.asarray(a) for a in (indices, given_labels, suggested_labels, scores)
+    )
+    keep = given != suggested if only_disagreements else np.ones(len(indices), bool)
+    order = np.argsort(-scores[keep], kind="stable")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "given_label", "suggested_label", score_name])
+        for i in order:
+            writer.writerow([
+                int(indices[keep][i]), int(given[keep][i]), int(suggested[keep][i]),
+                f"{float(scores[keep][i]):.6f}",
+            ])
+    return int(keep.sum())
+
+
+class Progress:
+    """One line per finished run: `[3/20 0:41] method=forward noise=0.2 ...`."""
+
+    def __init__(self, total, stream=None):
+        self.total = total
+        self.done = 0
+        self.start = time.time()
+        self.stream = stream or sys.stdout
+
+    def update(self, **fields):
+        self.done += 1
+        elapsed = int(time.time() - self.start)
+        described = " ".join(
+            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items()
+        )
+        print(f"[{self.done}/{self.total} {elapsed // 60}:{elapsed % 60:02d}] {described}",
+              file=self.stream, flush=True)
