@@ -1,0 +1,98 @@
+"""Feature extractors that produce the CRF's unary terms `a(x)`, `b(x)`.
+
+Each builder returns a `keras.Model` mapping images to a pooled feature
+vector; models add linear heads on top (robust CRF Section 4.1: spatially
+average-pooled final features through a fully connected layer). Any user
+backbone that maps images to a vector (or directly to logits) works too.
+"""
+
+import keras
+from keras import layers
+
+from tf_data import environment  # noqa: F401
+
+BACKBONES = ("small_cnn", "resnet32", "resnet50", "vgg16")
+
+
+def small_cnn(input_shape, width=32, name="small_cnn"):
+    """Four 3x3 conv layers (BN, ReLU), one 2x2 max-pool, global average pool.
+
+    Sized for the embedded 8x8 digits and small mosaics: `2 * width`
+    features.
+    """
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for filters, pool in ((width, False), (width, True), (2 * width, False), (2 * width, False)):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        if pool:
+            x = layers.MaxPooling2D(2)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def _basic_block(x, filters, stride):
+    shortcut = x
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
+                      kernel_initializer="he_normal")(x)
+    y = layers.BatchNormalization()(y)
+    y = layers.ReLU()(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False,
+                      kernel_initializer="he_normal")(y)
+    y = layers.BatchNormalization()(y)
+    if stride != 1 or shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False,
+                                 kernel_initializer="he_normal")(shortcut)
+        shortcut = layers.BatchNormalization()(shortcut)
+    return layers.ReLU()(layers.Add()([y, shortcut]))
+
+
+def resnet_cifar(input_shape, depth=32, name=None):
+    """He et al. 2016's CIFAR ResNet: 3 stages of (depth-2)/6 basic blocks.
+
+    Depth 32 gives 3 stages x 5 blocks with 16/32/64 filters, as the robust
+    CRF paper trains on CIFAR-10 (Table 2). Returns 64 pooled features.
+    """
+    if (depth - 2) % 6 != 0 or depth < 8:
+        raise ValueError(f"CIFAR ResNet depth must be 6n + 2 (20, 32, 44, ...), got {depth}.")
+    blocks = (depth - 2) // 6
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(16, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(inputs)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for stage, filters in enumerate((16, 32, 64)):
+        for block in range(blocks):
+            x = _basic_block(x, filters, 2 if stage > 0 and block == 0 else 1)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, x, name=name or f"resnet{depth}")
+
+
+def keras_application(name, input_shape, weights=None):
+    """ResNet-50 or VGG-16 from `keras.applications`, average-pooled.
+
+    Args:
+        name: `"resnet50"` or `"vgg16"`.
+        input_shape: `(H, W, 3)`, at least 32x32.
+        weights: None (random init; nothing is downloaded), a local weights
+            file, or `"imagenet"` (downloads; needs network access).
+    """
+    if len(input_shape) != 3 or input_shape[-1] != 3 or min(input_shape[:2]) < 32:
+        raise ValueError(
+            f"{name} needs RGB images of at least 32x32, got input_shape {input_shape}."
+        )
+    applications = {"resnet50": keras.applications.ResNet50, "vgg16": keras.applications.VGG16}
+    if name not in applications:
+        raise ValueError(f"Unknown keras.applications backbone {name!r}; choose resnet50 or vgg16.")
+    return applications[name](include_top=False, weights=weights, input_shape=tuple(input_shape),
+                              pooling="avg")
+
+
+def build_backbone(name, input_shape, weights=None):
+    """Builds a backbone by name: one of `BACKBONES`."""
+    if name == "small_cnn":
+        return small_cnn(input_shape)
+    if name == "resnet32":
+        return resnet_cifar(input_shape, 32)
+    if name in ("resnet50", "vgg16"):
+        return keras_application(name, input_shape, weights)
+    raise ValueError(f"Unknown backbone {name!r}; choose one of {BACKBONES}.")
