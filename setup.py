@@ -20,7 +20,6 @@ setuptools.setup(
         "numpy",
         "absl-py",
         "scikit-learn",
-        "pillow",
         # tensorflow-datasets needs it at download time and does not declare it.
         "importlib_resources",
     ],

@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from tf_data import environment  # noqa: F401  (quiet TensorFlow import)
+from tf_data import environment
 from tf_data import validation
 from tf_data.image_dataset import ImageDataset
 
@@ -56,6 +56,11 @@ def _stratified_test_split(labels, test_fraction, seed):
 def _split_into_dataset(name, images, labels, class_names, seed):
     labels = np.asarray(labels)
     train, test = _stratified_test_split(labels, USER_TEST_FRACTION, seed)
+    if len(test) == 0 or len(train) == 0:
+        raise ValueError(
+            f"{name!r} has too few examples ({len(labels)}) to hold out a "
+            f"{USER_TEST_FRACTION:.0%} test split; supply a test set (x_test/y_test)."
+        )
     return ImageDataset(
         name, images[train], labels[train], images[test], labels[test],
         len(class_names), class_names,
@@ -87,6 +92,28 @@ def tfds_download_command(name, data_dir=None):
     return f"tfds build {name}{target}"
 
 
+def read_tfds_split(builder, split, download, **as_dataset_kwargs):
+    """`builder.as_dataset(split)`, failing fast when the data is missing.
+
+    TFDS raises an AssertionError at once when a prepared dataset is not
+    found (whereas `tfds.load` may retry for minutes offline); we turn it
+    into a ValueError naming the dataset, the directory searched and the
+    command that downloads it.
+    """
+    try:
+        return builder.as_dataset(split=split, **as_dataset_kwargs)
+    except AssertionError as error:
+        if "could not find data" not in str(error):
+            raise
+        data_dir = os.path.dirname(os.path.dirname(builder.data_dir))
+        raise ValueError(
+            f"Dataset {builder.name!r} is not prepared under {data_dir!r} and "
+            f"downloading is {'on but failed' if download else 'off'}. Download it once with\n"
+            f"    {tfds_download_command(builder.name, data_dir)}\n"
+            "or pass --download (download=True)."
+        ) from None
+
+
 def load_tfds(name, data_dir=None, download=False):
     """Loads `mnist`, `svhn_cropped` or `cifar10` into an `ImageDataset`.
 
@@ -110,19 +137,15 @@ def load_tfds(name, data_dir=None, download=False):
     builder = tfds.builder(name, data_dir=data_dir)
     if download:
         builder.download_and_prepare()
-    elif not builder.is_prepared():
-        raise ValueError(
-            f"Dataset {name!r} is not prepared under {builder.data_dir!r} and "
-            "downloading is off. Download it once with\n"
-            f"    {tfds_download_command(name, data_dir)}\n"
-            "or pass --download (download=True)."
-        )
     arrays = {}
     for split in (train_split, test_split):
-        # batch_size=-1 reads the whole split as one tensor: these datasets
-        # fit in memory (CIFAR-10 train is 150 MB as uint8).
-        data = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
-        images, labels = tfds.as_numpy(data)
+        # These datasets fit in memory (CIFAR-10 train is 150 MB as uint8).
+        # Fixed-size batches, not batch_size=-1, which sizes one batch from
+        # split metadata that mocked or partial datasets may lack.
+        data = read_tfds_split(builder, split, download, batch_size=4096, as_supervised=True)
+        batches = list(tfds.as_numpy(data))
+        images = np.concatenate([b[0] for b in batches])
+        labels = np.concatenate([b[1] for b in batches])
         arrays[split] = (images.astype(np.float32) / 255.0, labels.astype(np.int64))
     return ImageDataset(
         name, *arrays[train_split], *arrays[test_split], len(class_names), class_names
@@ -156,12 +179,14 @@ def load_npz(path, seed=0):
             test = (_scale_user_images(archive[f"{x_key}_test"], path),
                     np.asarray(archive[f"{y_key}_test"]))
         class_names = tuple(archive["class_names"]) if "class_names" in keys else ()
+    for x_part, y_part in [(images, labels)] + ([test] if test is not None else []):
+        if y_part.ndim != 1:
+            raise ValueError(
+                f"Labels in {path!r} must be 1-D class indices, got shape {y_part.shape}."
+            )
+        validation.check_same_length(images=x_part, labels=y_part)
     all_labels = labels if test is None else np.concatenate([labels, test[1]])
-    if labels.ndim != 1:
-        raise ValueError(
-            f"Labels in {path!r} must be 1-D class indices, got shape {labels.shape}."
-        )
-    validation.check_labels(all_labels, max(int(np.max(all_labels)) + 1, 2))
+    validation.check_labels(all_labels, len(class_names) or max(int(np.max(all_labels)) + 1, 2))
     num_classes = len(class_names) or max(int(all_labels.max()) + 1, 2)
     class_names = class_names or tuple(str(c) for c in range(num_classes))
     name = f"npz:{path}"
@@ -187,14 +212,17 @@ def _scale_user_images(images, source):
 def load_folder(path, image_size=None, seed=0):
     """Loads `PATH/<class name>/<image>` files; classes sorted by name.
 
+    Images are decoded with `tf.io.decode_image` (PNG, JPEG, BMP, GIF), as
+    `keras.utils.image_dataset_from_directory` does. Greyscale folders stay
+    one-channel; if any image has colour, all are converted to RGB.
+
     Args:
         path: the root folder.
         image_size: `(H, W)` to resize to; default: the size of the first
             image, and every image must share it.
         seed: seed of the stratified 20% test split.
     """
-    from PIL import Image
-
+    tf = environment.import_tensorflow_quietly()
     if not os.path.isdir(path):
         raise ValueError(f"Image folder {path!r} does not exist.")
     class_names = tuple(
@@ -205,34 +233,34 @@ def load_folder(path, image_size=None, seed=0):
             f"{path!r} must have one sub-folder per class (at least 2), found "
             f"{len(class_names)}."
         )
-    images, labels = [], []
+    files, labels = [], []
     for label, class_name in enumerate(class_names):
         folder = os.path.join(path, class_name)
-        files = sorted(
-            f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS)
-        )
-        if not files:
+        names = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTENSIONS))
+        if not names:
+            raise ValueError(f"Class folder {folder!r} holds no images {IMAGE_EXTENSIONS}.")
+        files += [os.path.join(folder, name) for name in names]
+        labels += [label] * len(names)
+    decoded = [
+        tf.io.decode_image(tf.io.read_file(f), expand_animations=False).numpy() for f in files
+    ]
+    channels = 3 if any(image.shape[-1] >= 3 for image in decoded) else 1
+    images = []
+    for file_name, image in zip(files, decoded):
+        image = image[..., :3] if image.shape[-1] >= 3 else image[..., :1]
+        if channels == 3 and image.shape[-1] == 1:
+            image = np.repeat(image, 3, axis=-1)
+        if image_size is not None:
+            image = tf.image.resize(image, image_size, antialias=True).numpy()
+            image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+        if images and image.shape != images[0].shape:
             raise ValueError(
-                f"Class folder {folder!r} holds no images {IMAGE_EXTENSIONS}."
+                f"Image {file_name!r} has shape {image.shape} but earlier images have "
+                f"{images[0].shape}; pass image_size to resize them all."
             )
-        for file_name in files:
-            with Image.open(os.path.join(folder, file_name)) as image:
-                image = image.convert("RGB" if image.mode not in ("L", "LA") else "L")
-                if image_size is not None:
-                    image = image.resize((image_size[1], image_size[0]))
-                array = np.asarray(image)
-            if images and array.shape != images[0].shape:
-                raise ValueError(
-                    f"Image {os.path.join(folder, file_name)!r} has shape "
-                    f"{array.shape} but earlier images have {images[0].shape}; "
-                    "pass image_size to resize them all."
-                )
-            images.append(array)
-            labels.append(label)
+        images.append(image)
     images = _scale_user_images(np.stack(images), path)
-    return _split_into_dataset(
-        f"folder:{path}", images, np.asarray(labels), class_names, seed
-    )
+    return _split_into_dataset(f"folder:{path}", images, np.asarray(labels), class_names, seed)
 
 
 def load_dataset(name, data_dir=None, download=False, seed=0):

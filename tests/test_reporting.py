@@ -1,0 +1,28 @@
+"""Shared reporting helpers."""
+
+import csv
+import json
+
+import numpy as np
+
+from tf_data import reporting
+
+
+def test_table_shows_mean_and_std_over_seeds():
+    rows = [
+        {"method": "a", "noise": 0.1, "acc": 0.90},
+        {"method": "a", "noise": 0.1, "acc": 0.92},
+        {"method": "b", "noise": 0.1, "acc": 0.5},
+    ]
+    table = reporting.format_table(rows, "method", "noise", "acc", "T")
+    assert "91.0 ± 1.0" in table and "50.0" in table and table.startswith("T")
+
+
+def test_results_json_and_suspected_csv(tmp_path):
+    path = reporting.write_results_json(str(tmp_path), "t", "digits", [{"x": np.float32(0.5)}])
+    assert json.load(open(path)) == {"table": "t", "dataset": "digits", "rows": [{"x": 0.5}]}
+    count = reporting.write_suspected_labels_csv(
+        str(tmp_path / "s.csv"), [10, 11, 12, 13], [0, 1, 2, 3], [0, 2, 0, 1], [0.9, 0.6, 0.8, 0.7])
+    rows = list(csv.reader(open(tmp_path / "s.csv")))
+    assert count == 3 and rows[0] == ["index", "given_label", "suggested_label", "confidence"]
+    assert [r[0] for r in rows[1:]] == ["12", "13", "11"]

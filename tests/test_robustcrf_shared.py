@@ -1,0 +1,65 @@
+"""AlphaAnnealing and the backbones shared by both robust CRF models."""
+
+import keras
+import numpy as np
+import pytest
+
+from robustcrf import alpha_annealing
+from robustcrf import backbones
+
+
+class AlphaModel(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(1)
+        self.alpha = self.add_weight(shape=(), initializer="zeros", trainable=False, name="alpha")
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_linear_and_geometric_schedules():
+    linear = alpha_annealing.AlphaAnnealing(8.0, 1.0, 10)
+    assert [linear.alpha_at(e) for e in (0, 5, 10, 50)] == [8.0, 4.5, 1.0, 1.0]
+    geometric = alpha_annealing.AlphaAnnealing(40.0, 5.0, 11, "geometric")
+    assert geometric.alpha_at(11) == pytest.approx(5.0)
+    assert geometric.alpha_at(0) == 40.0 and 5.0 < geometric.alpha_at(5) < 22.5
+
+
+def test_callback_sets_alpha_and_resumes_from_initial_epoch(tmp_path):
+    model = AlphaModel()
+    model.compile("sgd", "mse")
+    x, y = np.zeros((8, 2)), np.zeros((8, 1))
+    callback = alpha_annealing.AlphaAnnealing(8.0, 1.0, 10)
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[callback])
+    np.testing.assert_allclose(history.history["alpha"], [8.0, 7.3, 6.6], rtol=1e-6)
+    model.fit(x, y, epochs=6, initial_epoch=5, verbose=0, callbacks=[callback])
+    assert float(model.alpha.numpy()) == pytest.approx(4.5)
+
+
+def test_callback_validates():
+    with pytest.raises(ValueError, match=">= 0"):
+        alpha_annealing.AlphaAnnealing(-1.0, 1.0, 10)
+    with pytest.raises(ValueError, match="positive integer"):
+        alpha_annealing.AlphaAnnealing(8.0, 1.0, 0)
+    with pytest.raises(ValueError, match="geometric"):
+        alpha_annealing.AlphaAnnealing(8.0, 0.0, 10, "geometric")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="non-trainable `alpha`"):
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0,
+                  callbacks=[alpha_annealing.AlphaAnnealing(1.0, 1.0, 1)])
+
+
+def test_backbones_build_pooled_features():
+    assert backbones.small_cnn((8, 8, 1)).output_shape == (None, 64)
+    resnet = backbones.resnet_cifar((32, 32, 3), 32)
+    assert resnet.output_shape == (None, 64)
+    convs = [l for l in resnet.layers if isinstance(l, keras.layers.Conv2D) and l.kernel_size == (3, 3)]
+    assert len(convs) == 1 + 3 * 5 * 2
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        backbones.resnet_cifar((32, 32, 3), 30)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        backbones.keras_application("vgg16", (8, 8, 1))
+    with pytest.raises(ValueError, match="Unknown backbone"):
+        backbones.build_backbone("alexnet", (32, 32, 3))

@@ -1,0 +1,132 @@
+"""Dataset sources: digits offline, TFDS through mock_data, npz and folders."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import tf_data
+from tf_data import environment
+from tf_data import sources
+
+tf = environment.import_tensorflow_quietly()
+
+
+def test_digits_loads_offline_with_fixed_split():
+    data = tf_data.load_dataset("digits")
+    assert data.x_train.shape == (1347, 8, 8, 1) and data.x_test.shape == (450, 8, 8, 1)
+    assert data.x_train.dtype == np.float32
+    assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
+    assert data.num_classes == 10 and data.class_counts("test").min() >= 44
+    again = tf_data.load_dataset("digits")
+    np.testing.assert_array_equal(data.y_train, again.y_train)
+
+
+@pytest.mark.parametrize("name, shape", [("mnist", (28, 28, 1)), ("svhn_cropped", (32, 32, 3)),
+                                         ("cifar10", (32, 32, 3))])
+def test_tfds_sources_load_through_mock_data(name, shape):
+    with tfds.testing.mock_data(num_examples=12):
+        data = tf_data.load_dataset(name)
+    assert data.image_shape == shape
+    assert len(data.x_train) == 12 and len(data.x_test) == 12
+    assert data.x_train.dtype == np.float32 and data.x_train.max() <= 1.0
+    assert data.num_classes == 10 and len(data.class_names) == 10
+
+
+def test_missing_tfds_data_fails_fast_with_the_download_command(tmp_path):
+    with pytest.raises(ValueError) as error:
+        tf_data.load_dataset("cifar10", data_dir=str(tmp_path))
+    message = str(error.value)
+    assert "cifar10" in message and str(tmp_path) in message
+    assert f"tfds build cifar10 --data_dir={tmp_path}" in message
+
+
+def test_unknown_dataset_lists_choices():
+    with pytest.raises(ValueError, match="Unknown dataset 'imagenet'.*digits"):
+        tf_data.load_dataset("imagenet")
+
+
+def _write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return f"npz:{path}"
+
+
+def test_npz_with_and_without_test_split(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (50, 6, 6), dtype=np.uint8)
+    y = np.arange(50) % 5
+    data = tf_data.load_dataset(_write_npz(tmp_path / "a.npz", x=x, y=y))
+    assert len(data.x_train) == 40 and len(data.x_test) == 10
+    assert data.image_shape == (6, 6, 1) and data.x_train.max() <= 1.0
+    np.testing.assert_array_equal(data.class_counts("test"), 2)
+    data = tf_data.load_dataset(_write_npz(
+        tmp_path / "b.npz", images=x, labels=y, images_test=x[:7], labels_test=y[:7]))
+    assert len(data.x_train) == 50 and len(data.x_test) == 7
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"a": np.zeros(3)}, "must hold arrays 'x' and 'y'"),
+        ({"x": np.full((4, 3, 3), np.nan), "y": np.arange(4) % 2}, "NaN"),
+        ({"x": np.zeros((4, 3, 3)), "y": np.array([0, 1, 2])}, "same number"),
+        ({"x": np.zeros((4, 3, 3)), "y": np.array([0, 1, -1, 1])}, r"\[0, "),
+        ({"x": np.full((4, 3, 3), 3.0), "y": np.arange(4) % 2}, r"\[0, 1\]"),
+        ({"x": np.zeros((0, 3, 3)), "y": np.zeros(0, int)}, "empty"),
+        ({"x": np.zeros((4, 3, 3)), "y": np.zeros((4, 2), int)}, "1-D"),
+    ],
+)
+def test_bad_npz_inputs(tmp_path, arrays, message):
+    with pytest.raises(ValueError, match=message):
+        tf_data.load_dataset(_write_npz(tmp_path / "bad.npz", **arrays))
+
+
+def test_missing_npz_file(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        tf_data.load_dataset(f"npz:{tmp_path}/nothing.npz")
+
+
+def _write_folder(root, sizes=((5, 5),) * 2, per_class=5, channels=3):
+    rng = np.random.default_rng(0)
+    for c, size in enumerate(sizes):
+        os.makedirs(root / f"class_{c}", exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, size + (channels,), dtype=np.uint8)
+            tf.io.write_file(str(root / f"class_{c}" / f"{i}.png"), tf.io.encode_png(pixels))
+
+
+def test_folder_source(tmp_path):
+    _write_folder(tmp_path)
+    data = tf_data.load_dataset(f"folder:{tmp_path}")
+    assert data.class_names == ("class_0", "class_1")
+    assert data.image_shape == (5, 5, 3) and len(data.x_train) + len(data.x_test) == 10
+    first = tf.io.decode_png(tf.io.read_file(str(tmp_path / "class_0" / "0.png"))).numpy()
+    all_images = np.concatenate([data.x_train, data.x_test])
+    assert np.any(np.all(np.isclose(all_images, first / 255.0), axis=(1, 2, 3)))
+
+
+def test_folder_of_mixed_sizes_needs_image_size(tmp_path):
+    _write_folder(tmp_path, sizes=((5, 5), (6, 4)))
+    with pytest.raises(ValueError, match="pass image_size"):
+        sources.load_folder(str(tmp_path))
+    assert sources.load_folder(str(tmp_path), image_size=(4, 4)).image_shape == (4, 4, 3)
+
+
+def test_bad_folders(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        tf_data.load_dataset(f"folder:{tmp_path}/missing")
+    os.makedirs(tmp_path / "only")
+    with pytest.raises(ValueError, match="at least 2"):
+        tf_data.load_dataset(f"folder:{tmp_path}")
+    os.makedirs(tmp_path / "empty")
+    with pytest.raises(ValueError, match="holds no images"):
+        tf_data.load_dataset(f"folder:{tmp_path}")
+
+
+def test_image_dataset_validates():
+    x = np.zeros((4, 2, 2, 1), np.float32)
+    with pytest.raises(ValueError, match="different shapes"):
+        tf_data.ImageDataset("t", x, np.arange(4) % 2, np.zeros((2, 3, 3, 1)), [0, 1], 2, ())
+    with pytest.raises(ValueError, match="class names"):
+        tf_data.ImageDataset("t", x, np.arange(4) % 2, x, np.arange(4) % 2, 2, ("a",))

@@ -1,0 +1,313 @@
+"""Small pure functions for the UMN objective (Eq. 5-11) and its baselines.
+
+Every function takes and returns `keras.ops` tensors (NumPy arrays work too)
+and has no state, so each can be checked against a NumPy closed form.
+Shapes: `B` examples, `C` classes, `D` latent or pixel dimensions.
+"""
+
+import math
+
+from keras import ops
+
+from tf_data import environment  # noqa: F401  (quiet TensorFlow import)
+
+LOG_2PI = math.log(2.0 * math.pi)
+PROBABILITY_FLOOR = 1e-7
+
+
+def gaussian_kl_to_standard_normal(mean, log_var):
+    """`KL(N(mean, exp(log_var)) || N(0, I))`, summed over the last axis.
+
+    The `KL(q(z_b | z_a, y) || p(z_b))` term of Eq. 5 with `p(z_b) = N(0, I)`.
+
+    Args:
+        mean: `(..., D)` means.
+        log_var: `(..., D)` log variances.
+
+    Returns:
+        `(...)`: `0.5 * sum(exp(log_var) + mean^2 - 1 - log_var)`.
+
+    Example:
+
+    >>> gaussian_kl_to_standard_normal(np.zeros((1, 3)), np.zeros((1, 3)))
+    0.0
+    """
+    return 0.5 * ops.sum(ops.exp(log_var) + ops.square(mean) - 1.0 - log_var, axis=-1)
+
+
+def gaussian_log_density(x, mean, log_var):
+    """`log N(x; mean, diag(exp(log_var)))`, summed over the last axis.
+
+    Used for `log p(z_a | z_b, y)` in Eq. 5 and the continuous pixel
+    likelihood of the SVHN / CIFAR-10 decoder.
+
+    Args:
+        x: `(..., D)` points.
+        mean, log_var: `(..., D)` parameters (broadcastable to `x`).
+
+    Returns:
+        `(...)` log densities.
+    """
+    return -0.5 * ops.sum(
+        LOG_2PI + log_var + ops.square(x - mean) * ops.exp(-log_var), axis=-1
+    )
+
+
+def gaussian_entropy(log_var):
+    """Entropy of `N(., diag(exp(log_var)))`, summed over the last axis.
+
+    The `- E_q log q(z_a | x)` term of Eq. 5, taken in closed form.
+
+    Returns:
+        `(...)`: `0.5 * sum(log(2 pi e) + log_var)`.
+    """
+    return 0.5 * ops.sum(LOG_2PI + 1.0 + log_var, axis=-1)
+
+
+def flatten_examples(x):
+    """Reshapes `(B, ...)` to `(B, prod(...))`."""
+    return ops.reshape(x, (ops.shape(x)[0], -1))
+
+
+def bernoulli_log_likelihood(x, logits):
+    """`log p(x | z_a)` for a Bernoulli decoder, summed over pixels (Eq. 1).
+
+    Targets may be grey levels in [0, 1] (continuous Bernoulli-style
+    cross-entropy, as Kingma et al. 2014 used for MNIST).
+
+    Args:
+        x: `(B, ...)` targets in [0, 1].
+        logits: `(B, ...)` decoder outputs, same shape.
+
+    Returns:
+        `(B,)`: `sum(x * logits - softplus(logits))`.
+    """
+    x = flatten_examples(x)
+    logits = flatten_examples(logits)
+    return ops.sum(x * logits - ops.softplus(logits), axis=-1)
+
+
+def gaussian_pixel_log_likelihood(x, mean, log_var):
+    """`log p(x | z_a)` for the Gaussian decoder of SVHN / CIFAR-10 (Eq. 1).
+
+    Args:
+        x: `(B, H, W, K)` targets.
+        mean: `(B, H, W, K)` decoder means.
+        log_var: log variance broadcastable to `x` (a learned per-channel
+            vector in `StackedVae`).
+
+    Returns:
+        `(B,)` log densities summed over pixels.
+    """
+    log_var = ops.broadcast_to(log_var, ops.shape(x))
+    return gaussian_log_density(flatten_examples(x), flatten_examples(mean),
+                                flatten_examples(log_var))
+
+
+def categorical_kl_to_uniform(probs):
+    """`KL(q(y | z_a) || Uniform(C))`, the second term of Eq. 5.
+
+    Args:
+        probs: `(B, C)` class probabilities.
+
+    Returns:
+        `(B,)`: `sum(q log q) + log C`.
+    """
+    num_classes = probs.shape[-1]
+    log_probs = ops.log(ops.maximum(probs, PROBABILITY_FLOOR))
+    return ops.sum(probs * log_probs, axis=-1) + math.log(num_classes)
+
+
+def unlabelled_elbo(class_probs, per_class_elbo):
+    """The class-marginalised M2 bound of Eq. 5 for one `z_a`.
+
+    `U(z_a) = sum_y q(y | z_a) L(z_a, y) - KL(q(y | z_a) || p(y))` with
+    uniform `p(y)`, where `L(z_a, y) = E_q(z_b) log p(z_a | z_b, y) -
+    KL(q(z_b | z_a, y) || p(z_b))`.
+
+    Args:
+        class_probs: `(B, C)` classifier probabilities `q(y | z_a)`.
+        per_class_elbo: `(B, C)` values `L(z_a, y)` for every class y.
+
+    Returns:
+        `(B,)` bounds.
+
+    Example:
+
+    >>> unlabelled_elbo(np.full((1, 2), 0.5), np.zeros((1, 2)))
+    0.0
+    """
+    return ops.sum(class_probs * per_class_elbo, axis=-1) - categorical_kl_to_uniform(
+        class_probs
+    )
+
+
+def max_finite_uncertainty(num_classes):
+    """`(C - 1) / C`: above it `f(eps)` of Eq. 9 turns negative."""
+    return (num_classes - 1.0) / num_classes
+
+
+def check_uncertainty_clip(low, high, num_classes):
+    """Validates the clip interval of eps; returns `(low, high)` as floats.
+
+    `f(eps) = log[(C - 1)(1 - eps) / eps]` is finite and positive exactly on
+    `0 < eps < (C - 1) / C`, so we need `0 < low < high < (C - 1) / C`.
+
+    Raises:
+        ValueError: if the interval would make `f` infinite or non-positive.
+    """
+    try:
+        low, high = float(low), float(high)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"uncertainty_clip must be two numbers (low, high), got {(low, high)!r}."
+        ) from None
+    limit = max_finite_uncertainty(num_classes)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(f"uncertainty_clip must be finite, got ({low}, {high}).")
+    if low <= 0.0:
+        raise ValueError(
+            f"uncertainty_clip low={low} makes f(eps) = log[(C-1)(1-eps)/eps] "
+            "infinite at eps=0; choose a small positive value such as 1e-3."
+        )
+    if high >= limit:
+        raise ValueError(
+            f"uncertainty_clip high={high} makes f(eps) <= 0 (f reaches 0 at "
+            f"eps=(C-1)/C={limit:.4g} for C={num_classes}); choose high < {limit:.4g}."
+        )
+    if low >= high:
+        raise ValueError(
+            f"uncertainty_clip needs low < high, got low={low}, high={high}."
+        )
+    return low, high
+
+
+def noisy_label_weight(eps, num_classes):
+    """The per-sample weight `f(eps) = log[(C - 1)(1 - eps) / eps]` (Eq. 7, 9).
+
+    Finite and positive for `0 < eps < (C - 1) / C` and strictly decreasing
+    there: trusted labels (small eps) weigh more.
+
+    Args:
+        eps: `(B,)` label uncertainties, already clipped.
+        num_classes: C.
+
+    Returns:
+        `(B,)` weights.
+
+    Example:
+
+    >>> noisy_label_weight(np.array([0.1]), 10)  # log(81)
+    array([4.394...])
+    """
+    return ops.log((num_classes - 1.0) * (1.0 - eps) / eps)
+
+
+def observed_label_probability(probs, labels):
+    """`q(y_obs | z_a)`: the probability of each example's given label.
+
+    Args:
+        probs: `(B, C)` probabilities.
+        labels: `(B,)` int labels in `[0, C)`.
+
+    Returns:
+        `(B,)`.
+    """
+    labels = ops.cast(ops.reshape(labels, (-1, 1)), "int32")
+    return ops.squeeze(ops.take_along_axis(probs, labels, axis=1), axis=1)
+
+
+LABEL_TERM_FORMS = ("linear", "log")
+
+
+def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear"):
+    """The labelled term of Eq. 5 with the noisy-label model of Eq. 9.
+
+    `sum_k q(y_k | z_a) log p(y_obs | y_k, z_a) = f(eps) q(y_obs | z_a) +
+    log(eps / (C - 1))`; the last part has no gradient (eps is a
+    stop-gradient estimate), so the `linear` form returns `f(eps) *
+    q(y_obs | z_a)` (Eq. 7). The `log` form `f(eps) * log q(y_obs | z_a)` is
+    the cross-entropy variant (Kingma et al.'s classification term reweighted
+    by f).
+
+    Args:
+        probs: `(B, C)` learner probabilities `q(y | z_a)`.
+        labels: `(B,)` observed labels.
+        eps: `(B,)` clipped label uncertainties (no gradient flows into them).
+        num_classes: C.
+        form: `"linear"` or `"log"`.
+
+    Returns:
+        `(B,)` values to *maximise*.
+    """
+    if form not in LABEL_TERM_FORMS:
+        raise ValueError(f"form must be one of {LABEL_TERM_FORMS}, got {form!r}.")
+    weight = noisy_label_weight(ops.stop_gradient(eps), num_classes)
+    observed = observed_label_probability(probs, labels)
+    if form == "linear":
+        return weight * observed
+    return weight * ops.log(ops.maximum(observed, PROBABILITY_FLOOR))
+
+
+def label_uncertainty(guider_probs, learner_probs, labels):
+    """`eps(z_a) = |f'(z_a)[y_obs] - f(z_a)[y_obs]|` (Eq. 11), no gradient.
+
+    Args:
+        guider_probs: `(B, C)` probabilities of the EMA guider.
+        learner_probs: `(B, C)` probabilities of the learner.
+        labels: `(B,)` observed labels.
+
+    Returns:
+        `(B,)` uncertainties in [0, 1].
+    """
+    difference = observed_label_probability(guider_probs, labels) - observed_label_probability(
+        learner_probs, labels
+    )
+    return ops.stop_gradient(ops.abs(difference))
+
+
+def ema_update(average, value, decay):
+    """`decay * average + (1 - decay) * value` (Eq. 10)."""
+    return decay * average + (1.0 - decay) * value
+
+
+def warmed_up_decay(step, decay):
+    """`min(decay, 1 - 1 / (step + 1))`: Tarvainen & Valpola's EMA warm-up.
+
+    At step 0 the average is a copy of the weights; early averages are true
+    means of the iterates seen so far (Polyak averaging, Eq. 23), later ones
+    exponential with `decay`.
+    """
+    step = ops.cast(step, "float32")
+    return ops.minimum(ops.cast(decay, "float32"), 1.0 - 1.0 / (step + 1.0))
+
+
+def sigmoid_rampup(step, length):
+    """`exp(-5 (1 - t)^2)`, `t = clip(step / length, 0, 1)`; 1 if length is 0.
+
+    The consistency ramp-up of Tarvainen & Valpola (2017).
+    """
+    if not length:
+        return ops.convert_to_tensor(1.0, "float32")
+    progress = ops.clip(ops.cast(step, "float32") / float(length), 0.0, 1.0)
+    return ops.exp(-5.0 * ops.square(1.0 - progress))
+
+
+def consistency_mse(student_probs, teacher_probs):
+    """Mean squared difference of two probability vectors, per example.
+
+    Returns:
+        `(B,)`: `mean_c (p_c - q_c)^2` (Mean Teacher's consistency cost).
+    """
+    return ops.mean(ops.square(student_probs - teacher_probs), axis=-1)
+
+
+def masked_mean(values, mask):
+    """Mean of `values` where `mask` is 1; 0 when the mask is empty."""
+    mask = ops.cast(mask, values.dtype)
+    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def sparse_cross_entropy(probs, labels):
+    """`-log p[label]` per example, from probabilities."""
+    return -ops.log(ops.maximum(observed_label_probability(probs, labels), PROBABILITY_FLOOR))
