@@ -28,6 +28,10 @@ NOISE_STDDEV = 0.15
 def translate_images(images, shifts, max_shift=MAX_SHIFT):
     """Translates each image by an integer shift, filling with zeros.
 
+    Computed as a one-hot weighted sum of the `2 * max_shift + 1` row crops,
+    then of the column crops, of the zero-padded batch: float maths only,
+    no integer gathers, and separable so it costs `2(2m + 1)` image copies.
+
     Args:
         images: `(B, H, W, C)` float tensor.
         shifts: `(B, 2)` int tensor of (dy, dx), each in
@@ -41,18 +45,20 @@ def translate_images(images, shifts, max_shift=MAX_SHIFT):
     height, width = images.shape[1], images.shape[2]
     pad = [[0, 0], [max_shift, max_shift], [max_shift, max_shift], [0, 0]]
     padded = ops.pad(images, pad)
+    offsets = ops.arange(-max_shift, max_shift + 1, dtype="int32")
     shifts = ops.cast(shifts, "int32")
-    rows = ops.arange(height, dtype="int32")[None, :] + max_shift - shifts[:, :1]
-    cols = ops.arange(width, dtype="int32")[None, :] + max_shift - shifts[:, 1:]
-    batch = ops.shape(images)[0]
-    channels = images.shape[3]
-    padded_width = width + 2 * max_shift
-    row_index = ops.broadcast_to(
-        rows[:, :, None, None], (batch, height, padded_width, channels)
-    )
-    picked_rows = ops.take_along_axis(padded, row_index, axis=1)
-    col_index = ops.broadcast_to(cols[:, None, :, None], (batch, height, width, channels))
-    return ops.take_along_axis(picked_rows, col_index, axis=2)
+    # one_hot[b, k] = 1 where shift == offsets[k]; shape (B, 2m + 1, 1, 1, 1).
+    row_weights = ops.cast(ops.equal(shifts[:, :1], offsets[None]), images.dtype)
+    col_weights = ops.cast(ops.equal(shifts[:, 1:], offsets[None]), images.dtype)
+    rows = 0.0
+    for k in range(2 * max_shift + 1):
+        start = 2 * max_shift - k  # = max_shift - offset
+        rows = rows + row_weights[:, k, None, None, None] * padded[:, start:start + height]
+    out = 0.0
+    for k in range(2 * max_shift + 1):
+        start = 2 * max_shift - k
+        out = out + col_weights[:, k, None, None, None] * rows[:, :, start:start + width]
+    return out
 
 
 def add_gaussian_noise(images, noise):

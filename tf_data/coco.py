@@ -629,8 +629,9 @@ def _open_builder(data_dir, download):
 def read_label_records(builder, tfds_split):
     """Reads ids, caption word sets and object labels of one TFDS split.
 
-    Images are not decoded: `PartialDecoding` keeps only `image/id`,
-    `captions/text` and `objects/label`.
+    Images are not decoded: `SkipDecoding` leaves them as JPEG bytes, which
+    are dropped at once; only `image/id`, `captions/text` and
+    `objects/label` are kept.
 
     Args:
         builder: a prepared `coco_captions/2014` builder.
@@ -646,10 +647,14 @@ def read_label_records(builder, tfds_split):
     import tensorflow_datasets as tfds
 
     tf = environment.import_tensorflow_quietly()
-    decoders = tfds.decode.PartialDecoding(
-        {"image/id": True, "captions": {"text": True}, "objects": {"label": True}}
+    # SkipDecoding rather than PartialDecoding: the latter logs a TFDS-internal
+    # deprecation warning per feature, and the skipped JPEG bytes cost only a
+    # copy, never a decode.
+    dataset = builder.as_dataset(
+        split=tfds_split,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        shuffle_files=False,
     )
-    dataset = builder.as_dataset(split=tfds_split, decoders=decoders, shuffle_files=False)
     dataset = dataset.map(
         lambda e: {
             "id": e["image/id"],

@@ -112,8 +112,9 @@ def parse_tags_mapping(mapping, source="tags mapping"):
             not a list, or a bad tag.
 
     Example:
-        >>> parse_tags_mapping({"1": ["Dog", "dog", "park"], 2: []})
-        {1: frozenset({'dog', 'park'}), 2: frozenset()}
+        >>> tags = parse_tags_mapping({"1": ["Dog", "dog", " park"], 2: []})
+        >>> {image_id: sorted(t) for image_id, t in tags.items()}
+        {1: ['dog', 'park'], 2: []}
     """
     if not isinstance(mapping, dict):
         raise ValueError(

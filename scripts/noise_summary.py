@@ -1,0 +1,34 @@
+r"""Prints a dataset's class counts and its realised label-noise matrix.
+
+Example:
+
+    python -m scripts.noise_summary --dataset=digits --noise=mnist --rate=0.3
+
+It trains nothing and runs in seconds, so unlike the table scripts it has no
+`--preset`.
+"""
+
+from absl import app
+from absl import flags
+
+from tf_data import noise
+from tf_data import summary
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("dataset", "digits", "digits, mnist, svhn_cropped, cifar10, npz:PATH, folder:PATH.")
+flags.DEFINE_enum("noise", "mnist", list(noise.NOISE_KINDS), "Noise kind.")
+flags.DEFINE_float("rate", 0.3, "Noise rate in [0, 1].")
+flags.DEFINE_integer("seed", 0, "Corruption seed.")
+flags.DEFINE_bool("exact", False, "Hit every (clean, noisy) pair count exactly.")
+flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+flags.DEFINE_bool("download", False, "Let TFDS download missing data.")
+
+
+def main(argv):
+    del argv
+    print(summary.summarize(FLAGS.dataset, FLAGS.noise, FLAGS.rate, FLAGS.seed, FLAGS.exact,
+                            FLAGS.data_dir, FLAGS.download))
+
+
+if __name__ == "__main__":
+    app.run(main)
