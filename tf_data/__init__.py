@@ -7,7 +7,10 @@ Convention: transition matrices are row-stochastic,
 from tf_data import environment  # noqa: F401  (first: quiet TF import)
 from tf_data.augment import make_pipeline_augmentation
 from tf_data.augment import perturb
+from tf_data.coco import load_coco_captions
 from tf_data.image_dataset import ImageDataset
+from tf_data.multilabel_dataset import MultilabelDataset
+from tf_data.multilabel_dataset import MultilabelSplit
 from tf_data.noise import NOISE_KINDS
 from tf_data.noise import NoisyLabels
 from tf_data.noise import NoisyMultilabels

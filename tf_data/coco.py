@@ -27,8 +27,8 @@ Tokenisation (captions only; tags are not tokenised)
     other character (space, digit, punctuation, apostrophe, hyphen,
     accented letter) separates words and belongs to none, so "man's" gives
     "man", "s" and "t-shirt" gives "t", "shirt". No stop words are removed
-    and no stemming is done: like Misra et al., the vocabulary is simply the
-    most common words, so "a", "on" and "of" are labels too. An image's
+    and no stemming is done: following the paper's wording ("the 1000 most
+    common words"), "a", "on" and "of" are labels too. An image's
     caption words are the union of the words of all its captions (5 per
     image in COCO).
 
@@ -56,8 +56,9 @@ Clean categories (the "73 categories" of Misra et al.)
     are Flickr tags, so both experiments share the clean label set. The
     number kept at full scale (with 1,000 words) cannot be checked offline;
     the loader reports kept and dropped categories in the dataset's
-    `description`. Pass `categories=` (names from `COCO_CATEGORIES`) to fix
-    the list instead, e.g. all 80 or Misra's list if you have it.
+    `description`. Pass `categories=` (names from `COCO_CATEGORIES`, kept
+    in the given order) to fix the list instead, e.g. all 80 or Misra's
+    list if you have it.
 
 `clean_to_noisy` (default mapping for the multilabel CRF)
     `(C, N)` {0,1}: entry (c, n) is 1 when noisy label n is one of category
@@ -75,8 +76,8 @@ Split (Misra et al.: 87K/20K/20K; reproduced as 83,287/20,000/20,000)
     20,000 with the defaults. 87K + 20K + 20K exceeds the 123,287 images,
     so Misra's train size cannot be matched together with two 20K
     evaluation splits; we keep the evaluation sizes exact and keep every
-    train2014 image in training, as Misra's split drew its evaluation
-    images from val2014. Rows of every split are in ascending image id.
+    train2014 image in training (drawing evaluation images from val2014
+    only is the usual COCO practice; that Misra did so is an assumption). Rows of every split are in ascending image id.
     `coco_clean_noisy_split` draws the paper's clean set `D_C`: a seeded
     20% of the training rows (`tf_data.splits.clean_noisy_split`); the
     dataset container has no field for it, so callers draw it with that
@@ -96,11 +97,13 @@ from tf_data import environment
 from tf_data import flickr_tags
 from tf_data import splits
 from tf_data.multilabel_dataset import MultilabelDataset, MultilabelSplit
+from tf_data.sources import missing_tfds_data_error
 from tf_data.sources import tfds_download_command
 
 TFDS_NAME = "coco_captions/2014"
 TRAIN2014_TFDS_SPLITS = ("train",)
 VAL2014_TFDS_SPLITS = ("val", "test", "restval")
+TFDS_SPLITS = TRAIN2014_TFDS_SPLITS + VAL2014_TFDS_SPLITS
 DEFAULT_NUM_WORDS = 1000
 DEFAULT_NUM_TAGS = 1024
 DEFAULT_VALIDATION_SIZE = 20000
@@ -606,12 +609,8 @@ def _open_builder(data_dir, download):
     if download:
         builder.download_and_prepare()
     elif not builder.is_prepared():
-        raise ValueError(
-            f"Dataset {TFDS_NAME!r} is not prepared under "
-            f"{str(builder.data_dir)!r} and downloading is off. Download it "
-            f"once (tens of GB) with\n    "
-            f"{tfds_download_command(TFDS_NAME, data_dir)}\n"
-            "or pass --download (download=True)."
+        raise missing_tfds_data_error(
+            TFDS_NAME, builder.data_dir, data_dir, size_note=" (tens of GB)"
         )
     names = list(builder.info.features["objects"]["label"].names)
     default_names = [str(i) for i in range(len(COCO_CATEGORIES))]
@@ -722,13 +721,19 @@ def make_image_source(builder, tfds_splits, image_ids):
         dataset = datasets[0]
         for more in datasets[1:]:
             dataset = dataset.concatenate(more)
+        # A hash lookup is cheap, so this map stays sequential.
         dataset = dataset.map(
             lambda e: {"jpeg": e["image"], "index": rows.lookup(e["image/id"])}
         )
         dataset = dataset.filter(lambda e: e["index"] >= 0)
 
         def decode(element):
-            image = tf.io.decode_jpeg(element["jpeg"], channels=3)
+            # decode_image, not decode_jpeg, so a stored file that is not a
+            # JPEG (PNG, BMP, GIF) still decodes; expand_animations=False
+            # keeps the rank at 3.
+            image = tf.io.decode_image(
+                element["jpeg"], channels=3, expand_animations=False
+            )
             image = tf.image.convert_image_dtype(image, tf.float32)
             if size is not None:
                 image = tf.image.resize(image, size)
@@ -738,6 +743,22 @@ def make_image_source(builder, tfds_splits, image_ids):
         return dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
 
     return image_source
+
+
+def _by_image_id(records, field):
+    """Maps image id -> one field of `read_label_records`' output."""
+    return {
+        image_id: value
+        for split_records in records.values()
+        for image_id, value in zip(split_records[0].tolist(), split_records[field])
+    }
+
+
+def _tfds_splits_holding(records, image_ids):
+    """The TFDS splits (in `TFDS_SPLITS` order) that hold any of `image_ids`."""
+    return tuple(
+        split for split in TFDS_SPLITS if np.isin(records[split][0], image_ids).any()
+    )
 
 
 def _describe(name, parts, noisy, clean_vocabulary, rule, seed):
@@ -798,17 +819,14 @@ def load_coco_captions(
     tags_by_id = flickr_tags.read_tags_file(tags_file) if tags_file is not None else None
 
     builder = _open_builder(data_dir, download)
-    ids, word_sets, object_labels = {}, {}, {}
-    for tfds_split in TRAIN2014_TFDS_SPLITS + VAL2014_TFDS_SPLITS:
-        ids[tfds_split], new_words, new_labels = read_label_records(builder, tfds_split)
-        for split_ids, words, labels in zip(ids[tfds_split], new_words, new_labels):
-            word_sets[int(split_ids)] = words
-            object_labels[int(split_ids)] = labels
-    train2014 = np.concatenate([ids[s] for s in TRAIN2014_TFDS_SPLITS])
-    val2014 = np.concatenate([ids[s] for s in VAL2014_TFDS_SPLITS])
+    records = {split: read_label_records(builder, split) for split in TFDS_SPLITS}
+    train2014 = np.concatenate([records[s][0] for s in TRAIN2014_TFDS_SPLITS])
+    val2014 = np.concatenate([records[s][0] for s in VAL2014_TFDS_SPLITS])
     parts = split_image_ids(train2014, val2014, seed, validation_size, test_size)
+    word_sets = _by_image_id(records, 1)
+    object_labels = _by_image_id(records, 2)
 
-    words_of = {k: [word_sets[int(i)] for i in parts[k]] for k in parts}
+    words_of = {k: [word_sets[i] for i in parts[k].tolist()] for k in parts}
     caption_vocabulary = build_vocabulary(words_of["train"], num_words)
     if categories is None:
         clean_vocabulary = select_categories(caption_vocabulary)
@@ -819,28 +837,27 @@ def load_coco_captions(
         name, noisy_vocabulary, noisy_sets = "coco_captions", caption_vocabulary, words_of
         noisy = f"the {num_words} most common caption words"
     else:
-        all_ids = np.concatenate([parts[k] for k in parts])
-        tag_sets = dict(zip(all_ids.tolist(), flickr_tags.tag_sets_for_images(
-            tags_by_id, all_ids, source=f"Tags file {str(tags_file)!r}")))
-        noisy_sets = {k: [tag_sets[int(i)] for i in parts[k]] for k in parts}
+        source = f"Tags file {str(tags_file)!r}"
+        all_ids = np.concatenate([parts[k] for k in parts]).tolist()
+        tags_of = dict(
+            zip(all_ids, flickr_tags.tag_sets_for_images(tags_by_id, all_ids, source))
+        )
+        noisy_sets = {k: [tags_of[i] for i in parts[k].tolist()] for k in parts}
         noisy_vocabulary = build_vocabulary(
             noisy_sets["train"], num_tags, size_name="num_tags", what="Flickr tags"
         )
         name, noisy = "coco_flickr_tags", f"the {num_tags} most common Flickr tags of {tags_file}"
 
-    split_sources = {
-        "train": TRAIN2014_TFDS_SPLITS + VAL2014_TFDS_SPLITS,
-        "validation": VAL2014_TFDS_SPLITS,
-        "test": VAL2014_TFDS_SPLITS,
-    }
     made = {}
     for k in ("train", "validation", "test"):
         made[k] = MultilabelSplit(
             clean_labels=clean_label_matrix(
-                [object_labels[int(i)] for i in parts[k]], clean_vocabulary
+                [object_labels[i] for i in parts[k].tolist()], clean_vocabulary
             ),
             noisy_labels=multi_hot(noisy_sets[k], noisy_vocabulary),
-            image_source=make_image_source(builder, split_sources[k], parts[k]),
+            image_source=make_image_source(
+                builder, _tfds_splits_holding(records, parts[k]), parts[k]
+            ),
         )
     return MultilabelDataset(
         name=name,

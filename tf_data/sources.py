@@ -92,7 +92,29 @@ def tfds_download_command(name, data_dir=None):
     return f"tfds build {name}{target}"
 
 
-def read_tfds_split(builder, split, download, **as_dataset_kwargs):
+def missing_tfds_data_error(name, searched_dir, data_dir=None, download=False, size_note=""):
+    """The ValueError for TFDS data that is not prepared.
+
+    Args:
+        name: TFDS name, e.g. `"cifar10"` or `"coco_captions/2014"`.
+        searched_dir: the directory TFDS looked in (`builder.data_dir`).
+        data_dir: the user's `--data_dir` (None: TFDS's default).
+        download: whether downloading was on.
+        size_note: e.g. `" (tens of GB)"`.
+
+    Returns:
+        A ValueError naming the dataset, the directory searched and the
+        exact command that downloads it.
+    """
+    return ValueError(
+        f"Dataset {name!r} is not prepared under {str(searched_dir)!r} and "
+        f"downloading is {'on but failed' if download else 'off'}. Download it "
+        f"once{size_note} with\n    {tfds_download_command(name, data_dir)}\n"
+        "or pass --download (download=True)."
+    )
+
+
+def read_tfds_split(builder, split, download, data_dir=None, **as_dataset_kwargs):
     """`builder.as_dataset(split)`, failing fast when the data is missing.
 
     TFDS raises an AssertionError at once when a prepared dataset is not
@@ -105,13 +127,7 @@ def read_tfds_split(builder, split, download, **as_dataset_kwargs):
     except AssertionError as error:
         if "could not find data" not in str(error):
             raise
-        data_dir = os.path.dirname(os.path.dirname(builder.data_dir))
-        raise ValueError(
-            f"Dataset {builder.name!r} is not prepared under {data_dir!r} and "
-            f"downloading is {'on but failed' if download else 'off'}. Download it once with\n"
-            f"    {tfds_download_command(builder.name, data_dir)}\n"
-            "or pass --download (download=True)."
-        ) from None
+        raise missing_tfds_data_error(builder.name, builder.data_dir, data_dir, download) from None
 
 
 def load_tfds(name, data_dir=None, download=False):
@@ -142,7 +158,8 @@ def load_tfds(name, data_dir=None, download=False):
         # These datasets fit in memory (CIFAR-10 train is 150 MB as uint8).
         # Fixed-size batches, not batch_size=-1, which sizes one batch from
         # split metadata that mocked or partial datasets may lack.
-        data = read_tfds_split(builder, split, download, batch_size=4096, as_supervised=True)
+        data = read_tfds_split(builder, split, download, data_dir, batch_size=4096,
+                               as_supervised=True)
         batches = list(tfds.as_numpy(data))
         images = np.concatenate([b[0] for b in batches])
         labels = np.concatenate([b[1] for b in batches])
