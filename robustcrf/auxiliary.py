@@ -61,6 +61,32 @@ def bayes_posterior_logits(transition, class_prior, floor=TRANSITION_FLOOR):
     return np.log(prior), np.log(np.maximum(transition, floor))
 
 
+def estimate_clean_prior(noisy_labels, transition, minimum=1e-3):
+    """Clean-class prior `pi` implied by the noisy-label frequencies and `T`.
+
+    The noisy frequencies are `rho = pi @ T`; we solve it by least squares
+    (`T^T pi = rho`, the minimum-norm solution when `T` is singular), clip
+    at `minimum` so every class stays possible, and renormalise. Under
+    asymmetric noise this corrects the bias of using `rho` itself (e.g. 7->1
+    flips make 1 look more frequent than it is).
+
+    Args:
+        noisy_labels: `(n,)` integer noisy labels.
+        transition: row-stochastic `T[i, j] = P(noisy=j | clean=i)`.
+        minimum: smallest prior probability kept, in (0, 1/C).
+
+    Returns:
+        `(C,)` float64 probabilities.
+    """
+    transition = validation.check_transition_matrix(transition)
+    num_classes = transition.shape[0]
+    labels = validation.check_labels(noisy_labels, num_classes, "noisy_labels")
+    noisy_frequencies = np.bincount(labels, minlength=num_classes) / len(labels)
+    prior = np.linalg.lstsq(transition.T, noisy_frequencies, rcond=None)[0]
+    prior = np.maximum(prior, minimum)
+    return prior / prior.sum()
+
+
 def smoothed_count_logits(clean_labels, noisy_labels, num_classes, smoothing=1.0):
     """`(a_aux, W_aux)` fitted to clean/noisy label pairs (saturated MLE + Laplace).
 
@@ -82,6 +108,9 @@ def smoothed_count_logits(clean_labels, noisy_labels, num_classes, smoothing=1.0
 @keras.saving.register_keras_serializable(package="robustcrf")
 class AuxiliaryPosterior(keras.layers.Layer):
     """`p_aux(y_hat | y)`: the auxiliary distribution of Section 3.2 / 4.3.
+
+    The conditional of Eq. 6-7 without hidden units, whose logits enter the
+    regularised posterior of Eq. 10 multiplied by alpha.
 
     A multinomial logistic regression of the clean label on the one-hot
     noisy label with no hidden units, `softmax(a_aux + W_aux[:, y])`; its

@@ -29,6 +29,13 @@ def pairwise_given_noisy(pairwise, noisy_onehot):
     return ops.matmul(noisy_onehot, ops.transpose(pairwise))
 
 
+def energy(clean_logits, noisy_bias, pairwise, clean_onehot, noisy_onehot):
+    """Eq. 2 without hidden units: `E = -a[y_hat] - b[y] - W[y_hat, y]`, `(B,)`."""
+    return -(ops.sum(clean_logits * clean_onehot, axis=-1)
+             + noisy_bias_of(noisy_bias, noisy_onehot)
+             + ops.sum(clean_onehot * pairwise_given_noisy(pairwise, noisy_onehot), axis=-1))
+
+
 def clean_marginal_logits(clean_logits, noisy_bias, pairwise):
     """Logits of the clean marginal: `a[i] + logsumexp_j(b[j] + W[i, j])`.
 
@@ -167,6 +174,11 @@ class MulticlassCRF(keras.layers.Layer):
 
     def call(self, clean_logits, noisy_logits=None):
         return clean_marginal(clean_logits, self._bias(noisy_logits), self.pairwise)
+
+    def energy(self, clean_logits, clean_labels, noisy_labels, noisy_logits=None):
+        """Eq. 2's energy `E(y, y_hat, x)` of given clean and noisy labels, `(B,)`."""
+        return energy(clean_logits, self._bias(noisy_logits), self.pairwise,
+                      self._onehot(clean_labels), self._onehot(noisy_labels))
 
     def log_partition(self, clean_logits, noisy_logits=None):
         """`log Z(x)`, `(B,)`."""

@@ -1,0 +1,33 @@
+"""Robust CRF (Vahdat 2017) for training on noisily labelled data, in Keras 3.
+
+Multiclass part (the paper's Section 4.3 / Table 2 variant): the analytic
+CRF layer, the model that puts it on any backbone, the auxiliary
+distribution, Patrini et al.'s loss corrections and transition estimator.
+"""
+
+from tf_data import environment  # noqa: F401  (first: quiet TF import)
+from robustcrf.alpha_annealing import AlphaAnnealing
+from robustcrf.auxiliary import AuxiliaryPosterior
+from robustcrf.auxiliary import estimate_clean_prior
+from robustcrf.backbones import build_backbone
+from robustcrf.crf_layer import MulticlassCRF
+from robustcrf.losses import BackwardCorrectedCrossEntropy
+from robustcrf.losses import CrossEntropy
+from robustcrf.losses import ForwardCorrectedCrossEntropy
+from robustcrf.robust_model import RobustCRFModel
+from robustcrf.robust_model import add_logits_head
+from robustcrf.transition_estimation import estimate_transition_matrix
+
+__all__ = [
+    "AlphaAnnealing",
+    "AuxiliaryPosterior",
+    "BackwardCorrectedCrossEntropy",
+    "CrossEntropy",
+    "ForwardCorrectedCrossEntropy",
+    "MulticlassCRF",
+    "RobustCRFModel",
+    "add_logits_head",
+    "build_backbone",
+    "estimate_clean_prior",
+    "estimate_transition_matrix",
+]

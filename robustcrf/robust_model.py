@@ -1,0 +1,393 @@
+"""`RobustCRFModel`: any backbone + the analytic multiclass robust CRF.
+
+Training is the paper's EM (Sections 3.1-3.3, Algorithm 1 without sampling):
+each step computes the regularised posterior `q` of Eq. 10 from the current
+network and the auxiliary distribution, holds it fixed, and takes a gradient
+step on the M-step objective `E_q[log p(y, y_hat | x)]` (Eq. 12), whose
+negative-phase expectation is exact here (the C x C table is summed).
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from robustcrf.auxiliary import AuxiliaryPosterior
+from robustcrf.crf_layer import NOISY_BIAS_KINDS
+from robustcrf.crf_layer import MulticlassCRF
+from tf_data import environment
+from tf_data import validation
+from tf_data.pipelines import IMAGE_KEY
+from tf_data.pipelines import LABEL_KEY
+from tf_data.pipelines import UNLABELLED
+
+tf = environment.import_tensorflow_quietly()
+
+VERIFIED_LABEL_KEY = "verified_label"
+SAMPLE_WEIGHT_KEY = "sample_weight"
+
+
+def add_logits_head(features_model, num_classes, name=None):
+    """Puts a `Dense(num_classes)` head on a feature extractor: images -> logits `a(x)`.
+
+    Args:
+        features_model: a functional Keras model (e.g. from
+            `robustcrf.backbones.build_backbone`) mapping images to features.
+        num_classes: C.
+        name: model name; default `<features name>_logits`.
+
+    Returns:
+        A `keras.Model` mapping images to `(B, C)` logits.
+
+    Example:
+
+    >>> backbone = add_logits_head(backbones.small_cnn((8, 8, 1)), 10)
+    """
+    validation.check_num_classes(num_classes)
+    inputs = keras.Input(features_model.input_shape[1:])
+    logits = keras.layers.Dense(num_classes, name="logits")(features_model(inputs))
+    return keras.Model(inputs, logits, name=name or f"{features_model.name}_logits")
+
+
+def check_alpha(alpha):
+    """Returns `alpha` as a float >= 0, or raises a ValueError saying so."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
+        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}.")
+    if not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(
+            f"alpha must be finite and >= 0 (0: q is the model posterior; large: q follows "
+            f"p_aux), got {alpha!r}."
+        )
+    return float(alpha)
+
+
+def em_loss(objective, weights):
+    """Negative weighted mean of the per-example M-step objective."""
+    total = ops.maximum(ops.sum(weights), 1.0)
+    return -ops.sum(objective * weights) / total
+
+
+@keras.saving.register_keras_serializable(package="robustcrf")
+class RobustCRFModel(keras.Model):
+    """A backbone `a(x)` under the analytic robust CRF, trained by regularised EM.
+
+    Implements Eq. 1-2 (joint of clean `y_hat` and noisy `y`, no hidden
+    units), Eq. 10 (the regularised posterior `q`, held fixed in a step) and
+    Eq. 12 (the M-step gradient of `E_q[log p(y, y_hat | x)]`). `alpha` is a
+    non-trainable variable named `alpha`, saved and restored with the model;
+    anneal it with `robustcrf.AlphaAnnealing` (paper: 8 -> 1 over 10 epochs).
+
+    Training data: `(images, labels)` tuples (`fit(x, y)`), or dict batches
+    from `tf_data.training_pipeline` (`image`, `label`, `index`; an optional
+    `verified_label` >= 0 marks trusted clean labels, whose term uses the
+    known clean label instead of `q`, as in Eq. 13; label -1 = unlabelled,
+    ignored in the loss).
+
+    Args:
+        backbone: a Keras model mapping images to C clean logits `a(x)`
+            (see `add_logits_head`).
+        auxiliary: an `AuxiliaryPosterior` with the same C.
+        alpha: initial alpha, >= 0.
+        noisy_bias: `"constant"` (default; the paper's "no x-y link" form,
+            Fig. 2.c: `b` is a trainable vector) or `"head"` (`b(x)` from a
+            second head on the clean logits). With `"head"` and a free `W`,
+            `b(x)` can explain the noisy labels by itself and leave `a(x)`
+            under-constrained; `q` is then the only thing tying `a(x)` to
+            clean classes, which is why `"constant"` is the default.
+        noisy_head: with `noisy_bias="head"`, a layer mapping `(B, C)` clean
+            logits to `(B, C)` noisy logits; default a zero-initialised Dense.
+        **kwargs: `keras.Model` arguments (`name`).
+
+    Call arguments:
+        inputs: images `(B, ...)`, or a dict with key `image`.
+        training: whether the backbone runs in training mode.
+
+    Returns:
+        The exact clean marginal `p(y_hat | x)`, `(B, C)` (also what
+        `predict` returns).
+
+    Example:
+
+    >>> T = tf_data.transition_matrix("mnist", 10, 0.3)
+    >>> aux = AuxiliaryPosterior.from_transition_matrix(T, prior)
+    >>> model = RobustCRFModel(add_logits_head(small_cnn((8, 8, 1)), 10), aux)
+    >>> model.compile(optimizer="adam")
+    >>> model.fit(x, noisy_y, epochs=30, callbacks=[AlphaAnnealing(8.0, 1.0, 10)])
+    >>> recovered, confidence = model.recover_labels(x, noisy_y)
+    """
+
+    def __init__(self, backbone, auxiliary, alpha=8.0, noisy_bias="constant", noisy_head=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(auxiliary, AuxiliaryPosterior):
+            raise ValueError(
+                "auxiliary must be an AuxiliaryPosterior (build it with "
+                "AuxiliaryPosterior.from_transition_matrix or .from_clean_subset), got "
+                f"{type(auxiliary).__name__}."
+            )
+        if not isinstance(backbone, keras.layers.Layer):
+            raise ValueError(
+                f"backbone must be a Keras model/layer, got {type(backbone).__name__}.")
+        if noisy_bias not in NOISY_BIAS_KINDS:
+            raise ValueError(f"noisy_bias must be one of {NOISY_BIAS_KINDS}, got {noisy_bias!r}.")
+        if noisy_bias == "constant" and noisy_head is not None:
+            raise ValueError("noisy_head is only used with noisy_bias='head'; drop it.")
+        self.num_classes = auxiliary.num_classes
+        self.backbone = backbone
+        self.auxiliary = auxiliary
+        self.initial_alpha = check_alpha(alpha)
+        self.noisy_bias = noisy_bias
+        self._check_logits_shape(getattr(backbone, "output_shape", None), "backbone")
+        self.crf = MulticlassCRF(self.num_classes, noisy_bias=noisy_bias, name="crf")
+        if noisy_bias == "head" and noisy_head is None:
+            noisy_head = keras.layers.Dense(self.num_classes, kernel_initializer="zeros",
+                                            name="noisy_head")
+        if noisy_head is not None and not noisy_head.built:
+            noisy_head.build((None, self.num_classes))
+        self.noisy_head = noisy_head
+        self.image_shape = None
+        self.alpha = self.add_weight(
+            shape=(), name="alpha", trainable=False, dtype="float32",
+            initializer=keras.initializers.Constant(self.initial_alpha))
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.noisy_nll_tracker = keras.metrics.Mean(name="noisy_nll")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    # ------------------------------------------------------------------ helpers
+    def _check_logits_shape(self, shape, what):
+        if shape is None or isinstance(shape, list) or not shape:
+            return
+        if shape[-1] is not None and shape[-1] != self.num_classes:
+            raise ValueError(
+                f"The {what} outputs {shape[-1]} values per example but the CRF has "
+                f"C={self.num_classes} classes (from the auxiliary distribution). Give the "
+                f"backbone a Dense({self.num_classes}) head (robustcrf.add_logits_head)."
+            )
+
+    @staticmethod
+    def _images(inputs):
+        return inputs[IMAGE_KEY] if isinstance(inputs, dict) else inputs
+
+    def _logits(self, images, training):
+        clean_logits = ops.cast(self.backbone(images, training=training), "float32")
+        self._check_logits_shape(tuple(clean_logits.shape), "backbone")
+        noisy_logits = None
+        if self.noisy_bias == "head":
+            noisy_logits = ops.cast(self.noisy_head(clean_logits, training=training), "float32")
+            self._check_logits_shape(tuple(noisy_logits.shape), "noisy_head")
+        return clean_logits, noisy_logits
+
+    @staticmethod
+    def _unpack(data):
+        if isinstance(data, dict):
+            batch = data
+            sample_weight = data.get(SAMPLE_WEIGHT_KEY)
+        else:
+            batch, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            if not isinstance(batch, dict):
+                if labels is None:
+                    raise ValueError("RobustCRFModel needs noisy labels: fit(x, y) or dict "
+                                     "batches with a 'label' key.")
+                batch = {IMAGE_KEY: batch, LABEL_KEY: labels}
+        if LABEL_KEY not in batch:
+            raise ValueError(f"Dict batches need keys '{IMAGE_KEY}' and '{LABEL_KEY}', got "
+                             f"{sorted(batch)}.")
+        labels = ops.reshape(ops.cast(batch[LABEL_KEY], "int32"), (-1,))
+        verified = batch.get(VERIFIED_LABEL_KEY)
+        if verified is not None:
+            verified = ops.reshape(ops.cast(verified, "int32"), (-1,))
+        return batch[IMAGE_KEY], labels, verified, sample_weight
+
+    def _step_terms(self, images, labels, verified, sample_weight, training):
+        """Loss, per-example log p(y|x), clean marginal and example weights."""
+        clean_logits, noisy_logits = self._logits(images, training)
+        labelled = ops.cast(labels >= 0, "float32")
+        weights = labelled
+        if sample_weight is not None:
+            weights = weights * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
+        safe_labels = ops.maximum(labels, 0)
+        posterior = self.crf.regularised_posterior(
+            clean_logits, safe_labels, self.auxiliary(safe_labels), self.alpha)
+        if verified is not None:
+            is_verified = ops.cast(verified >= 0, "float32")[:, None]
+            known = ops.one_hot(ops.maximum(verified, 0), self.num_classes, dtype="float32")
+            posterior = is_verified * known + (1.0 - is_verified) * posterior
+        posterior = ops.stop_gradient(posterior)
+        objective = self.crf.expected_complete_log_likelihood(
+            clean_logits, safe_labels, posterior, noisy_logits)
+        loss = em_loss(objective, weights)
+        log_likelihood = self.crf.noisy_log_likelihood(clean_logits, safe_labels, noisy_logits)
+        marginal = self.crf(clean_logits, noisy_logits)
+        return loss, log_likelihood, marginal, weights, safe_labels
+
+    def _update_trackers(self, loss, log_likelihood, marginal, weights, labels):
+        self.loss_tracker.update_state(loss)
+        self.noisy_nll_tracker.update_state(-log_likelihood, sample_weight=weights)
+        self.accuracy_tracker.update_state(labels, marginal, sample_weight=weights)
+        return {m.name: m.result() for m in self.metrics}
+
+    # ---------------------------------------------------------------- Keras API
+    def build(self, input_shape):
+        """Builds the backbone for images of `input_shape` `(B, ...)` (or a dict of shapes)."""
+        if isinstance(input_shape, dict):
+            input_shape = input_shape[IMAGE_KEY]
+        self.image_shape = tuple(input_shape)
+        if not self.backbone.built:
+            self.backbone.build(self.image_shape)
+        self.built = True
+
+    def get_build_config(self):
+        return None if self.image_shape is None else {"input_shape": list(self.image_shape)}
+
+    def build_from_config(self, config):
+        if config:
+            self.build(tuple(config["input_shape"]))
+
+    def _build_from_backbone(self):
+        shape = self._input_shape()
+        if not self.built and shape is not None:
+            self.build(shape)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.noisy_nll_tracker, self.accuracy_tracker]
+
+    def call(self, inputs, training=False):
+        clean_logits, noisy_logits = self._logits(self._images(inputs), training)
+        return self.crf(clean_logits, noisy_logits)
+
+    def train_step(self, data):
+        images, labels, verified, sample_weight = self._unpack(data)
+        with tf.GradientTape() as tape:
+            loss, log_likelihood, marginal, weights, labels = self._step_terms(
+                images, labels, verified, sample_weight, training=True)
+            total = loss + (ops.sum(self.losses) if self.losses else 0.0)
+        variables = self.trainable_variables
+        gradients = tape.gradient(total, variables)
+        self.optimizer.apply(gradients, variables)
+        return self._update_trackers(total, log_likelihood, marginal, weights, labels)
+
+    def test_step(self, data):
+        images, labels, verified, sample_weight = self._unpack(data)
+        loss, log_likelihood, marginal, weights, labels = self._step_terms(
+            images, labels, verified, sample_weight, training=False)
+        return self._update_trackers(loss, log_likelihood, marginal, weights, labels)
+
+    def _check_arrays(self, x, y):
+        if isinstance(x, tf.data.Dataset):
+            if int(x.cardinality()) == 0:
+                raise ValueError("The dataset is empty: it yields no batches. Check the data "
+                                 "and that batch_size does not exceed the number of examples.")
+            return
+        if isinstance(x, dict):
+            images, y = x.get(IMAGE_KEY), x.get(LABEL_KEY, y)
+        else:
+            images = x
+        if images is not None and hasattr(images, "__len__") and len(images) == 0:
+            raise ValueError("The dataset is empty: pass at least one image.")
+        if y is not None and not isinstance(y, tf.data.Dataset):
+            labels = np.asarray(y).reshape(-1)
+            if labels.size and labels.min() == UNLABELLED:
+                labels = labels[labels != UNLABELLED]
+            if labels.size:
+                validation.check_labels(labels, self.num_classes)
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit`, after checking that arrays are non-empty and labels in [0, C)."""
+        self._check_arrays(x, y)
+        self._build_from_backbone()
+        return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """`keras.Model.evaluate`, after the same checks as `fit`."""
+        self._check_arrays(x, y)
+        return super().evaluate(x, y, **kwargs)
+
+    # ------------------------------------------------------------- label recovery
+    def regularised_posterior(self, images, noisy_labels, training=False):
+        """Eq. 10's `q(y_hat | y, x)` at the current alpha, `(B, C)` tensor."""
+        labels = ops.reshape(ops.cast(noisy_labels, "int32"), (-1,))
+        clean_logits, _ = self._logits(images, training)
+        return self.crf.regularised_posterior(clean_logits, labels, self.auxiliary(labels),
+                                              self.alpha)
+
+    def recover_labels(self, images, noisy_labels, batch_size=256):
+        """The clean label the CRF infers for every training example.
+
+        Args:
+            images: `(n, ...)` training images.
+            noisy_labels: `(n,)` their given (noisy) labels in `[0, C)`.
+            batch_size: examples per forward pass.
+
+        Returns:
+            `(recovered_labels, confidence)`: int64 `argmax_y_hat q(y_hat | y, x)`
+            and float32 `max q`, each `(n,)`; `q` is Eq. 10 at the current
+            alpha (the paper's recovery accuracy uses `q` at the end of
+            training).
+        """
+        images = np.asarray(images)
+        if len(images) == 0:
+            raise ValueError("recover_labels needs at least one image.")
+        labels = validation.check_labels(noisy_labels, self.num_classes, "noisy_labels")
+        validation.check_same_length(images=images, noisy_labels=labels)
+        posteriors = []
+        for start in range(0, len(images), batch_size):
+            stop = start + batch_size
+            posteriors.append(ops.convert_to_numpy(
+                self.regularised_posterior(images[start:stop], labels[start:stop])))
+        posterior = np.concatenate(posteriors)
+        return posterior.argmax(axis=1).astype(np.int64), posterior.max(axis=1)
+
+    # -------------------------------------------------------------------- export
+    def _input_shape(self):
+        shape = getattr(self.backbone, "input_shape", None)
+        if isinstance(shape, tuple) and shape and all(d is not None for d in shape[1:]):
+            return shape
+        return None
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Writes a SavedModel whose `serve(x)` returns `p(y_hat | x)`.
+
+        An unbuilt model is built from the backbone's input shape; a backbone
+        without a known input shape must be called on a batch first (or
+        `input_signature` given).
+        """
+        shape = self._input_shape()
+        if input_signature is None and shape is not None:
+            input_signature = [tf.TensorSpec((None,) + tuple(shape[1:]), tf.float32, name="x")]
+        self._build_from_backbone()
+        if not self.built:
+            if shape is None:
+                if input_signature is None:
+                    raise ValueError(
+                        "Cannot export an unbuilt RobustCRFModel whose backbone has no known "
+                        "input shape. Call the model on a batch of images first (model(x)), or "
+                        "pass input_signature=[tf.TensorSpec((None, H, W, C), tf.float32)]."
+                    )
+                shape = (None,) + tuple(input_signature[0].shape[1:])
+            self.build((None,) + tuple(shape[1:]))
+        return super().export(filepath, format=format, verbose=verbose,
+                              input_signature=input_signature, **kwargs)
+
+    # ------------------------------------------------------------- serialisation
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "auxiliary": keras.saving.serialize_keras_object(self.auxiliary),
+            "alpha": self.initial_alpha,
+            "noisy_bias": self.noisy_bias,
+            "noisy_head": (None if self.noisy_head is None
+                           else keras.saving.serialize_keras_object(self.noisy_head)),
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("backbone", "auxiliary", "noisy_head"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)

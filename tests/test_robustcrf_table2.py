@@ -1,0 +1,136 @@
+"""Table 2 logic and the scripts.robustcrf_table2 entry point (smoke preset)."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tf_data
+from robustcrf import table2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tiny_dataset(num_classes=3, n_train=96, n_test=30, seed=0):
+    """Separable 4x4 'images': class c lights up row c."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        labels = rng.integers(0, num_classes, size=n)
+        images = rng.random((n, 4, 4, 1)).astype("float32") * 0.2
+        images[np.arange(n), labels % 4, :, 0] += 0.8
+        return images, labels
+
+    return tf_data.ImageDataset("tiny", *make(n_train), *make(n_test), num_classes, ())
+
+
+SMOKE_FLAGS = ["--preset=smoke", "--noise_rates=0.2,0.5"]
+
+
+def check_smoke_outputs(out, output_dir):
+    """What the smoke run must print and write."""
+    assert "Prediction accuracy (%) on the clean test set" in out
+    assert "Recovery accuracy (%) on the noisy training set" in out
+    assert "[8/8" in out and "backward at noise 0.5" in out
+    results = json.loads((output_dir / "results.json").read_text())
+    assert results["table"] == "robustcrf_table2" and results["dataset"] == "digits"
+    assert results["noise_kind"] == "mnist"
+    rows = results["rows"]
+    assert {(r["method"], r["noise"]) for r in rows} == {
+        (m, n) for m in table2.DEFAULT_METHODS for n in (0.2, 0.5)} - {("backward", 0.5)}
+    for row in rows:
+        assert {"method", "noise", "seed", "prediction_accuracy", "recovery_accuracy"} <= set(row)
+        assert 0.0 <= row["prediction_accuracy"] <= 1.0
+        assert 0.0 <= row["recovery_accuracy"] <= 1.0
+    with open(output_dir / "suspected_labels_robustcrf_noise0.2_seed0.csv") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["index", "given_label", "suggested_label", "confidence"]
+    confidences = [float(line[3]) for line in table[1:]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(line[1] != line[2] for line in table[1:])
+
+
+def test_script_main_with_smoke_preset(tmp_path, capsys):
+    from scripts import robustcrf_table2 as script
+
+    output_dir = tmp_path / "out"
+    script.FLAGS(["robustcrf_table2", *SMOKE_FLAGS, f"--output_dir={output_dir}"])
+    try:
+        script.main([])
+    finally:
+        script.FLAGS.unparse_flags()
+    check_smoke_outputs(capsys.readouterr().out, output_dir)
+
+
+@pytest.mark.slow
+def test_script_end_to_end_in_a_fresh_process(tmp_path):
+    output_dir = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, "-m", "scripts.robustcrf_table2", *SMOKE_FLAGS,
+         f"--output_dir={output_dir}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONPATH=ROOT))
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    check_smoke_outputs(completed.stdout, output_dir)
+
+
+def test_run_table2_with_estimated_transition_on_user_data(tmp_path):
+    rows, skipped = table2.run_table2(
+        tiny_dataset(), noise_rates=[0.3], seeds=[0, 1], preset="smoke",
+        methods=["cross_entropy", "forward_estimated", "backward_estimated", "robustcrf"],
+        output_dir=str(tmp_path), progress_stream=open(os.devnull, "w"))
+    methods = {row["method"] for row in rows} | {entry["method"] for entry in skipped}
+    assert methods == {"cross_entropy", "forward_estimated", "backward_estimated", "robustcrf"}
+    assert sorted({row["seed"] for row in rows}) == [0, 1]
+    text = table2.format_table2(rows, skipped)
+    assert "forward_estimated" in text and "±" in text
+    assert json.loads((tmp_path / "results.json").read_text())["noise_kind"] == "symmetric"
+
+
+def test_npz_dataset_through_run_table2(tmp_path):
+    data = tiny_dataset()
+    path = tmp_path / "user.npz"
+    np.savez(path, x=data.x_train, y=data.y_train, x_test=data.x_test, y_test=data.y_test)
+    rows, _ = table2.run_table2(f"npz:{path}", noise_rates=[0.1], methods=["robustcrf"],
+                                preset="smoke", progress_stream=open(os.devnull, "w"))
+    assert len(rows) == 1 and rows[0]["method"] == "robustcrf"
+
+
+def test_presets_and_defaults():
+    paper = table2.PRESETS["paper"]
+    assert (paper.backbone, paper.epochs, paper.alpha_start, paper.alpha_end,
+            paper.alpha_epochs) == ("resnet32", 200, 8.0, 1.0, 10)
+    assert table2.default_noise_kind("digits") == "mnist"
+    assert table2.default_noise_kind("cifar10") == "cifar10"
+    assert table2.default_noise_kind("svhn_cropped") == "symmetric"
+    assert table2.resolve_preset("default", epochs=3).epochs == 3
+
+
+def test_paper_preset_builds_resnet32_logits_and_augments():
+    paper = table2.PRESETS["paper"]
+    backbone = table2.build_logits_backbone(paper, (32, 32, 3), 10)
+    assert backbone.output_shape == (None, 10)
+    images = np.random.default_rng(0).random((8, 32, 32, 3)).astype("float32")
+    batch = next(iter(table2.training_dataset(images, np.arange(8) % 10, paper, 0, True)))
+    assert tuple(batch[0].shape) == (8, 32, 32, 3)
+    copies = [any(np.array_equal(out, original) for original in images) for out in batch[0].numpy()]
+    assert not all(copies)  # Shifted/flipped, not just shuffled.
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: table2.resolve_preset("huge"), "preset"),
+    (lambda: table2.resolve_preset("smoke", epochs=0), "epochs"),
+    (lambda: table2.resolve_preset("smoke", alpha_end=-1.0), "alpha_end"),
+    (lambda: table2.check_methods(["bootstrap"]), "Unknown method"),
+    (lambda: table2.resolve_preset("smoke", noisy_bias="x"), "noisy_bias"),
+    (lambda: table2.run_table2(tiny_dataset(), noise_rates=[1.5], preset="smoke"), "noise rate"),
+    (lambda: table2.run_table2(tiny_dataset(), noise_kind="mnist", preset="smoke"),
+     "10 classes"),
+])
+def test_bad_arguments_raise(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
