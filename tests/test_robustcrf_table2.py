@@ -134,3 +134,14 @@ def test_paper_preset_builds_resnet32_logits_and_augments():
 def test_bad_arguments_raise(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_cifar10_through_tfds_mock_data_uses_patrini_cifar_noise(tmp_path):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=40):
+        rows, _ = table2.run_table2("cifar10", noise_rates=(0.2,), methods=("cross_entropy", "robustcrf"),
+                                    preset="smoke", output_dir=str(tmp_path))
+    assert table2.default_noise_kind("cifar10") == "cifar10"
+    assert {r["method"] for r in rows} == {"cross_entropy", "robustcrf"}
+    assert json.loads((tmp_path / "results.json").read_text())["dataset"] == "cifar10"
