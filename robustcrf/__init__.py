@@ -3,6 +3,10 @@
 Multiclass part (the paper's Section 4.3 / Table 2 variant): the analytic
 CRF layer, the model that puts it on any backbone, the auxiliary
 distribution, Patrini et al.'s loss corrections and transition estimator.
+
+Multilabel part (Sections 3 and 4.1-4.2 / Table 1): `robustcrf.multilabel`,
+the CNN-CRF with hidden units trained by persistent contrastive divergence,
+its auxiliary RBM, Gibbs sampler and chain bank.
 """
 
 from tf_data import environment  # noqa: F401  (first: quiet TF import)
@@ -17,6 +21,7 @@ from robustcrf.losses import ForwardCorrectedCrossEntropy
 from robustcrf.robust_model import RobustCRFModel
 from robustcrf.robust_model import add_logits_head
 from robustcrf.transition_estimation import estimate_transition_matrix
+from robustcrf import multilabel
 
 __all__ = [
     "AlphaAnnealing",
@@ -30,4 +35,5 @@ __all__ = [
     "build_backbone",
     "estimate_clean_prior",
     "estimate_transition_matrix",
+    "multilabel",
 ]

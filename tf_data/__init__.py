@@ -11,6 +11,7 @@ from tf_data.coco import load_coco_captions
 from tf_data.image_dataset import ImageDataset
 from tf_data.multilabel_dataset import MultilabelDataset
 from tf_data.multilabel_dataset import MultilabelSplit
+from tf_data.mosaics import load_digit_mosaics
 from tf_data.noise import NOISE_KINDS
 from tf_data.noise import NoisyLabels
 from tf_data.noise import NoisyMultilabels

@@ -1,0 +1,301 @@
+"""Table 1 of the robust CRF paper: every method on one multilabel dataset.
+
+`run_table1` loads the data, splits 20% of the training set off as the
+clean set `D_C` (Section 4.1), trains the auxiliary RBM on it once, then
+trains and evaluates each method (a `variants.MethodSpec`) and reports the
+test mAP over clean categories and, for the CRFs, the mAP of `q` on the
+noisy training set before and after training.
+"""
+
+import dataclasses
+import math
+import time
+
+import keras
+import numpy as np
+
+from robustcrf import alpha_annealing
+from robustcrf import backbones
+from robustcrf.multilabel import data
+from robustcrf.multilabel import variants
+from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
+from robustcrf.multilabel.callbacks import PosteriorMAPCallback
+from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
+from robustcrf.multilabel.metrics import mean_average_precision
+from robustcrf.multilabel.model import RobustMultilabelCRF
+from tf_data import reporting
+from tf_data import splits
+
+TABLE = "robustcrf_table1"
+DATASETS = ("digit_mosaics", "coco_captions", "coco_tags")
+CLEAN_FRACTION = 0.2
+PAPER_IMAGE_SIZES = (224, 565)
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """Sizes and schedules of one run of Table 1.
+
+    `num_train`, `num_validation`, `num_test` size `digit_mosaics` (COCO
+    has its own splits). `alpha_*` is the annealing of Section 4.1
+    (paper: 40 -> 5 over 11 epochs); `num_chains`, `num_sweeps` the PCD
+    settings (paper: 50, 100); `num_hidden` the hidden units of the RBM
+    and CRF (paper: 200); `learning_rate`, `adam_epsilon` Adam's (paper,
+    ResNet-50: 3e-4, 0.1). `jit_compile` goes to `compile` (XLA made the
+    small CPU runs 2.6x slower, so the CPU presets turn it off);
+    `run_eagerly` skips graph tracing (the smoke preset's steps are few).
+    """
+
+    name: str
+    num_train: int
+    num_validation: int
+    num_test: int
+    epochs: int
+    batch_size: int
+    clean_per_batch: int
+    learning_rate: float
+    adam_epsilon: float
+    num_chains: int
+    num_sweeps: int
+    num_hidden: int
+    rbm_epochs: int
+    rbm_chains: int
+    rbm_sweeps: int
+    alpha_start: float
+    alpha_end: float
+    alpha_epochs: int
+    predict_chains: int
+    predict_burn_in: int
+    predict_samples: int
+    backbone_width: int
+    eval_batch_size: int = 256
+    jit_compile: object = False
+    run_eagerly: bool = False
+
+
+PRESETS = {
+    "smoke": Preset("smoke", num_train=80, num_validation=10, num_test=40, epochs=1,
+                    batch_size=20, clean_per_batch=4, learning_rate=1e-3, adam_epsilon=1e-7,
+                    num_chains=2, num_sweeps=2, num_hidden=8, rbm_epochs=2, rbm_chains=20,
+                    rbm_sweeps=1, alpha_start=40.0, alpha_end=5.0, alpha_epochs=1,
+                    predict_chains=2, predict_burn_in=2, predict_samples=2, backbone_width=8,
+                    run_eagerly=True),
+    "default": Preset("default", num_train=3000, num_validation=300, num_test=1000, epochs=10,
+                      batch_size=50, clean_per_batch=10, learning_rate=2e-3, adam_epsilon=1e-7,
+                      num_chains=10, num_sweeps=10, num_hidden=32, rbm_epochs=60,
+                      rbm_chains=200, rbm_sweeps=5, alpha_start=40.0, alpha_end=5.0,
+                      alpha_epochs=7, predict_chains=10, predict_burn_in=20,
+                      predict_samples=20, backbone_width=16),
+    "paper": Preset("paper", num_train=3000, num_validation=300, num_test=1000, epochs=20,
+                    batch_size=50, clean_per_batch=10, learning_rate=3e-4, adam_epsilon=0.1,
+                    num_chains=50, num_sweeps=100, num_hidden=200, rbm_epochs=100,
+                    rbm_chains=500, rbm_sweeps=10, alpha_start=40.0, alpha_end=5.0,
+                    alpha_epochs=11, predict_chains=50, predict_burn_in=100,
+                    predict_samples=100, backbone_width=32, jit_compile="auto"),
+}
+
+
+def preset_named(name):
+    """The `Preset` called `name`, or a ValueError listing the choices."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; choose from {', '.join(PRESETS)}.")
+    return PRESETS[name]
+
+
+def load_multilabel_dataset(name, preset, seed=0, data_dir=None, tags_file=None,
+                            download=False):
+    """`digit_mosaics`, `coco_captions` or `coco_tags` as a `MultilabelDataset`."""
+    if name == "digit_mosaics":
+        from tf_data import mosaics
+
+        return mosaics.load_digit_mosaics(preset.num_train, preset.num_validation,
+                                          preset.num_test, seed=seed)
+    if name in ("coco_captions", "coco_tags"):
+        from tf_data import coco
+
+        if name == "coco_tags" and not tags_file:
+            raise ValueError("coco_tags uses Flickr tags as noisy labels: pass tags_file.")
+        return coco.load_coco_captions(data_dir=data_dir, download=download, seed=seed,
+                                       tags_file=tags_file if name == "coco_tags" else None)
+    raise ValueError(f"Unknown dataset {name!r}; choose from {', '.join(DATASETS)}.")
+
+
+def image_geometry(dataset, backbone_name, image_size):
+    """`(image_size, input_shape, channels)` for a backbone on a dataset."""
+    if backbone_name in ("resnet50", "vgg16"):
+        side = image_size or PAPER_IMAGE_SIZES[0]
+        return (side, side), (side, side, 3), 3
+    if image_size:
+        channels = dataset.train.images.shape[-1] if dataset.train.images is not None else 3
+        return (image_size, image_size), (image_size, image_size, channels), None
+    if dataset.train.images is None:
+        raise ValueError("Streamed datasets need an image_size (e.g. 224).")
+    return None, tuple(dataset.train.images.shape[1:]), None
+
+
+def make_backbone(name, input_shape, width, weights=None):
+    """Pooled-feature backbone: `small_cnn` of `width`, or `backbones.build_backbone`."""
+    if name == "small_cnn":
+        return backbones.small_cnn(input_shape, width=width)
+    return backbones.build_backbone(name, input_shape, weights)
+
+
+def output_mapping(spec, dataset):
+    """The `(C, N)` mapping a cross-entropy method predicts clean categories through.
+
+    None for methods that predict clean categories directly; a ValueError
+    when `ce_noisy` meets a dataset without `clean_to_noisy`.
+    """
+    if spec.kind != "cross_entropy" or spec.target != "noisy":
+        return None
+    if dataset.clean_to_noisy is None:
+        raise ValueError(
+            f"{spec.name} maps noisy-label predictions to clean categories, but dataset "
+            f"{dataset.name!r} has no clean_to_noisy mapping; drop {spec.name} from the methods.")
+    return dataset.clean_to_noisy
+
+
+def _fit_and_score(model, batches, steps, epochs, preset, test_batches, test_labels,
+                   callbacks=()):
+    model.compile(optimizer=keras.optimizers.Adam(preset.learning_rate,
+                                                  epsilon=preset.adam_epsilon),
+                  jit_compile=preset.jit_compile, run_eagerly=preset.run_eagerly)
+    model.fit(batches, epochs=epochs, steps_per_epoch=steps, callbacks=list(callbacks),
+              shuffle=False, verbose=0)
+    scores = model.predict(data.images_only(test_batches), verbose=0)
+    return mean_average_precision(test_labels, scores)
+
+
+def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
+               backbone_name="small_cnn", image_size=None, weights=None, seed=0):
+    """Trains one Table 1 method and returns its results row."""
+    started = time.time()
+    keras.utils.set_random_seed(seed)
+    size, input_shape, channels = image_geometry(dataset, backbone_name, image_size)
+    backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
+    train, test = dataset.train, dataset.test
+    test_batches = data.ordered_batches(test, preset.eval_batch_size, size, channels)
+    row = {"method": spec.name, "title": spec.title, "seed": seed, "backbone": backbone_name,
+           "q_map_noisy_train": None, "q_map_noisy_train_start": None}
+    if spec.kind == "cross_entropy":
+        mapping = output_mapping(spec, dataset)
+        outputs = dataset.num_clean if spec.target == "clean" else dataset.num_noisy
+        model = CrossEntropyMultilabel(backbone, outputs, output_to_clean=mapping)
+        batches = data.supervised_batches(train, spec.target, preset.batch_size, seed, size,
+                                          channels)
+        steps = max(1, len(train) // preset.batch_size)
+        row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
+                                    test.clean_labels)
+    else:
+        if len(clean_indices) == 0:
+            raise ValueError(f"{spec.name} needs a non-empty clean set (D_C).")
+        if spec.anneal_alpha and auxiliary is None:
+            raise ValueError(f"{spec.name} anneals alpha and needs the auxiliary RBM.")
+        model = RobustMultilabelCRF(
+            backbone, dataset.num_clean, dataset.num_noisy, num_examples=len(train),
+            auxiliary=auxiliary if spec.anneal_alpha else None,
+            alpha=preset.alpha_start if spec.anneal_alpha else 0.0,
+            num_chains=preset.num_chains, num_sweeps=preset.num_sweeps,
+            predict_chains=preset.predict_chains, predict_burn_in=preset.predict_burn_in,
+            predict_samples=preset.predict_samples, seed=seed,
+            **spec.model_arguments(preset.num_hidden))
+        callbacks = []
+        if spec.anneal_alpha:
+            callbacks.append(alpha_annealing.AlphaAnnealing(
+                preset.alpha_start, preset.alpha_end, preset.alpha_epochs))
+        q_map = PosteriorMAPCallback(
+            data.ordered_batches(train, preset.eval_batch_size, size, channels, noisy_indices),
+            train.clean_labels[noisy_indices])
+        callbacks.append(q_map)
+        batches = data.mixed_training_batches(
+            train, clean_indices, preset.batch_size, preset.clean_per_batch, seed, size,
+            channels, dataset.num_clean, dataset.num_noisy, len(train))
+        steps = math.ceil(len(noisy_indices) / (preset.batch_size - preset.clean_per_batch))
+        row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
+                                    test.clean_labels, callbacks)
+        row["q_map_noisy_train_start"] = q_map.start
+        row["q_map_noisy_train"] = q_map.history[-1]
+        row["q_map_noisy_train_per_epoch"] = list(q_map.history)
+    row["seconds"] = round(time.time() - started, 1)
+    return row
+
+
+def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset="default",
+               backbone="small_cnn", image_size=None, seed=0, output_dir=None, data_dir=None,
+               tags_file=None, download=False, weights=None, stream=None):
+    """Runs every method of Table 1 and writes `results.json`.
+
+    Args:
+        dataset: one of `DATASETS`.
+        methods: names from `variants.METHODS` (default: all rows).
+        preset: a key of `PRESETS`.
+        backbone: `small_cnn`, `resnet50` or `vgg16`.
+        image_size: side in pixels (paper: 224 or 565), or None (native
+            for `small_cnn`, 224 for the applications).
+        seed: int seed of the split, the RBM and every model.
+        output_dir: where `results.json` goes (None: not written).
+        data_dir, tags_file, download: passed to the COCO loader.
+        weights: backbone weights for `resnet50`/`vgg16` (None: random).
+        stream: where progress lines go (default stdout).
+
+    Returns:
+        A dict: `rows` (one per method), `table` (text), `auxiliary_map`
+        (mAP of `p_aux(y_hat | y)` on the noisy training set) and
+        `results_path`.
+    """
+    preset = preset_named(preset)
+    specs = [variants.method_spec(name) for name in methods]
+    if not specs:
+        raise ValueError("Give at least one method.")
+    loaded = load_multilabel_dataset(dataset, preset, seed, data_dir, tags_file, download)
+    for spec in specs:
+        output_mapping(spec, loaded)  # fail before training anything
+    clean_indices, noisy_indices = splits.clean_noisy_split(len(loaded.train), CLEAN_FRACTION,
+                                                            seed)
+    train = loaded.train
+    auxiliary, auxiliary_map = None, None
+    if any(spec.kind == "crf" and spec.anneal_alpha for spec in specs):
+        auxiliary = train_auxiliary_rbm(
+            train.noisy_labels[clean_indices], train.clean_labels[clean_indices],
+            num_hidden=preset.num_hidden, epochs=preset.rbm_epochs,
+            num_chains=preset.rbm_chains, num_sweeps=preset.rbm_sweeps, seed=seed)
+        auxiliary_scores = keras.ops.convert_to_numpy(
+            auxiliary(train.noisy_labels[noisy_indices].astype(np.float32)))
+        auxiliary_map = mean_average_precision(train.clean_labels[noisy_indices],
+                                               auxiliary_scores)
+    progress = reporting.Progress(len(specs), stream)
+    rows = []
+    for spec in specs:
+        row = run_method(spec, loaded, clean_indices, noisy_indices, preset, auxiliary, backbone,
+                         image_size, weights, seed)
+        row["setting"] = f"{backbone} ({preset.name})"
+        rows.append(row)
+        fields = {"method": spec.name, "map": row["map"]}
+        if row["q_map_noisy_train"] is not None:
+            fields.update(q_map_start=row["q_map_noisy_train_start"],
+                          q_map_end=row["q_map_noisy_train"])
+        fields["seconds"] = row["seconds"]
+        progress.update(**fields)
+    titled = [dict(row, method=row["title"]) for row in rows]
+    table = reporting.format_table(titled, "method", "setting", "map",
+                                   f"Table 1 ({loaded.name}): test mAP (%) over clean categories")
+    crf_rows = [row for row in titled if row["q_map_noisy_train"] is not None]
+    if crf_rows:
+        start = [dict(row, setting="q at start") for row in crf_rows]
+        end = [dict(row, setting="q at end") for row in crf_rows]
+        for row in start:
+            row["q_map"] = row["q_map_noisy_train_start"]
+        for row in end:
+            row["q_map"] = row["q_map_noisy_train"]
+        table += "\n\n" + reporting.format_table(
+            start + end, "method", "setting", "q_map",
+            "mAP (%) of q(y_hat | y, x) on the noisy training set (paper: 49.4 -> 69.4)")
+    if auxiliary_map is not None:
+        table += f"\n\np_aux(y_hat | y) on the noisy training set: mAP {100 * auxiliary_map:.1f}%"
+    results_path = None
+    if output_dir:
+        results_path = reporting.write_results_json(
+            output_dir, TABLE, loaded.name, rows, preset=preset.name, backbone=backbone,
+            auxiliary_map_noisy_train=auxiliary_map)
+    return {"rows": rows, "table": table, "auxiliary_map": auxiliary_map,
+            "results_path": results_path}

@@ -1,0 +1,338 @@
+"""The robust CNN-CRF for multilabel data, trained by PCD (Sections 3.1-3.3, Algorithm 1)."""
+
+import keras
+from keras import ops
+
+from robustcrf.multilabel.auxiliary import CLEAN_KEY
+from robustcrf.multilabel.auxiliary import NOISY_KEY
+from robustcrf.multilabel.auxiliary import AuxiliaryRBM
+from robustcrf.multilabel.chain_bank import ChainBank
+from robustcrf.multilabel.conditionals import FactorialConditionals
+from robustcrf.multilabel.distribution import num_replicas
+from robustcrf.multilabel.distribution import replica_sum
+from robustcrf.multilabel.energy import CRFEnergy
+from robustcrf.multilabel.energy import check_size
+from robustcrf.multilabel.gibbs import BlockGibbsSampler
+from robustcrf.multilabel.losses import geometric_mean_logits
+from robustcrf.multilabel.losses import pcd_surrogate_loss
+from robustcrf.multilabel.losses import set_weights
+from tf_data import environment
+
+tf = environment.import_tensorflow_quietly()
+
+IMAGE_KEY = "image"
+INDEX_KEY = "index"
+IS_CLEAN_KEY = "is_clean"
+
+
+def build_heads(backbone, heads, input_shape=None):
+    """Builds unbuilt `heads` on the backbone's features (known for functional backbones)."""
+    if input_shape is not None:
+        features = backbone.compute_output_shape(tuple(input_shape))
+    else:
+        try:
+            features = tuple(backbone.output_shape)
+        except (AttributeError, ValueError):  # A subclassed backbone: build on first call.
+            return
+    for head in heads:
+        if head is not None and not head.built:
+            head.build(features)
+
+
+def _deserialized(value):
+    return keras.saving.deserialize_keras_object(value) if isinstance(value, dict) else value
+
+
+@keras.saving.register_keras_serializable(package="robustcrf")
+class RobustMultilabelCRF(keras.Model):
+    """CNN-CRF over clean labels, noisy labels and hidden units (Eq. 1-2).
+
+    A backbone gives pooled features; linear heads give the unaries `a(x)`
+    (clean) and `b(x)` (noisy), or `b` is a free vector (no x-y link). A
+    `CRFEnergy` holds `c`, `W`, `W'`. Training (Algorithm 1) maximises the
+    bounds of Eq. 8: per minibatch of clean and noisy examples, the
+    positive phase uses the factorial variational posterior `q` (Eq. 10
+    for noisy examples, Eq. 11 for clean ones, with the frozen auxiliary
+    RBM weighted by the non-trainable variable `alpha`), the negative
+    phase uses the states of persistent chains (a `ChainBank` with
+    `num_chains` chains per training example) advanced by `num_sweeps`
+    block-Gibbs sweeps, gathered and written back by example index. The
+    gradient is that of `pcd_surrogate_loss` (Eq. 12-13). Without pairwise
+    terms the model factorises and the negative phase is exact
+    (`E_p[y_hat] = sigmoid(a)`, `E_p[y] = sigmoid(b)`), no sampling.
+
+    Training batches are dicts: `image`, `index` (row in the training
+    split), `label` (noisy `y`), `verified_label` (clean `y_hat`, read only
+    where `is_clean`), `is_clean`; see `robustcrf.multilabel.data`.
+
+    Args:
+        backbone: a Keras model mapping images to a feature vector.
+        num_clean: C.
+        num_noisy: N.
+        num_examples: training examples (chain bank rows); required with
+            pairwise terms.
+        auxiliary: a trained `AuxiliaryRBM` over the same vocabularies (and,
+            with hidden units, the same H), or None (then `q = p_theta`).
+        num_hidden: H; 0 for the "CRF w/o hidden" variant.
+        pairwise: False for the "no pairwise" variant.
+        noisy_from_image: False for the "w/o x-y link" variant.
+        alpha: initial value of the `alpha` variable (Eq. 9); annealed
+            by `robustcrf.alpha_annealing.AlphaAnnealing`.
+        num_chains: persistent chains per example (paper: 50).
+        num_sweeps: Gibbs sweeps per training step (paper: 100).
+        stored_side: `"auto"`, `"latent"` or `"noisy"`; see `BlockGibbsSampler`.
+        predict_chains, predict_burn_in, predict_samples: test-time Gibbs
+            estimate of `p(y_hat | x)`.
+        seed: int seed of the sampler.
+
+    Call arguments:
+        images: `(B, H, W, ch)` images.
+        training: forwarded to the backbone.
+
+    Returns:
+        `(B, C)` marginals `p(y_hat = 1 | x)` (Gibbs estimate; exact for the
+        no-pairwise variant).
+
+    Example:
+
+    >>> rbm = train_auxiliary_rbm(noisy_clean_set, clean_clean_set, num_hidden=200)
+    >>> model = RobustMultilabelCRF(backbone, 73, 1000, num_examples=87000,
+    ...                             auxiliary=rbm, num_hidden=200, alpha=40.0)
+    >>> model.compile(optimizer=keras.optimizers.Adam(3e-4, epsilon=0.1))
+    >>> model.fit(train_batches, epochs=20, steps_per_epoch=steps,
+    ...           callbacks=[AlphaAnnealing(40.0, 5.0, 11)])
+    """
+
+    def __init__(self, backbone, num_clean, num_noisy, num_examples=None, auxiliary=None,
+                 num_hidden=0, pairwise=True, noisy_from_image=True, alpha=0.0, num_chains=50,
+                 num_sweeps=100, stored_side="auto", predict_chains=10, predict_burn_in=50,
+                 predict_samples=50, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.backbone = _deserialized(backbone)
+        self.auxiliary = _deserialized(auxiliary)
+        self.num_clean = check_size(num_clean, "num_clean")
+        self.num_noisy = check_size(num_noisy, "num_noisy")
+        self.num_hidden = check_size(num_hidden, "num_hidden", minimum=0)
+        self.pairwise = bool(pairwise)
+        self.noisy_from_image = bool(noisy_from_image)
+        self.num_chains = check_size(num_chains, "num_chains")
+        self.num_sweeps = check_size(num_sweeps, "num_sweeps")
+        self.stored_side = stored_side
+        self.predict_chains = check_size(predict_chains, "predict_chains")
+        self.predict_burn_in = check_size(predict_burn_in, "predict_burn_in", minimum=0)
+        self.predict_samples = check_size(predict_samples, "predict_samples")
+        self.seed = seed
+        self.num_examples = num_examples
+        self._check_auxiliary(alpha)
+        self.energy = CRFEnergy(num_clean, num_noisy, num_hidden, pairwise, name="energy")
+        self.conditionals = FactorialConditionals(self.energy, name="conditionals")
+        self.sampler = BlockGibbsSampler(self.conditionals, stored_side, seed, name="sampler")
+        self.chain_bank = None
+        if self.pairwise:
+            if num_examples is None:
+                raise ValueError(
+                    "A CRF with pairwise terms keeps persistent chains per training example: "
+                    "pass num_examples (the training split's size).")
+            self.num_examples = check_size(num_examples, "num_examples")
+            self.chain_bank = ChainBank(self.num_examples, num_chains, self.sampler.state_size,
+                                        name="chain_bank")
+        self.clean_head = keras.layers.Dense(num_clean, name="clean_head")
+        self.noisy_head = None
+        self.noisy_bias = None
+        if self.noisy_from_image:
+            self.noisy_head = keras.layers.Dense(num_noisy, name="noisy_head")
+        else:
+            self.noisy_bias = self.add_weight(shape=(num_noisy,), initializer="zeros", name="b")
+        self.alpha = self.add_weight(shape=(), trainable=False, name="alpha",
+                                     initializer=keras.initializers.Constant(float(alpha)))
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        build_heads(self.backbone, (self.clean_head, self.noisy_head))
+        self.built = all(head is None or head.built for head in (self.clean_head, self.noisy_head))
+
+    def _check_auxiliary(self, alpha):
+        try:
+            alpha = float(alpha)
+        except (TypeError, ValueError):
+            raise ValueError(f"alpha must be a number >= 0, got {alpha!r}.") from None
+        if not alpha >= 0:
+            raise ValueError(f"alpha must be a number >= 0, got {alpha!r}.")
+        aux = self.auxiliary
+        if aux is None:
+            if alpha > 0:
+                raise ValueError(
+                    "alpha > 0 weights an auxiliary distribution (Eq. 9), but auxiliary is "
+                    "None. Train one with train_auxiliary_rbm on the clean set, or use alpha=0.")
+            return
+        if not isinstance(aux, AuxiliaryRBM):
+            raise ValueError(f"auxiliary must be an AuxiliaryRBM, got {type(aux).__name__}.")
+        if (aux.num_clean, aux.num_noisy) != (self.num_clean, self.num_noisy):
+            raise ValueError(
+                f"The auxiliary RBM has vocabularies (C={aux.num_clean}, N={aux.num_noisy}) but "
+                f"the model (C={self.num_clean}, N={self.num_noisy}); they must match.")
+        if self.num_hidden and aux.num_hidden != self.num_hidden:
+            raise ValueError(
+                f"q(h | y) combines the model's and the auxiliary RBM's hidden units (Eq. 10), "
+                f"so num_hidden ({self.num_hidden}) must equal the RBM's ({aux.num_hidden}).")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
+
+    def build(self, input_shape):
+        build_heads(self.backbone, (self.clean_head, self.noisy_head), input_shape)
+        self.built = True
+
+    def unaries(self, images, training=False):
+        """`a(x)` `(B, C)` and `b(x)` `(B, N)` of Eq. 2."""
+        features = self.backbone(images, training=training)
+        a = self.clean_head(features)
+        if self.noisy_head is not None:
+            return a, self.noisy_head(features)
+        return a, ops.zeros_like(a[:, :1]) + self.noisy_bias
+
+    def posterior_logits(self, a, y):
+        """Logits of `q(y_hat | y, x)` and `q(h | y)` (Eq. 10, 11)."""
+        clean = self.energy.clean_logits(a, y)
+        hidden = self.energy.hidden_logits(y)
+        if self.auxiliary is not None:
+            alpha = ops.cast(self.alpha, clean.dtype)
+            clean = geometric_mean_logits(clean, self.auxiliary.clean_posterior_logits(y), alpha)
+            if self.num_hidden:
+                hidden = geometric_mean_logits(
+                    hidden, self.auxiliary.hidden_posterior_logits(y), alpha)
+        return clean, hidden
+
+    def posterior_clean(self, images, noisy_labels):
+        """`q(y_hat = 1 | y, x)` (Eq. 10): the inferred clean labels of noisy examples."""
+        a, _ = self.unaries(images, training=False)
+        clean, _ = self.posterior_logits(a, ops.cast(noisy_labels, a.dtype))
+        return ops.sigmoid(clean)
+
+    def negative_statistics(self, a, b, indices):
+        """Model expectations for the negative phase of Eq. 12-13.
+
+        With pairwise terms: advances the example's persistent chains by
+        `num_sweeps` sweeps, writes them back, and returns the noisy states
+        `y` `(B, K, N)` with the exact conditional means of `y_hat` and `h`
+        given them (Rao-Blackwellised). Without: the exact means
+        `sigmoid(b)`, `sigmoid(a)` as one "chain".
+        """
+        if not self.pairwise:
+            return ops.sigmoid(b)[:, None], ops.sigmoid(a)[:, None], a[:, None, :0]
+        state = self.chain_bank.read(indices)
+        state, y = self.sampler(a[:, None], b[:, None], state, num_sweeps=self.num_sweeps)
+        self.chain_bank.write(indices, state)
+        y_hat = ops.sigmoid(self.energy.clean_logits(a[:, None], y))
+        return y, y_hat, ops.sigmoid(self.energy.hidden_logits(y))
+
+    def call(self, images, training=False):
+        a, b = self.unaries(images, training=training)
+        if not self.pairwise:
+            return ops.sigmoid(a)
+        return self.sampler.clean_marginals(a, b, self.predict_chains, self.predict_burn_in,
+                                            self.predict_samples)
+
+    def _check_batch(self, y, y_hat):
+        if y.shape[-1] != self.num_noisy or y_hat.shape[-1] != self.num_clean:
+            raise ValueError(
+                f"Batches carry {y.shape[-1]} noisy and {y_hat.shape[-1]} clean labels but the "
+                f"model has N={self.num_noisy}, C={self.num_clean}; the vocabulary sizes "
+                "must match.")
+
+    def phase_statistics(self, a, b, data):
+        """States of both phases for a minibatch, all constants (Algorithm 1).
+
+        Advances the chains of the batch (negative phase) and computes `q`
+        (positive phase): observed `y_hat` for clean examples, `q(y_hat |
+        y, x)` (Eq. 10) for noisy ones, `q(h | y)` (Eq. 10-11) for all.
+
+        Args:
+            a, b: `(B, C)`, `(B, N)` unaries, held constant.
+            data: the batch dict.
+
+        Returns:
+            A dict of `(B, ...)` tensors: `y_hat_positive`, `h_positive`,
+            `y_negative`, `y_hat_negative`, `h_negative` (chains on axis 1)
+            and `weights` (`1 / m_c` or `1 / m_n`).
+        """
+        y = ops.cast(data[NOISY_KEY], "float32")
+        observed_clean = ops.cast(data[CLEAN_KEY], "float32")
+        self._check_batch(y, observed_clean)
+        is_clean = ops.cast(data[IS_CLEAN_KEY], "float32")
+        y_negative, y_hat_negative, h_negative = self.negative_statistics(a, b, data[INDEX_KEY])
+        clean_logits, hidden_logits = self.posterior_logits(a, y)
+        num_clean = replica_sum(ops.sum(is_clean))
+        num_noisy = replica_sum(ops.sum(1.0 - is_clean))
+        return {
+            "y_hat_positive": ops.where(is_clean[:, None] > 0, observed_clean,
+                                        ops.sigmoid(clean_logits)),
+            "h_positive": ops.sigmoid(hidden_logits),
+            "y_negative": y_negative,
+            "y_hat_negative": y_hat_negative,
+            "h_negative": h_negative,
+            "weights": set_weights(is_clean, num_clean, num_noisy),
+        }
+
+    def surrogate_loss(self, a, b, noisy_labels, statistics):
+        """`pcd_surrogate_loss` of the batch: its gradient is minus Eq. 12-13's."""
+        y = ops.cast(noisy_labels, a.dtype)
+        positive = self.energy(a, b, y, statistics["y_hat_positive"], statistics["h_positive"])
+        negative = ops.mean(self.energy(a[:, None], b[:, None], statistics["y_negative"],
+                                        statistics["y_hat_negative"], statistics["h_negative"]),
+                            axis=1)
+        return pcd_surrogate_loss(positive, negative, statistics["weights"])
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            a, b = self.unaries(data[IMAGE_KEY], training=True)
+            with tape.stop_recording():
+                statistics = self.phase_statistics(ops.stop_gradient(a), ops.stop_gradient(b),
+                                                   data)
+            loss = self.surrogate_loss(a, b, data[NOISY_KEY], statistics)
+            if self.losses:
+                loss = loss + ops.sum(self.losses) / num_replicas()
+        variables = self.trainable_weights
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.loss_tracker.update_state(loss * num_replicas())
+        return {"loss": self.loss_tracker.result()}
+
+    def _checked_indices(self, batch):
+        message = (f"example indices must lie in [0, {self.num_examples}), the rows of the "
+                   "chain bank; build the model with num_examples = the training split's size")
+        index = batch[INDEX_KEY]
+        with tf.control_dependencies([
+            tf.debugging.assert_non_negative(index, message=message),
+            tf.debugging.assert_less(index, tf.cast(self.num_examples, index.dtype),
+                                     message=message),
+        ]):
+            return dict(batch, **{INDEX_KEY: tf.identity(index)})
+
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit`; a `tf.data` input is checked for out-of-bank indices.
+
+        The check runs in the input pipeline, so it holds even when the
+        train step is XLA-compiled (XLA drops assertions and clamps gathers).
+        """
+        if self.chain_bank is not None and isinstance(x, tf.data.Dataset):
+            x = x.map(self._checked_indices)
+        return super().fit(x, *args, **kwargs)
+
+    def test_step(self, data):
+        raise ValueError(
+            "RobustMultilabelCRF has no validation loss (its likelihood is intractable); "
+            "evaluate with robustcrf.multilabel.metrics.mean_average_precision on predict().")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            backbone=keras.saving.serialize_keras_object(self.backbone),
+            auxiliary=(None if self.auxiliary is None
+                       else keras.saving.serialize_keras_object(self.auxiliary)),
+            num_clean=self.num_clean, num_noisy=self.num_noisy, num_examples=self.num_examples,
+            num_hidden=self.num_hidden, pairwise=self.pairwise,
+            noisy_from_image=self.noisy_from_image,
+            alpha=float(keras.ops.convert_to_numpy(self.alpha)), num_chains=self.num_chains,
+            num_sweeps=self.num_sweeps, stored_side=self.stored_side,
+            predict_chains=self.predict_chains, predict_burn_in=self.predict_burn_in,
+            predict_samples=self.predict_samples, seed=self.seed)
+        return config

@@ -1,0 +1,75 @@
+"""mAP against scikit-learn, and the cross-entropy baselines."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+from sklearn.metrics import average_precision_score
+
+from robustcrf.multilabel import variants
+from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
+from robustcrf.multilabel.cross_entropy import noisy_or
+from robustcrf.multilabel.metrics import average_precision
+from robustcrf.multilabel.metrics import mean_average_precision
+
+
+def test_average_precision_matches_sklearn_including_ties():
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        labels = rng.integers(0, 2, 50)
+        labels[0] = 1
+        scores = np.round(rng.random(50), 1 if trial % 2 else 6)  # ties on odd trials
+        assert np.isclose(average_precision(labels, scores),
+                          average_precision_score(labels, scores))
+
+
+def test_mean_average_precision_skips_empty_categories_and_checks_input():
+    labels = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    scores = np.array([[0.9, 0.1, 0.5], [0.2, 0.8, 0.5], [0.6, 0.3, 0.5]])
+    expected = np.mean([average_precision_score(labels[:, k], scores[:, k]) for k in (0, 1)])
+    assert np.isclose(mean_average_precision(labels, scores), expected)
+    with pytest.raises(ValueError, match="same shape"):
+        mean_average_precision(labels, scores[:, :2])
+    with pytest.raises(ValueError, match="No category"):
+        mean_average_precision(np.zeros((2, 2)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        mean_average_precision(labels * 2, scores)
+
+
+def test_noisy_or_mapping():
+    probabilities = np.array([[0.5, 0.2, 0.9]], np.float32)
+    mapping = np.array([[1, 1, 0], [0, 0, 0]])
+    np.testing.assert_allclose(ops.convert_to_numpy(noisy_or(probabilities, mapping)),
+                               [[1 - 0.5 * 0.8, 0.0]], atol=1e-6)
+
+
+def test_cross_entropy_baseline_trains_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.random((64, 4, 4, 1)).astype(np.float32)
+    labels = (images.mean(axis=(1, 2)) > 0.5).astype(np.float32)
+    labels = np.concatenate([labels, 1 - labels, labels], axis=1)
+    backbone = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten()])
+    model = CrossEntropyMultilabel(backbone, 3, output_to_clean=[[1, 0, 1], [0, 1, 0]])
+    model.compile(optimizer=keras.optimizers.Adam(0.05), jit_compile=False)
+    history = model.fit({"image": images, "label": labels}, batch_size=16, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    path = os.path.join(tmp_path, "ce.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(ops.convert_to_numpy(loaded(images)),
+                               ops.convert_to_numpy(model(images)), atol=1e-6)
+    assert loaded(images).shape == (64, 2)
+    with pytest.raises(ValueError, match="vocabulary sizes must match"):
+        model.fit({"image": images, "label": labels[:, :2]}, epochs=1, verbose=0)
+
+
+def test_method_specs():
+    assert list(variants.METHODS) == ["ce_clean", "ce_noisy", "no_pairwise", "crf_no_hidden",
+                                      "crf_hidden", "crf_no_xy", "crf_no_xy_alpha0"]
+    assert variants.method_spec("crf_no_xy").model_arguments(200) == {
+        "pairwise": True, "num_hidden": 200, "noisy_from_image": False}
+    assert variants.method_spec("crf_no_hidden").model_arguments(200)["num_hidden"] == 0
+    with pytest.raises(ValueError, match="Unknown method"):
+        variants.method_spec("crf")

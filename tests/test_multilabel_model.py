@@ -1,0 +1,195 @@
+"""RobustMultilabelCRF: training, the chain bank across steps and saves, export, bad input."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from robustcrf.alpha_annealing import AlphaAnnealing
+from robustcrf.multilabel import data
+from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
+from robustcrf.multilabel.model import RobustMultilabelCRF
+from tf_data import environment
+from tf_data.multilabel_dataset import MultilabelSplit
+
+tf = environment.import_tensorflow_quietly()
+
+C, N, H = 2, 3, 2
+NUM_EXAMPLES, CLEAN = 12, np.arange(4)
+IMAGE_SHAPE = (6, 6, 1)
+BATCH, CLEAN_PER_BATCH = 6, 2
+STEPS = 4  # noisy set: 8 examples, 4 per batch: 2 steps per pass
+
+
+def _split(seed=0):
+    rng = np.random.default_rng(seed)
+    clean = rng.integers(0, 2, (NUM_EXAMPLES, C)).astype(np.uint8)
+    noisy = np.concatenate([clean, rng.integers(0, 2, (NUM_EXAMPLES, 1))], 1).astype(np.uint8)
+    images = rng.random((NUM_EXAMPLES,) + IMAGE_SHAPE).astype(np.float32)
+    return MultilabelSplit(clean, noisy, images=images)
+
+
+def _backbone():
+    inputs = keras.Input(IMAGE_SHAPE)
+    features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    return keras.Model(inputs, features)
+
+
+def _auxiliary(split):
+    return train_auxiliary_rbm(split.noisy_labels[CLEAN], split.clean_labels[CLEAN],
+                               num_hidden=H, epochs=2, batch_size=4, num_chains=8)
+
+
+def _model(auxiliary=None, **kwargs):
+    arguments = dict(num_examples=NUM_EXAMPLES, num_hidden=H, num_chains=3, num_sweeps=2,
+                     predict_chains=2, predict_burn_in=2, predict_samples=3, seed=1)
+    arguments.update(kwargs)
+    model = RobustMultilabelCRF(_backbone(), C, N, auxiliary=auxiliary,
+                                alpha=40.0 if auxiliary is not None else 0.0, **arguments)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False,
+                  run_eagerly=kwargs.pop("run_eagerly", False))
+    return model
+
+
+def _batches(split, seed=0):
+    return data.mixed_training_batches(split, CLEAN, BATCH, CLEAN_PER_BATCH, seed,
+                                       num_clean=C, num_noisy=N)
+
+
+@pytest.mark.parametrize("run_eagerly", [True, False])
+def test_fit_advances_the_chains_of_each_batch_and_anneals_alpha(run_eagerly):
+    split = _split()
+    model = _model(_auxiliary(split))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False,
+                  run_eagerly=run_eagerly)
+    history = model.fit(_batches(split), epochs=2, steps_per_epoch=STEPS,
+                        callbacks=[AlphaAnnealing(40.0, 5.0, 2)], verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert history.history["alpha"] == [40.0, 22.5]
+    visits = ops.convert_to_numpy(model.chain_bank.visits)
+    # 2 epochs x 4 steps: clean rows (4, 2 per batch) and noisy rows (8, 4 per batch)
+    # are each visited once per 2 steps, so 4 times.
+    np.testing.assert_array_equal(visits, np.full(NUM_EXAMPLES, 4))
+    assert model.chain_bank.states.dtype == "int32"
+    assert model.chain_bank.states.shape == (NUM_EXAMPLES, 3, 1)  # N=3 < C+H=4: y stored
+    scores = ops.convert_to_numpy(model.predict(split.images, verbose=0))
+    assert scores.shape == (NUM_EXAMPLES, C) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_no_pairwise_variant_is_analytic():
+    split = _split()
+    model = _model(_auxiliary(split), pairwise=False, num_hidden=0, num_examples=None)
+    assert model.chain_bank is None
+    model.fit(_batches(split), epochs=1, steps_per_epoch=2, verbose=0)
+    a, _ = model.unaries(split.images)
+    np.testing.assert_allclose(ops.convert_to_numpy(model(split.images)),
+                               ops.convert_to_numpy(ops.sigmoid(a)), atol=1e-6)
+
+
+def _trained(tmp_path):
+    split = _split()
+    model = _model(_auxiliary(split))
+    model.fit(_batches(split), epochs=1, steps_per_epoch=STEPS, verbose=0)
+    return split, model
+
+
+def test_keras_file_round_trip_keeps_bank_alpha_and_predictions(tmp_path):
+    split, model = _trained(tmp_path)
+    model.alpha.assign(7.5)
+    path = os.path.join(tmp_path, "crf.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    for name in ("states", "visits"):
+        np.testing.assert_array_equal(ops.convert_to_numpy(getattr(loaded.chain_bank, name)),
+                                      ops.convert_to_numpy(getattr(model.chain_bank, name)))
+    assert float(ops.convert_to_numpy(loaded.alpha)) == 7.5
+    assert loaded.get_config()["num_chains"] == 3 and loaded.auxiliary.trainable is False
+    assert not loaded.auxiliary.trainable_weights
+    assert len(loaded.trainable_weights) == len(model.trainable_weights)
+    # The sampler's random stream is saved too, so predictions are identical.
+    np.testing.assert_allclose(ops.convert_to_numpy(loaded(split.images)),
+                               ops.convert_to_numpy(model(split.images)), atol=1e-6)
+    clone = RobustMultilabelCRF.from_config(model.get_config())
+    assert clone.get_config() == dict(model.get_config(), name=clone.name)
+
+
+def test_checkpoint_resume_continues_the_same_chains(tmp_path):
+    split, model = _trained(tmp_path)
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+    path = checkpoint.save(os.path.join(tmp_path, "ckpt"))
+    batch = next(iter(_batches(split, seed=5)))
+    one_batch = tf.data.Dataset.from_tensors(batch)
+    model.fit(one_batch, epochs=1, verbose=0)
+
+    restored = _model(_auxiliary(split))
+    restored.optimizer.build(restored.trainable_variables)
+    tf.train.Checkpoint(model=restored, optimizer=restored.optimizer).restore(path)
+    np.testing.assert_array_equal(ops.convert_to_numpy(restored.chain_bank.visits),
+                                  np.full(NUM_EXAMPLES, 2))
+    restored.fit(one_batch, epochs=1, verbose=0)
+    np.testing.assert_array_equal(ops.convert_to_numpy(restored.chain_bank.states),
+                                  ops.convert_to_numpy(model.chain_bank.states))
+    for ours, theirs in zip(restored.trainable_variables, model.trainable_variables):
+        np.testing.assert_allclose(ops.convert_to_numpy(ours), ops.convert_to_numpy(theirs),
+                                   atol=1e-5)
+
+
+def test_saved_model_export_round_trip(tmp_path):
+    split, model = _trained(tmp_path)
+    path = os.path.join(tmp_path, "exported")
+    model.export(path, verbose=False,
+                 input_signature=[tf.TensorSpec((None,) + IMAGE_SHAPE, tf.float32)])
+    reloaded = tf.saved_model.load(path)
+    served = reloaded.serve(tf.constant(split.images)).numpy()
+    np.testing.assert_allclose(served, ops.convert_to_numpy(model(split.images)), atol=1e-6)
+
+
+def test_bad_input_raises_clear_value_errors():
+    split = _split()
+    auxiliary = _auxiliary(split)
+    with pytest.raises(ValueError, match="vocabularies"):
+        RobustMultilabelCRF(_backbone(), C, N + 1, num_examples=4, auxiliary=auxiliary,
+                            alpha=1.0)
+    with pytest.raises(ValueError, match="num_hidden"):
+        RobustMultilabelCRF(_backbone(), C, N, num_examples=4, auxiliary=auxiliary,
+                            num_hidden=H + 1, alpha=1.0)
+    with pytest.raises(ValueError, match="auxiliary is None"):
+        RobustMultilabelCRF(_backbone(), C, N, num_examples=4, alpha=1.0)
+    with pytest.raises(ValueError, match="num_examples"):
+        RobustMultilabelCRF(_backbone(), C, N)
+    for name in ("num_chains", "num_sweeps"):
+        with pytest.raises(ValueError, match=name):
+            RobustMultilabelCRF(_backbone(), C, N, num_examples=4, **{name: 0})
+    with pytest.raises(ValueError, match="vocabulary sizes do not match"):
+        data.mixed_training_batches(split, CLEAN, BATCH, CLEAN_PER_BATCH, 0, num_noisy=N + 1)
+    with pytest.raises(ValueError, match="chain bank holds 8"):
+        data.mixed_training_batches(split, CLEAN, BATCH, CLEAN_PER_BATCH, 0, num_examples=8)
+    small = _model(num_examples=8, num_hidden=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="chain bank"):
+        small.fit(_batches(split), epochs=1, steps_per_epoch=STEPS, verbose=0)
+    with pytest.raises(ValueError, match="clean set is empty"):
+        data.mixed_training_batches(split, [], BATCH, CLEAN_PER_BATCH, 0)
+    with pytest.raises(ValueError, match="clean set, which is empty"):
+        train_auxiliary_rbm(np.zeros((0, N)), np.zeros((0, C)))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        train_auxiliary_rbm(np.full((4, N), 2), np.zeros((4, C)))
+    wide = RobustMultilabelCRF(_backbone(), C, N + 1, num_examples=NUM_EXAMPLES)
+    wide.compile(optimizer="adam", jit_compile=False)
+    with pytest.raises(ValueError, match="vocabulary sizes must match"):
+        wide.fit(_batches(split), epochs=1, steps_per_epoch=1, verbose=0)
+
+
+def test_mixed_batches_join_labels_by_index_and_hide_noisy_clean_labels():
+    split = _split()
+    for batch in _batches(split).take(3):
+        index = batch["index"].numpy()
+        is_clean = batch["is_clean"].numpy().astype(bool)
+        assert is_clean.tolist() == [True] * CLEAN_PER_BATCH + [False] * (BATCH - CLEAN_PER_BATCH)
+        assert set(index[is_clean]) <= set(CLEAN) and not set(index[~is_clean]) & set(CLEAN)
+        np.testing.assert_array_equal(batch["label"].numpy(), split.noisy_labels[index])
+        np.testing.assert_array_equal(batch["image"].numpy(), split.images[index])
+        verified = batch["verified_label"].numpy()
+        np.testing.assert_array_equal(verified[is_clean], split.clean_labels[index[is_clean]])
+        assert not verified[~is_clean].any()
