@@ -1,5 +1,7 @@
 """The guider: an exponential moving average of the learner's classifier."""
 
+import copy
+
 import keras
 
 from tf_data import environment  # noqa: F401
@@ -46,8 +48,9 @@ class Guider(keras.layers.Layer):
         super().__init__(**kwargs)
         self.network_configs = dict(network_configs)
         self.reads_latent = bool(reads_latent)
+        # deserialize_keras_object consumes parts of the dict it is given.
         self.networks = {
-            name: keras.saving.deserialize_keras_object(config)
+            name: keras.saving.deserialize_keras_object(copy.deepcopy(config))
             for name, config in self.network_configs.items()
         }
         self.trainable = False

@@ -1,0 +1,47 @@
+"""UMN Table 2: test error (%) against the number of labels.
+
+    python scripts/umn_table2.py                       # digits: 20 ... 400 labels
+    python scripts/umn_table2.py --dataset=svhn_cropped --preset=paper
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+# Runnable as `python scripts/umn_tableN.py` from a checkout without install.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from umn import experiment  # noqa: E402
+from umn import script_flags  # noqa: E402
+
+script_flags.define_common_flags("runs/umn_table2")
+flags.DEFINE_list("methods", ["supervised", "umn"],
+                  f"Methods to compare: {', '.join(experiment.METHODS)}.")
+flags.DEFINE_list("num_labels", None,
+                  "Numbers of labels (default: the paper's for SVHN, scaled for digits).")
+flags.DEFINE_float("noise_rate", 0.1, "Label corruption rate of every run.")
+FLAGS = flags.FLAGS
+
+SMOKE_NUM_LABELS = (20, 50)
+
+
+def main(argv):
+    del argv
+    script_flags.quiet_tensorflow_logs()
+    num_labels = None
+    if FLAGS.num_labels is not None:
+        num_labels = [int(v) for v in FLAGS.num_labels]
+    elif FLAGS.preset == "smoke" and FLAGS.dataset == "digits":
+        num_labels = SMOKE_NUM_LABELS
+    experiment.run_table2(
+        dataset=FLAGS.dataset, methods=FLAGS.methods, num_labels_list=num_labels,
+        noise_rate=FLAGS.noise_rate, seeds=script_flags.seeds_from_flags(FLAGS),
+        settings=script_flags.settings_from_flags(FLAGS), output_dir=FLAGS.output_dir,
+        architecture=FLAGS.architecture, data_dir=FLAGS.data_dir, download=FLAGS.download,
+    )
+
+
+if __name__ == "__main__":
+    app.run(main)

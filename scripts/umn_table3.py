@@ -1,0 +1,47 @@
+"""UMN Table 3: how well eps identifies corrupted labels.
+
+Flags a label as corrupted when its final-epoch eps exceeds --threshold
+("otsu", the default: Otsu's two-mode split of the eps distribution, or a
+number). Writes results.json, per-rate eps histograms per epoch (PNG) and
+ranked CSVs of suspected labels.
+
+    python scripts/umn_table3.py
+    python scripts/umn_table3.py --threshold=0.05
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+
+# Runnable as `python scripts/umn_tableN.py` from a checkout without install.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from umn import experiment  # noqa: E402
+from umn import script_flags  # noqa: E402
+
+script_flags.define_common_flags("runs/umn_table3")
+flags.DEFINE_list("noise_rates", [str(r) for r in experiment.PAPER_NOISE_RATES],
+                  "Label corruption rates.")
+flags.DEFINE_string("threshold", "otsu", "'otsu' or a number: flag labels with eps above it.")
+flags.DEFINE_integer("num_labels", None, "Labelled examples (default: the paper's).")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    script_flags.quiet_tensorflow_logs()
+    experiment.run_table3(
+        dataset=FLAGS.dataset,
+        noise_rates=script_flags.resolve_list(FLAGS, "noise_rates",
+                                              experiment.SMOKE_NOISE_RATES, float),
+        seeds=script_flags.seeds_from_flags(FLAGS),
+        settings=script_flags.settings_from_flags(FLAGS), threshold=FLAGS.threshold,
+        output_dir=FLAGS.output_dir, num_labels=FLAGS.num_labels,
+        architecture=FLAGS.architecture, data_dir=FLAGS.data_dir, download=FLAGS.download,
+    )
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,239 @@
+"""UncertaintyMiningNet, StackedVae and Guider: maths, EMA, modes, saving, export."""
+
+import numpy as np
+import pytest
+
+from tf_data import environment
+import keras
+from keras import ops
+
+from umn import losses
+from umn import streams
+from umn.export import export_guider
+from umn.guider import Guider
+from umn.model import UncertaintyMiningNet
+from umn.vae import StackedVae
+
+tf = environment.import_tensorflow_quietly()
+
+SHAPE = (8, 8, 1)
+SMALL = dict(hidden_units=16, latent_dim=4, class_latent_dim=3)
+
+
+def toy_data(n=40, labelled=10, shape=SHAPE, num_classes=10, seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(size=(n,) + shape).astype("float32")
+    labels = np.full(n, -1, np.int64)
+    labels[:labelled] = rng.integers(0, num_classes, labelled)
+    return images, labels
+
+
+def toy_stream(images, labels, num_classes=10, seed=0):
+    stream, _ = streams.semi_supervised_stream(images, labels, num_classes, 5, 15, seed)
+    return stream
+
+
+def make_umn(seed=0, **overrides):
+    keras.utils.set_random_seed(seed)
+    kwargs = dict(SMALL, seed=seed, max_shift=1)
+    kwargs.update(overrides)
+    model = UncertaintyMiningNet(kwargs.pop("image_shape", SHAPE), kwargs.pop("num_classes", 10),
+                                 **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_1=0.9, beta_2=0.99))
+    return model
+
+
+def weights_of(networks):
+    return [ops.convert_to_numpy(w) for name in sorted(networks) for w in networks[name].weights]
+
+
+def test_unlabelled_elbo_equals_explicit_sum_over_classes():
+    keras.utils.set_random_seed(1)
+    vae = StackedVae(SHAPE, 10, **SMALL)
+    images, _ = toy_data(6, labelled=3)
+    encoded = vae.classify(images)
+    probs = ops.softmax(encoded["logits"], axis=-1)
+    za = encoded["za"]
+    explicit = np.zeros(6)
+    for y in range(10):
+        one_hot = np.tile(np.eye(10, dtype="float32")[y], (6, 1))
+        explicit += np.array(probs)[:, y] * np.array(vae.class_conditional_elbo(za, one_hot))
+    p = np.array(probs)
+    explicit -= np.sum(p * np.log(p * 10), axis=-1)
+    vectorised = losses.unlabelled_elbo(probs, vae.all_class_conditional_elbo(za))
+    np.testing.assert_allclose(np.array(vectorised), explicit, rtol=1e-4, atol=1e-4)
+    terms = vae.elbo(images, encoded, probs)
+    entropy = np.array(losses.gaussian_entropy(encoded["za_log_var"]))
+    np.testing.assert_allclose(np.array(terms["elbo"]),
+                               np.array(terms["reconstruction"]) + entropy + explicit,
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_eps_is_zero_when_guider_equals_learner():
+    model = make_umn()
+    images, labels = toy_data()
+    eps = model.label_uncertainty(images[:10], labels[:10])
+    np.testing.assert_array_equal(eps, np.zeros(10, "float32"))
+    terms = model.compute_terms(images, labels, training=False)
+    np.testing.assert_array_equal(np.array(terms["eps"]), np.zeros(40, "float32"))
+
+
+@pytest.mark.parametrize("warmup", [True, False])
+def test_ema_update_is_exact_after_one_and_two_steps(warmup):
+    model = make_umn(ema_decay=0.9, ema_warmup=warmup)
+    stream = toy_stream(*toy_data())
+    learner_0 = weights_of(model.vae.classifier_networks)
+    guider_0 = weights_of(model.guider.networks)
+    for a, b in zip(learner_0, guider_0):
+        np.testing.assert_array_equal(a, b)
+    model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)
+    learner_1 = weights_of(model.vae.classifier_networks)
+    guider_1 = weights_of(model.guider.networks)
+    decay = 0.0 if warmup else 0.9  # warm-up: min(0.9, 1 - 1/(0 + 1)) = 0
+    assert any(not np.allclose(a, b) for a, b in zip(learner_0, learner_1))
+    for g0, w1, g1 in zip(guider_0, learner_1, guider_1):
+        np.testing.assert_allclose(g1, decay * g0 + (1 - decay) * w1, rtol=1e-6, atol=1e-7)
+    model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)
+    decay = 0.5 if warmup else 0.9  # step 1: min(0.9, 1 - 1/2)
+    for g1, w2, g2 in zip(guider_1, weights_of(model.vae.classifier_networks),
+                          weights_of(model.guider.networks)):
+        np.testing.assert_allclose(g2, decay * g1 + (1 - decay) * w2, rtol=1e-6, atol=1e-7)
+
+
+def test_guider_is_not_trained_by_gradients():
+    model = make_umn()
+    guider_ids = {id(v) for v in model.guider.weights}
+    assert guider_ids and not guider_ids & {id(v) for v in model.trainable_variables}
+    assert all(not v.trainable for v in model.guider.weights)
+
+
+def test_eager_and_compiled_fit_agree():
+    # Graph-compiled (tf.function) against eager training, random draws included.
+    # XLA is compared on the deterministic objective below: its stateless RNG
+    # kernels draw different numbers from the same seed than TF's own.
+    images, labels = toy_data()
+    results = []
+    for mode in ({"run_eagerly": True}, {"jit_compile": False}):
+        model = make_umn(seed=3, ema_decay=0.9)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_1=0.9, beta_2=0.99), **mode)
+        history = model.fit(toy_stream(images, labels, seed=5), epochs=1, steps_per_epoch=2,
+                            verbose=0)
+        results.append((history.history["loss"], weights_of(model.guider.networks),
+                        model.predict(images, verbose=0)))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-4)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(results[0][2], results[1][2], atol=1e-5)
+
+
+def test_compute_terms_eager_equals_xla():
+    model = make_umn(uncertainty="fixed", fixed_uncertainty=0.2)
+    images, labels = toy_data()
+    eager = model.compute_terms(images, labels)
+    compiled = tf.function(lambda x, y: model.compute_terms(x, y), jit_compile=True)(
+        images, labels)
+    for key in ("loss", "elbo_loss", "label_loss"):
+        np.testing.assert_allclose(np.array(eager[key]), np.array(compiled[key]), rtol=1e-5)
+    np.testing.assert_allclose(np.array(eager["eps"]), np.full(40, 0.2), rtol=1e-6)
+
+
+@pytest.mark.parametrize("uncertainty, expected_eps", [("zero", 0.0), ("fixed", 0.3)])
+def test_baseline_modes_use_constant_eps(uncertainty, expected_eps):
+    model = make_umn(uncertainty=uncertainty, fixed_uncertainty=0.3)
+    images, labels = toy_data()
+    np.testing.assert_allclose(model.label_uncertainty(images[:10], labels[:10]),
+                               np.full(10, expected_eps), atol=1e-7)
+
+
+def test_keras_round_trip_keeps_the_guider(tmp_path):
+    model = make_umn(ema_decay=0.5, ema_warmup=False, label_term="log")
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
+    guider = weights_of(model.guider.networks)
+    assert any(not np.allclose(a, b) for a, b in
+               zip(guider, weights_of(model.vae.classifier_networks)))
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert isinstance(restored, UncertaintyMiningNet)
+    assert restored.get_config() == model.get_config()
+    for a, b in zip(guider, weights_of(restored.guider.networks)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(restored.predict(images, verbose=0),
+                               model.predict(images, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(restored.label_uncertainty(images[:10], labels[:10]),
+                               model.label_uncertainty(images[:10], labels[:10]), atol=1e-6)
+
+
+def test_get_config_round_trips():
+    model = make_umn(uncertainty="fixed", fixed_uncertainty=0.2, uncertainty_clip=(0.05, 0.5))
+    clone = UncertaintyMiningNet.from_config(model.get_config())
+    assert clone.get_config() == model.get_config()
+    vae = StackedVae(SHAPE, 10, **SMALL)
+    assert StackedVae.from_config(vae.get_config()).get_config() == vae.get_config()
+    guider = Guider.from_networks(vae.classifier_networks, True)
+    assert Guider.from_config(guider.get_config()).get_config() == guider.get_config()
+
+
+def test_savedmodel_export_round_trip(tmp_path):
+    model = make_umn(ema_decay=0.5, ema_warmup=False)
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
+    path = export_guider(model, str(tmp_path / "guider"))
+    loaded = tf.saved_model.load(path)  # keep a reference: it owns the variables
+    served = loaded.serve(tf.constant(images[:7]))
+    np.testing.assert_allclose(served.numpy(), model.predict(images[:7], verbose=0), atol=1e-6)
+    np.testing.assert_allclose(served.numpy().sum(-1), np.ones(7), atol=1e-5)
+    with pytest.raises(ValueError, match="no guider"):
+        export_guider(make_umn(uncertainty="zero", ema_decay=None), str(tmp_path / "none"))
+
+
+def test_conv13_architecture_trains_with_gaussian_likelihood():
+    model = make_umn(image_shape=(12, 12, 3), architecture="conv13", conv_width=4,
+                     consistency_weight=1.0)
+    assert model.vae.pixel_likelihood == "gaussian"
+    images, labels = toy_data(shape=(12, 12, 3))
+    history = model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.predict(images[:3], verbose=0).shape == (3, 10)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(ema_decay=1.0), r"\[0, 1\)"),
+    (dict(ema_decay=-0.1), r"\[0, 1\)"),
+    (dict(uncertainty_clip=(0.0, 0.5)), "infinite"),
+    (dict(uncertainty_clip=(0.01, 0.95)), "<= 0"),
+    (dict(uncertainty="guider", ema_decay=None), "needs a guider"),
+    (dict(uncertainty="fixed"), "fixed_uncertainty"),
+    (dict(uncertainty="posterior"), "uncertainty must be"),
+    (dict(label_term="square"), "label_term"),
+    (dict(num_classes=1), "num_classes"),
+    (dict(image_shape=(8, 8, 3), architecture="conv13"), "multiples of 4"),
+    (dict(image_shape=(8, 8)), "three positive sizes"),
+    (dict(architecture="vgg"), "Unknown architecture"),
+])
+def test_bad_arguments_raise_value_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_umn(**kwargs)
+
+
+def test_images_of_the_wrong_shape_raise_value_errors():
+    model = make_umn()
+    images, labels = toy_data(shape=(10, 10, 1))
+    with pytest.raises(ValueError, match=r"built for images of shape \(8, 8, 1\)"):
+        model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+
+
+def test_bad_labels_raise_value_errors():
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match="no labelled examples"):
+        streams.semi_supervised_stream(images, np.full(40, -1), 10, 5, 15, 0)
+    bad = labels.copy()
+    bad[0] = 10
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        streams.semi_supervised_stream(images, bad, 10, 5, 15, 0)
+    with pytest.raises(ValueError, match="labelled"):
+        streams.semi_supervised_stream(images, np.zeros(40, np.int64), 10, 5, 15, 0)
+    model = make_umn()
+    with pytest.raises(ValueError, match="must lie in"):
+        model.label_uncertainty(images[:2], np.array([0, 12]))

@@ -1,0 +1,135 @@
+"""The experiment logic behind scripts/umn_table{1,2,3}.py and the scripts themselves."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from tf_data import environment  # noqa: F401
+import tf_data
+
+from umn import experiment
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE = experiment.PRESETS["smoke"]
+
+
+def read_results(output_dir):
+    with open(os.path.join(output_dir, "results.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def test_make_noisy_split_labels_a_balanced_corrupted_subset():
+    data = tf_data.load_dataset("digits")
+    split = experiment.make_noisy_split(data, 50, 0.3, seed=1)
+    assert np.sum(split.labels >= 0) == 50 and len(split.labelled_indices) == 50
+    assert np.bincount(data.y_train[split.labelled_indices], minlength=10).tolist() == [5] * 10
+    assert int(split.is_corrupted.sum()) == 15
+    np.testing.assert_array_equal(split.labels[split.labelled_indices], split.noisy.labels)
+    with pytest.raises(ValueError, match="multiple"):
+        experiment.make_noisy_split(data, 55, 0.3, seed=1)
+
+
+def test_method_and_rate_validation():
+    with pytest.raises(ValueError, match="later issue"):
+        experiment.check_methods(["umn", "mentornet"])
+    with pytest.raises(ValueError, match="Unknown method"):
+        experiment.check_methods(["coteaching"])
+    with pytest.raises(ValueError, match="0.2 for 20%"):
+        experiment.check_noise_rates([20])
+    with pytest.raises(ValueError, match="preset"):
+        experiment.preset_settings("huge")
+
+
+def test_architecture_choice_and_shift_scaling():
+    assert experiment.choose_architecture((32, 32, 3)) == "conv13"
+    assert experiment.choose_architecture((8, 8, 1)) == "mlp"
+    assert experiment.choose_architecture((30, 30, 3)) == "mlp"
+    with pytest.raises(ValueError, match="multiples of 4"):
+        experiment.choose_architecture((8, 8, 1), "conv13")
+    assert experiment.scaled_shift((8, 8, 1), None) == 1
+    assert experiment.scaled_shift((28, 28, 1), None) == 2
+    assert experiment.scaled_shift((32, 32, 3), None) == 2
+    assert experiment.scaled_shift((8, 8, 1), 0) == 0
+
+
+def test_run_table1_writes_rows(tmp_path):
+    rows = experiment.run_table1(methods=("supervised", "umn"), noise_rates=(0.2,), seeds=(0,),
+                                 settings=SMOKE, output_dir=str(tmp_path))
+    payload = read_results(str(tmp_path))
+    assert payload["table"] == "umn_table1" and payload["dataset"] == "digits"
+    assert [r["method"] for r in payload["rows"]] == ["supervised", "umn"]
+    for row in rows:
+        assert row["noise"] == 0.2 and row["seed"] == 0 and 0.0 <= row["error_rate"] <= 100.0
+
+
+def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
+    rows = experiment.run_table3(noise_rates=(0.3,), seeds=(0,), settings=SMOKE,
+                                 threshold="otsu", output_dir=str(tmp_path))
+    (row,) = rows
+    for key in ("precision", "recall", "f1", "roc_auc", "threshold"):
+        assert key in row
+    assert os.path.getsize(tmp_path / "eps_histogram_noise0.3.png") > 0
+    with open(tmp_path / "suspected_labels_noise0.3_seed0.csv", encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0] == "index,given_label,suggested_label,eps"
+    assert len(lines) - 1 == int(np.sum(np.asarray(row["flagged"])))
+    with pytest.raises(ValueError, match="otsu"):
+        experiment.run_table3(noise_rates=(0.3,), seeds=(0,), settings=SMOKE,
+                              threshold="mean", output_dir=str(tmp_path))
+
+
+def run_script(name, *args):
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", name), "--preset=smoke", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_umn_table1_script_smoke(tmp_path):
+    result = run_script("umn_table1.py", f"--output_dir={tmp_path}")  # default methods
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "UMN Table 1" in result.stdout
+    rows = read_results(str(tmp_path))["rows"]
+    assert {r["method"] for r in rows} == set(experiment.DEFAULT_TABLE1_METHODS)
+
+
+@pytest.mark.slow
+def test_umn_table2_script_smoke(tmp_path):
+    result = run_script("umn_table2.py", f"--output_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    payload = read_results(str(tmp_path))
+    assert payload["table"] == "umn_table2"
+    assert sorted({r["num_labels"] for r in payload["rows"]}) == [20, 50]
+
+
+@pytest.mark.slow
+def test_umn_table3_script_smoke(tmp_path):
+    result = run_script("umn_table3.py", f"--output_dir={tmp_path}", "--threshold=0.05")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_results(str(tmp_path))["threshold"] == "0.05"
+    assert any(name.endswith(".png") for name in os.listdir(tmp_path))
+
+
+def test_script_rejects_bad_flags(tmp_path):
+    result = run_script("umn_table1.py", f"--output_dir={tmp_path}", "--methods=reweight")
+    assert result.returncode != 0 and "later issue" in result.stderr
+
+
+@pytest.mark.parametrize("name, architecture", [("cifar10", "conv13"), ("mnist", "mlp")])
+def test_tfds_datasets_run_through_mock_data(name, architecture, tmp_path):
+    with tfds.testing.mock_data(num_examples=60):
+        data = experiment.load_experiment_dataset(name)
+    assert experiment.choose_architecture(data.image_shape) == architecture
+    classes_present = np.bincount(data.y_train, minlength=10)
+    num_labels = 10 * int(min(2, classes_present.min()))
+    with tfds.testing.mock_data(num_examples=60):
+        rows = experiment.run_table1(dataset=name, methods=("umn",), noise_rates=(0.2,),
+                                     seeds=(0,), settings=SMOKE, num_labels=num_labels,
+                                     output_dir=str(tmp_path))
+    assert len(rows) == 1 and 0.0 <= rows[0]["error_rate"] <= 100.0

@@ -1,0 +1,327 @@
+"""The importable logic behind scripts/umn_table{1,2,3}.py.
+
+One run = (dataset, method, noise rate, number of labels, seed):
+
+1. `tf_data.load_dataset`; MNIST keeps 50,000 training images (paper 4.2.1).
+2. A class-balanced labelled subset (`tf_data.labelled_unlabelled_split`
+   on the clean labels: which images get labelled is chosen before
+   labelling), corrupted uniformly within each class
+   (`umn.label_noise.corrupt_within_classes`, symmetric kind). Every other
+   training image is unlabelled (label -1).
+3. Train the method for `epochs` passes over the unlabelled set (the same
+   number of optimiser steps for the supervised baselines, which see only
+   the labelled examples); Adam(lr 0.001, beta1 0.9, beta2 0.99).
+4. Test error of `model.predict` (the guider / teacher for UMN, its
+   variants and Mean Teacher).
+
+Methods (keys of `METHODS`): `supervised` (S-1), `supervised_resnet`
+(S-2), `mean_teacher` (MT), `m_vae` (M-VAE: the UMN VAE with eps fixed to
+the true corruption rate), `umn_semi` (UMN with eps = 0) and `umn`.
+MentorNet and Learning-to-Reweight are added to `METHODS` by a later issue.
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+import tf_data
+from tf_data import environment
+from tf_data import reporting
+from umn import architectures
+from umn import detection
+from umn import streams
+from umn.eps_history import EpsHistory
+from umn.histogram_png import write_eps_histogram_png
+from umn.mean_teacher import MeanTeacher
+from umn.model import UncertaintyMiningNet
+from umn.noisy_split import make_noisy_split
+from umn.run_settings import PRESETS
+from umn.supervised import SupervisedClassifier
+
+tf = environment.import_tensorflow_quietly()
+
+METHODS = ("supervised", "supervised_resnet", "mean_teacher", "m_vae", "umn_semi", "umn")
+# S-2 (a ResNet on 50 labels) is left out of the default Table 1 run to keep
+# it within minutes on 2 CPU cores; add it with --methods.
+DEFAULT_TABLE1_METHODS = ("supervised", "mean_teacher", "m_vae", "umn_semi", "umn")
+LATER_METHODS = {"mentornet": "MentorNet", "reweight": "Learning-to-Reweight"}
+PAPER_NOISE_RATES = (0.1, 0.2, 0.3, 0.4, 0.5)
+DEFAULT_NUM_LABELS = {"digits": 50, "mnist": 100, "svhn_cropped": 500, "cifar10": 4000}
+GENERIC_LABELS_PER_CLASS = 10
+TABLE2_NUM_LABELS = {
+    "digits": (20, 50, 100, 200, 400),
+    "mnist": (100, 200, 500, 1000, 2000),
+    "svhn_cropped": (1000, 2000, 3000, 10000, 20000),
+    "cifar10": (1000, 2000, 4000, 10000, 20000),
+}
+MNIST_TRAIN_SIZE = 50000
+PAPER_SHIFT_AT_28_PIXELS = 2
+
+
+SMOKE_NOISE_RATES = (0.3,)
+SMOKE_SEEDS = (0,)
+
+
+def preset_settings(preset, **overrides):
+    """`PRESETS[preset]` with overrides; ValueError for an unknown preset."""
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; choose one of {tuple(PRESETS)}.")
+    return PRESETS[preset].replace(**overrides)
+
+
+def check_methods(methods):
+    """Validates method names; returns them as a tuple."""
+    methods = tuple(methods)
+    if not methods:
+        raise ValueError(f"Give at least one method from {METHODS}.")
+    for method in methods:
+        if method in LATER_METHODS:
+            raise ValueError(
+                f"Method {method!r} ({LATER_METHODS[method]}) is not implemented "
+                f"yet (a later issue adds it); available: {METHODS}."
+            )
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}; choose from {METHODS}.")
+    return methods
+
+
+def check_noise_rates(noise_rates):
+    """Validates noise rates as floats in [0, 1)."""
+    rates = tuple(float(r) for r in noise_rates)
+    if not rates:
+        raise ValueError("Give at least one noise rate, e.g. 0.1,0.2,0.3,0.4,0.5.")
+    for rate in rates:
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(
+                f"Noise rates are fractions in [0, 1), got {rate}; pass 0.2 for 20%."
+            )
+    return rates
+
+
+def load_experiment_dataset(name, data_dir=None, download=False):
+    """`tf_data.load_dataset`, keeping the paper's 50,000 MNIST training images."""
+    data = tf_data.load_dataset(name, data_dir=data_dir, download=download)
+    if name == "mnist" and len(data.x_train) > MNIST_TRAIN_SIZE:
+        data = tf_data.ImageDataset(
+            data.name, data.x_train[:MNIST_TRAIN_SIZE], data.y_train[:MNIST_TRAIN_SIZE],
+            data.x_test, data.y_test, data.num_classes, data.class_names,
+        )
+    return data
+
+
+def default_num_labels(dataset_name, num_classes):
+    """The paper's number of labels (digits: 50 = 5 per class)."""
+    return DEFAULT_NUM_LABELS.get(dataset_name, GENERIC_LABELS_PER_CLASS * num_classes)
+
+
+def choose_architecture(image_shape, requested="auto"):
+    """`"auto"`: conv13 for colour images it can take (32x32), else mlp."""
+    if requested != "auto":
+        architectures.check_image_shape(image_shape, requested)
+        return requested
+    if image_shape[-1] == 3:
+        try:
+            architectures.check_image_shape(image_shape, "conv13")
+            return "conv13"
+        except ValueError:
+            return "mlp"
+    return "mlp"
+
+
+def scaled_shift(image_shape, max_shift):
+    """The translation range for these images (see `RunSettings`)."""
+    if max_shift is not None:
+        return int(max_shift)
+    return int(round(PAPER_SHIFT_AT_28_PIXELS * min(image_shape[:2]) / 28.0))
+
+
+def build_model(method, image_shape, num_classes, settings, seed, noise_rate,
+                architecture="auto", total_steps=1000):
+    """Builds and compiles one method's model."""
+    architecture = choose_architecture(image_shape, architecture)
+    shift = scaled_shift(image_shape, settings.max_shift)
+    common = dict(image_shape=image_shape, num_classes=num_classes, seed=seed,
+                  hidden_units=settings.hidden_units, latent_dim=settings.latent_dim,
+                  conv_width=settings.conv_width, dropout_rate=settings.dropout_rate,
+                  max_shift=shift, noise_stddev=settings.noise_stddev)
+    if method == "supervised":
+        model = SupervisedClassifier(architecture=architecture, **common)
+    elif method == "supervised_resnet":
+        model = SupervisedClassifier(architecture="resnet", resnet_width=settings.resnet_width,
+                                     resnet_blocks=settings.resnet_blocks, **common)
+    elif method == "mean_teacher":
+        model = MeanTeacher(architecture=architecture,
+                            consistency_weight=settings.mt_consistency_weight,
+                            rampup_steps=max(1, int(settings.mt_rampup_fraction * total_steps)),
+                            **common)
+    else:
+        uncertainty = {"m_vae": "fixed", "umn_semi": "zero", "umn": "guider"}[method]
+        model = UncertaintyMiningNet(
+            architecture=architecture, class_latent_dim=settings.class_latent_dim,
+            uncertainty=uncertainty, fixed_uncertainty=noise_rate if method == "m_vae" else None,
+            label_term=settings.label_term, label_weight=settings.label_weight,
+            uncertainty_clip=settings.uncertainty_clip, ema_decay=settings.ema_decay, **common,
+        )
+    optimizer = keras.optimizers.Adam(settings.learning_rate, beta_1=0.9, beta_2=0.99)
+    model.compile(optimizer=optimizer, jit_compile=settings.jit_compile)
+    return model
+
+
+def train_method(method, data, split, settings, seed, noise_rate, architecture="auto",
+                 callbacks=()):
+    """Trains one method on one noisy split; returns the fitted model."""
+    keras.utils.set_random_seed(seed)
+    num_classes = data.num_classes
+    stream, steps = streams.semi_supervised_stream(
+        data.x_train, split.labels, num_classes, settings.labelled_per_batch,
+        settings.batch_size - settings.labelled_per_batch, seed,
+    )
+    if settings.max_steps_per_epoch:
+        steps = min(steps, settings.max_steps_per_epoch)
+    if method.startswith("supervised"):
+        stream, _ = streams.labelled_stream(data.x_train, split.labels, num_classes,
+                                            settings.batch_size, seed)
+    model = build_model(method, data.image_shape, num_classes, settings, seed, noise_rate,
+                        architecture, total_steps=steps * settings.epochs)
+    model.fit(stream, epochs=settings.epochs, steps_per_epoch=steps, verbose=0,
+              callbacks=list(callbacks), shuffle=False)
+    return model
+
+
+def error_rate(model, images, labels, batch_size=256):
+    """Test error in [0, 1] of `model.predict`."""
+    probs = model.predict(images, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(probs, axis=-1) != np.asarray(labels)))
+
+
+def _print_and_save(output_dir, table, dataset, rows, text, **extra):
+    path = reporting.write_results_json(output_dir, table, dataset, rows, **extra)
+    print(text, flush=True)
+    print(f"Wrote {path}", flush=True)
+    return path
+
+
+def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAPER_NOISE_RATES,
+               seeds=(0, 1, 2), settings=None, output_dir="runs/umn_table1", num_labels=None,
+               architecture="auto", data_dir=None, download=False):
+    """Table 1: test error (%) per method and corruption rate, over seeds.
+
+    Returns:
+        The list of result rows written to `output_dir/results.json`.
+    """
+    methods = check_methods(methods)
+    noise_rates = check_noise_rates(noise_rates)
+    settings = settings or PRESETS["default"]
+    data = load_experiment_dataset(dataset, data_dir, download)
+    num_labels = num_labels or default_num_labels(dataset, data.num_classes)
+    progress = reporting.Progress(len(methods) * len(noise_rates) * len(seeds))
+    rows = []
+    for rate in noise_rates:
+        for seed in seeds:
+            split = make_noisy_split(data, num_labels, rate, seed)
+            for method in methods:
+                model = train_method(method, data, split, settings, seed, rate, architecture)
+                error = error_rate(model, data.x_test, data.y_test)
+                rows.append({"method": method, "noise": rate, "seed": seed,
+                             "num_labels": num_labels, "error_rate": 100.0 * error})
+                progress.update(method=method, noise=rate, seed=seed, error=100.0 * error)
+    text = reporting.format_table(rows, "method", "noise", "error_rate",
+                                  f"UMN Table 1: test error (%) on {dataset}, "
+                                  f"{num_labels} labels", scale=1.0)
+    _print_and_save(output_dir, "umn_table1", dataset, rows, text,
+                    settings=dataclasses.asdict(settings))
+    return rows
+
+
+def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=None,
+               noise_rate=0.1, seeds=(0, 1, 2), settings=None,
+               output_dir="runs/umn_table2", architecture="auto", data_dir=None,
+               download=False):
+    """Table 2: test error (%) against the number of labels, at one noise rate."""
+    methods = check_methods(methods)
+    (noise_rate,) = check_noise_rates([noise_rate])
+    settings = settings or PRESETS["default"]
+    data = load_experiment_dataset(dataset, data_dir, download)
+    num_labels_list = tuple(num_labels_list or TABLE2_NUM_LABELS.get(
+        dataset, tuple(k * data.num_classes for k in (2, 5, 10, 20))))
+    progress = reporting.Progress(len(methods) * len(num_labels_list) * len(seeds))
+    rows = []
+    for num_labels in num_labels_list:
+        for seed in seeds:
+            split = make_noisy_split(data, int(num_labels), noise_rate, seed)
+            for method in methods:
+                model = train_method(method, data, split, settings, seed, noise_rate,
+                                     architecture)
+                error = error_rate(model, data.x_test, data.y_test)
+                rows.append({"method": method, "noise": noise_rate, "seed": seed,
+                             "num_labels": int(num_labels), "error_rate": 100.0 * error})
+                progress.update(method=method, num_labels=num_labels, seed=seed,
+                                error=100.0 * error)
+    text = reporting.format_table(rows, "method", "num_labels", "error_rate",
+                                  f"UMN Table 2: test error (%) on {dataset} against the "
+                                  f"number of labels, {int(100 * noise_rate)}% noise",
+                                  scale=1.0)
+    _print_and_save(output_dir, "umn_table2", dataset, rows, text,
+                    settings=dataclasses.asdict(settings))
+    return rows
+
+
+DETECTION_METRICS = ("precision", "recall", "f1", "roc_auc")
+
+
+def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2), settings=None,
+               threshold="otsu", output_dir="runs/umn_table3", num_labels=None,
+               architecture="auto", data_dir=None, download=False):
+    """Table 3: precision / recall / F1 / ROC AUC of `eps > threshold` for UMN.
+
+    eps is the final epoch's `model.label_uncertainty` on the labelled set.
+    Also writes `eps_histogram_noise<r>.png` (per-epoch eps histograms of
+    the first seed, clean labels blue, corrupted red; Figure 4b) and
+    `suspected_labels_noise<r>_seed<s>.csv` (flagged labels ranked by eps,
+    with the guider's suggested class).
+    """
+    noise_rates = check_noise_rates(noise_rates)
+    settings = settings or PRESETS["default"]
+    data = load_experiment_dataset(dataset, data_dir, download)
+    num_labels = num_labels or default_num_labels(dataset, data.num_classes)
+    detection.resolve_threshold(threshold, np.zeros(1))  # validate early
+    progress = reporting.Progress(len(noise_rates) * len(seeds))
+    rows = []
+    os.makedirs(output_dir, exist_ok=True)
+    for rate in noise_rates:
+        for seed in seeds:
+            split = make_noisy_split(data, num_labels, rate, seed)
+            images = data.x_train[split.labelled_indices]
+            given = split.noisy.labels
+            history = EpsHistory(images, given)
+            model = train_method("umn", data, split, settings, seed, rate, architecture,
+                                 callbacks=[history])
+            eps = history.eps_per_epoch[-1]
+            cut = detection.resolve_threshold(threshold, eps)
+            scores = detection.detection_scores(split.is_corrupted, eps, cut)
+            error = error_rate(model, data.x_test, data.y_test)
+            rows.append({"method": "umn", "noise": rate, "seed": seed, "num_labels": num_labels,
+                         "error_rate": 100.0 * error, **scores})
+            suggested = np.argmax(model.predict(images, verbose=0), axis=-1)
+            flagged = eps > cut
+            reporting.write_suspected_labels_csv(
+                os.path.join(output_dir, f"suspected_labels_noise{rate:g}_seed{seed}.csv"),
+                split.labelled_indices[flagged], given[flagged], suggested[flagged],
+                eps[flagged], score_name="eps", only_disagreements=False,
+            )
+            if seed == seeds[0]:
+                write_eps_histogram_png(
+                    os.path.join(output_dir, f"eps_histogram_noise{rate:g}.png"),
+                    history.eps_per_epoch, split.is_corrupted,
+                )
+            progress.update(noise=rate, seed=seed, f1=scores["f1"], auc=scores["roc_auc"])
+    long_rows = [{"metric": name, "noise": r["noise"], "value": r[name]}
+                 for name in DETECTION_METRICS for r in rows]
+    text = reporting.format_table(long_rows, "metric", "noise", "value",
+                                  f"UMN Table 3: identifying corrupted labels on {dataset} "
+                                  f"(threshold={threshold})", scale=1.0, digits=2)
+    _print_and_save(output_dir, "umn_table3", dataset, rows, text, threshold=str(threshold),
+                    settings=dataclasses.asdict(settings))
+    return rows

@@ -1,0 +1,391 @@
+"""Uncertainty Mining Net: the subclassed Keras model with its train step."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from tf_data import augment
+from tf_data import environment
+from tf_data import validation
+from umn import losses
+from umn.guider import Guider
+from umn.vae import StackedVae
+
+tf = environment.import_tensorflow_quietly()
+
+UNCERTAINTY_MODES = ("guider", "fixed", "zero")
+DEFAULT_UNCERTAINTY_CLIP = (0.01, 0.8)
+
+
+def check_ema_decay(ema_decay, allow_none=True):
+    """Returns the EMA decay as a float in [0, 1) (or None), else ValueError."""
+    if ema_decay is None and allow_none:
+        return None
+    try:
+        value = float(ema_decay)
+    except (TypeError, ValueError):
+        raise ValueError(f"ema_decay must be a number in [0, 1), got {ema_decay!r}.") from None
+    if not 0.0 <= value < 1.0:
+        raise ValueError(
+            f"ema_decay must lie in [0, 1) (gamma of Eq. 10; 1 would freeze the "
+            f"guider), got {ema_decay!r}. The paper-style value is 0.99-0.999."
+        )
+    return value
+
+
+def check_non_negative(value, name):
+    """Returns `value` as a finite float >= 0, else ValueError."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.") from None
+    if not np.isfinite(number) or number < 0.0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
+    return number
+
+
+def unpack_batch(data):
+    """`(images, labels)` from a pipeline dict or an `(x, y)` tuple.
+
+    Labels of unlabelled examples are -1 (`tf_data.pipelines.UNLABELLED`).
+    """
+    if isinstance(data, dict):
+        return data["image"], data["label"]
+    if isinstance(data, (tuple, list)):
+        images = data[0]
+        if isinstance(images, dict):
+            return images["image"], images["label"]
+        return images, data[1]
+    raise ValueError(
+        "Training batches must be dicts with 'image' and 'label' (see "
+        "tf_data.mixed_pipeline) or (images, labels) tuples."
+    )
+
+
+def check_batch_images(images, image_shape):
+    """Raises ValueError when a batch's static image shape is not `image_shape`.
+
+    Runs while the train step is traced, so a wrong input shape fails with a
+    clear message instead of a shape error deep inside a layer.
+    """
+    shape = tuple(images.shape[1:])
+    if None not in shape and shape != tuple(image_shape):
+        raise ValueError(
+            f"The model was built for images of shape {tuple(image_shape)} but got "
+            f"{shape}. Rebuild it with image_shape={shape} or resize the images."
+        )
+    return images
+
+
+def images_of(inputs):
+    """The image tensor of a dict batch, or `inputs` itself."""
+    return inputs["image"] if isinstance(inputs, dict) else inputs
+
+
+@keras.saving.register_keras_serializable(package="umn")
+class UncertaintyMiningNet(keras.Model):
+    """UMN: semi-supervised M1+M2 VAE with guider-estimated label uncertainty.
+
+    Training maximises the bound of Eq. 5 on every example plus, for
+    labelled ones, the noisy-label term of Eq. 7-9 with a per-example
+    corruption estimate `eps(z_a)` (Eq. 11):
+
+        loss = -mean_B ELBO(x)
+               - label_weight * mean_L f(eps) * g(q(y_obs | z_a))
+               + consistency_weight * mean_U ||q(y|z_a) - q'(y|z_a')||^2 / C,
+
+    `f(eps) = log[(C - 1)(1 - eps) / eps]` (Eq. 9), `g` the identity
+    (`label_term="linear"`, the exact ELBO term of Eq. 7) or `log`
+    (`label_term="log"`). `eps = |guider[y_obs] - learner[y_obs]|` with
+    stop-gradient, the learner seeing `eta(x)` and the guider `eta'(x)`
+    (independent random translations and Gaussian noise, `tf_data.augment`).
+    The M1 decoder reconstructs the translated, noise-free image, so
+    translation augments the VAE too and the Bernoulli target stays in
+    [0, 1].
+
+    eps is clipped into `uncertainty_clip = (low, high)` with
+    `0 < low < high < (C - 1) / C`, where f is finite, positive and
+    decreasing. Default `(0.01, 0.8)`: for C = 10 the weight runs from
+    f(0.01) = 6.8 (fully trusted) to f(0.8) = 0.81 (an 8.4x down-weighting).
+    A lower `low` only raises the weight of labels the two models already
+    agree on.
+
+    The guider (Eq. 10) is a `Guider` sub-layer holding an EMA copy of the
+    trunk, `q(z_a | x)` head and classifier, updated with `.assign` after
+    every optimiser step with decay `min(ema_decay, 1 - 1/(t + 1))` (the
+    Tarvainen & Valpola warm-up) or plain `ema_decay` (`ema_warmup=False`).
+    `predict` returns the guider's class probabilities.
+
+    Variants used as baselines: `uncertainty="fixed"` with
+    `fixed_uncertainty=rho` is Langevin et al.'s M-VAE (a given corruption
+    rate instead of eps); `uncertainty="zero"` is the paper's
+    "semi-supervised" ablation (eps = 0, i.e. eps clipped to `low`);
+    `ema_decay=None` removes the guider (plain M2, for benchmarks).
+
+    Args:
+        image_shape: `(H, W, K)`.
+        num_classes: C >= 2.
+        architecture: `"mlp"` (digits / MNIST) or `"conv13"` (SVHN /
+            CIFAR-10, 32x32).
+        hidden_units, latent_dim, class_latent_dim, conv_width, dropout_rate,
+            likelihood: passed to `StackedVae`.
+        uncertainty: `"guider"`, `"fixed"` or `"zero"`.
+        fixed_uncertainty: rho for `uncertainty="fixed"`.
+        label_term: `"log"` (default) or `"linear"` (Eq. 7, the exact ELBO
+            term; on digits it left the classifier near chance because the
+            gradient of f * q vanishes while q is small).
+        label_weight: multiplier of the labelled term (Kingma et al.'s
+            alpha; the paper gives none, 15 worked on digits).
+        uncertainty_clip: `(low, high)` clip interval of eps.
+        ema_decay: gamma in [0, 1), or None for no guider.
+        ema_warmup: use `min(gamma, 1 - 1/(t + 1))`.
+        max_shift: largest random translation of eta, eta' (pixels).
+        noise_stddev: sigma of eta's Gaussian input noise.
+        consistency_weight: weight of the optional learner-guider
+            consistency loss on unlabelled examples (0 = off).
+        seed: int seed of the model's `keras.random.SeedGenerator`.
+        **kwargs: `keras.Model` arguments.
+
+    Call arguments:
+        inputs: `(B, H, W, K)` images or a dict with `"image"`.
+
+    Returns:
+        `(B, C)` class probabilities of the guider (of the learner when
+        there is no guider).
+
+    Example:
+
+    >>> model = UncertaintyMiningNet((8, 8, 1), 10, seed=0)
+    >>> model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_2=0.99))
+    >>> model.fit(tf_data.mixed_pipeline(...), steps_per_epoch=10)
+    >>> eps = model.label_uncertainty(x_labelled, y_labelled)
+    """
+
+    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=256,
+                 latent_dim=32, class_latent_dim=16, conv_width=128, dropout_rate=0.5,
+                 likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
+                 label_term="log", label_weight=15.0,
+                 uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP, ema_decay=0.99,
+                 ema_warmup=True, max_shift=2, noise_stddev=0.15,
+                 consistency_weight=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = validation.check_num_classes(num_classes)
+        if uncertainty not in UNCERTAINTY_MODES:
+            raise ValueError(
+                f"uncertainty must be one of {UNCERTAINTY_MODES}, got {uncertainty!r}."
+            )
+        if label_term not in losses.LABEL_TERM_FORMS:
+            raise ValueError(
+                f"label_term must be one of {losses.LABEL_TERM_FORMS}, got {label_term!r}."
+            )
+        self.uncertainty_clip = losses.check_uncertainty_clip(*tuple(uncertainty_clip),
+                                                              self.num_classes)
+        self.ema_decay = check_ema_decay(ema_decay)
+        if uncertainty == "guider" and self.ema_decay is None:
+            raise ValueError(
+                "uncertainty='guider' needs a guider: give ema_decay in [0, 1) "
+                "(e.g. 0.99), or use uncertainty='zero' / 'fixed' without one."
+            )
+        if uncertainty == "fixed":
+            if fixed_uncertainty is None:
+                raise ValueError(
+                    "uncertainty='fixed' (M-VAE) needs fixed_uncertainty, the given "
+                    "corruption rate rho in [0, 1)."
+                )
+            fixed_uncertainty = validation.check_rate(fixed_uncertainty, "fixed_uncertainty")
+        self.consistency_weight = check_non_negative(consistency_weight, "consistency_weight")
+        if self.consistency_weight and self.ema_decay is None:
+            raise ValueError("consistency_weight > 0 needs a guider (set ema_decay).")
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.architecture = architecture
+        self.hidden_units = hidden_units
+        self.latent_dim = latent_dim
+        self.class_latent_dim = class_latent_dim
+        self.conv_width = conv_width
+        self.dropout_rate = dropout_rate
+        self.likelihood = likelihood
+        self.uncertainty = uncertainty
+        self.fixed_uncertainty = fixed_uncertainty
+        self.label_term = label_term
+        self.label_weight = check_non_negative(label_weight, "label_weight")
+        self.ema_warmup = bool(ema_warmup)
+        self.max_shift = int(max_shift)
+        self.noise_stddev = check_non_negative(noise_stddev, "noise_stddev")
+        self.seed = seed
+        self.vae = StackedVae(
+            self.image_shape, self.num_classes, architecture, hidden_units, latent_dim,
+            class_latent_dim, conv_width, dropout_rate, likelihood, name="vae",
+        )
+        self.guider = None
+        if self.ema_decay is not None:
+            self.guider = Guider.from_networks(
+                self.vae.classifier_networks, self.vae.reads_latent, name="guider"
+            )
+            self.guider.copy_from(self.vae.classifier_networks)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.elbo_tracker = keras.metrics.Mean(name="elbo")
+        self.label_loss_tracker = keras.metrics.Mean(name="label_loss")
+        self.eps_tracker = keras.metrics.Mean(name="eps")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.elbo_tracker, self.label_loss_tracker,
+                self.eps_tracker, self.accuracy_tracker]
+
+    def _perturb(self, images):
+        return augment.perturb(images, self.seed_generator, self.max_shift, self.noise_stddev)
+
+    def _translated_and_noisy(self, images):
+        """eta for the learner: `(translated, translated + noise)`.
+
+        The VAE reconstructs the translated image (translation is data
+        augmentation for M1 too) from its noisy version (denoising), so the
+        Bernoulli target stays in [0, 1].
+        """
+        translated = images
+        if self.max_shift:
+            translated = augment.random_translate(images, self.seed_generator, self.max_shift)
+        noisy = translated
+        if self.noise_stddev:
+            noisy = augment.gaussian_input_noise(translated, self.seed_generator,
+                                                 self.noise_stddev)
+        return translated, noisy
+
+    def _uncertainty(self, learner_probs, guider_probs, labels):
+        batch = ops.shape(labels)[0]
+        if self.uncertainty == "guider":
+            return losses.label_uncertainty(guider_probs, learner_probs, labels)
+        value = self.fixed_uncertainty if self.uncertainty == "fixed" else 0.0
+        return ops.full((batch,), value, dtype="float32")
+
+    def compute_terms(self, images, labels, training=False):
+        """All terms of the UMN objective for one batch.
+
+        Args:
+            images: `(B, H, W, K)` in [0, 1].
+            labels: `(B,)` observed labels, -1 for unlabelled examples.
+            training: perturb inputs (eta, eta'), sample `z_a` and `z_b`,
+                run dropout / batch norm in training mode. False gives a
+                deterministic evaluation of the same objective.
+
+        Returns:
+            A dict of tensors: `loss`, `elbo_loss`, `label_loss`,
+            `consistency` (scalars), `eps` (`(B,)`, raw) and `labelled`
+            (`(B,)` bool).
+        """
+        images = check_batch_images(ops.convert_to_tensor(images, "float32"), self.image_shape)
+        labels = ops.cast(labels, "int32")
+        seed = self.seed_generator if training else None
+        target, learner_input = images, images
+        if training:
+            target, learner_input = self._translated_and_noisy(images)
+        encoded = self.vae.classify(learner_input, training=training, seed=seed)
+        probs = ops.softmax(encoded["logits"], axis=-1)
+        bound = self.vae.elbo(target, encoded, probs, training=training, seed=seed)
+        labelled = labels >= 0
+        safe_labels = ops.where(labelled, labels, 0)
+        guider_probs = None
+        if self.guider is not None and (self.uncertainty == "guider" or self.consistency_weight):
+            guider_input = self._perturb(images) if training else images
+            guider_probs = ops.stop_gradient(self.guider(guider_input))
+        eps = self._uncertainty(probs, guider_probs, safe_labels)
+        clipped = ops.clip(eps, *self.uncertainty_clip)
+        label_objective = losses.noisy_label_log_likelihood(
+            probs, safe_labels, clipped, self.num_classes, self.label_term
+        )
+        label_loss = -losses.masked_mean(label_objective, labelled)
+        elbo_loss = -ops.mean(bound["elbo"])
+        consistency = ops.convert_to_tensor(0.0, "float32")
+        if self.consistency_weight:
+            consistency = losses.masked_mean(
+                losses.consistency_mse(probs, guider_probs), ops.logical_not(labelled)
+            )
+        loss = elbo_loss + self.label_weight * label_loss + self.consistency_weight * consistency
+        return {"loss": loss, "elbo_loss": elbo_loss, "label_loss": label_loss,
+                "consistency": consistency, "eps": eps, "labelled": labelled}
+
+    def guider_decay(self, step):
+        """The decay used at optimiser step `step` (0-based)."""
+        if self.ema_warmup:
+            return losses.warmed_up_decay(step, self.ema_decay)
+        return ops.convert_to_tensor(self.ema_decay, "float32")
+
+    def train_step(self, data):
+        images, labels = unpack_batch(data)
+        with tf.GradientTape() as tape:
+            terms = self.compute_terms(images, labels, training=True)
+        gradients = tape.gradient(terms["loss"], self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        if self.guider is not None:
+            step = self.optimizer.iterations - 1
+            self.guider.update(self.vae.classifier_networks, self.guider_decay(step))
+        self.loss_tracker.update_state(terms["loss"])
+        self.elbo_tracker.update_state(-terms["elbo_loss"])
+        self.label_loss_tracker.update_state(terms["label_loss"])
+        self.eps_tracker.update_state(losses.masked_mean(terms["eps"], terms["labelled"]))
+        return {m.name: m.result() for m in self.metrics[:4]}
+
+    def test_step(self, data):
+        images, labels = unpack_batch(data)
+        probs = self(images, training=False)
+        correct = ops.cast(ops.argmax(probs, axis=-1) == ops.cast(labels, "int64"), "float32")
+        self.accuracy_tracker.update_state(correct)
+        return {"accuracy": self.accuracy_tracker.result()}
+
+    def learner_probabilities(self, images, training=False):
+        """`q(y | z_a)` of the learner at the mean of `q(z_a | x)`."""
+        encoded = self.vae.classify(images_of(images), training=training)
+        return ops.softmax(encoded["logits"], axis=-1)
+
+    def call(self, inputs, training=False):
+        images = images_of(inputs)
+        if self.guider is None:
+            return self.learner_probabilities(images, training=training)
+        return self.guider(images)
+
+    def label_uncertainty(self, images, labels, batch_size=256):
+        """eps of Eq. 11 for every labelled example: the label-trust score.
+
+        Computed without input perturbation and at the mean of `q(z_a | x)`,
+        so it is deterministic. With `uncertainty="fixed"` / `"zero"` the
+        model's constant is returned.
+
+        Args:
+            images: `(n, H, W, K)` labelled images.
+            labels: `(n,)` their observed labels in `[0, C)`.
+            batch_size: examples per forward pass.
+
+        Returns:
+            `(n,)` float32 NumPy array; larger = less trustworthy label.
+        """
+        images = validation.check_images(images)
+        labels = validation.check_labels(labels, self.num_classes)
+        validation.check_same_length(images=images, labels=labels)
+        values = []
+        for start in range(0, len(images), batch_size):
+            batch_images = images[start:start + batch_size]
+            batch_labels = ops.convert_to_tensor(labels[start:start + batch_size], "int32")
+            learner = self.learner_probabilities(batch_images)
+            guider = self.guider(batch_images) if self.guider is not None else None
+            values.append(ops.convert_to_numpy(
+                self._uncertainty(learner, guider, batch_labels)))
+        return np.concatenate(values).astype(np.float32)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape, num_classes=self.num_classes,
+            architecture=self.architecture, hidden_units=self.hidden_units,
+            latent_dim=self.latent_dim, class_latent_dim=self.class_latent_dim,
+            conv_width=self.conv_width, dropout_rate=self.dropout_rate,
+            likelihood=self.likelihood, uncertainty=self.uncertainty,
+            fixed_uncertainty=self.fixed_uncertainty, label_term=self.label_term,
+            label_weight=self.label_weight, uncertainty_clip=list(self.uncertainty_clip),
+            ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,
+            noise_stddev=self.noise_stddev, consistency_weight=self.consistency_weight,
+            seed=self.seed,
+        )
+        return config

@@ -1,0 +1,64 @@
+"""absl flags shared by scripts/umn_table{1,2,3}.py, and their resolution.
+
+A flag left unset falls back to the `--preset` (`smoke`: a few seconds, for
+tests; `default`: minutes on 2 CPU cores; `paper`: the paper's settings);
+a flag given on the command line always wins.
+"""
+
+from absl import flags
+
+from umn import architectures
+from umn import experiment
+
+
+def define_common_flags(default_output_dir):
+    """Defines the flags every UMN table script takes."""
+    flags.DEFINE_string("dataset", "digits",
+                        "digits, mnist, svhn_cropped, cifar10, npz:PATH or folder:PATH.")
+    flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+    flags.DEFINE_bool("download", False, "Let TFDS download a missing dataset.")
+    flags.DEFINE_enum("preset", "default", list(experiment.PRESETS),
+                      "smoke (seconds, for tests), default (minutes on CPU) or paper.")
+    flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; each is one run per setting.")
+    flags.DEFINE_string("output_dir", default_output_dir, "Where results are written.")
+    flags.DEFINE_enum("architecture", "auto", ["auto", *architectures.ARCHITECTURES],
+                      "auto: conv13 for 32x32 colour images, mlp otherwise.")
+    flags.DEFINE_integer("epochs", None, "Passes over the unlabelled set (preset if unset).")
+    flags.DEFINE_enum("label_term", None, ["linear", "log"],
+                      "UMN labelled term: f(eps)*q (Eq. 7) or f(eps)*log q.")
+    flags.DEFINE_float("label_weight", None, "Weight of the labelled term (Kingma's alpha).")
+    flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
+    flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
+    flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
+
+
+def settings_from_flags(values):
+    """`RunSettings` of the preset with every flag that was set applied."""
+    clip = None
+    if values.eps_clip is not None:
+        if len(values.eps_clip) != 2:
+            raise ValueError(f"--eps_clip takes two numbers low,high; got {values.eps_clip}.")
+        clip = tuple(float(v) for v in values.eps_clip)
+    return experiment.preset_settings(
+        values.preset, epochs=values.epochs, label_term=values.label_term,
+        label_weight=values.label_weight, ema_decay=values.ema_decay,
+        uncertainty_clip=clip, jit_compile=values.jit_compile,
+    )
+
+
+def resolve_list(values, name, preset_default, convert):
+    """A list flag, or the smoke preset's shorter default when unset."""
+    flag = values[name]
+    if not flag.present and values.preset == "smoke" and preset_default is not None:
+        return tuple(preset_default)
+    return tuple(convert(v) for v in flag.value)
+
+
+def seeds_from_flags(values):
+    """Seeds as ints (the smoke preset runs seed 0 only unless told)."""
+    return resolve_list(values, "seeds", experiment.SMOKE_SEEDS, int)
+
+
+def quiet_tensorflow_logs():
+    """Hides TensorFlow's retracing warnings: every run builds a new model."""
+    experiment.tf.get_logger().setLevel("ERROR")

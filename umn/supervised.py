@@ -1,0 +1,139 @@
+"""The supervised-only baselines "S-1" and "S-2" of Table 1."""
+
+import keras
+from keras import ops
+
+from tf_data import augment
+from tf_data import environment
+from tf_data import validation
+from umn import architectures
+from umn import losses
+from umn.model import check_batch_images
+from umn.model import images_of
+from umn.model import unpack_batch
+
+tf = environment.import_tensorflow_quietly()
+
+SUPERVISED_ARCHITECTURES = architectures.ARCHITECTURES + ("resnet",)
+
+
+@keras.saving.register_keras_serializable(package="umn")
+class SupervisedClassifier(keras.Model):
+    """A classifier trained with cross-entropy on the labelled examples only.
+
+    "S-1" is UMN's own classifier branch (paper 4.3: "for the supervised
+    experiment we train only the classifier branch of the model"): the mlp
+    trunk, `z_a` mean and classifier, or the 13-layer ConvNet. "S-2" is a
+    residual network (`architecture="resnet"`, `umn.architectures.
+    resnet_classifier`; the paper's ResNet-101 scaled down). Unlabelled
+    examples (label -1) in a batch are ignored. Inputs get the same eta
+    perturbation as UMN's learner.
+
+    Args:
+        image_shape: `(H, W, K)`.
+        num_classes: C.
+        architecture: `"mlp"`, `"conv13"` or `"resnet"`.
+        hidden_units, latent_dim, conv_width, dropout_rate: classifier-branch
+            sizes (see `architectures.build_networks`).
+        resnet_width, resnet_blocks: ResNet width and blocks per stage.
+        max_shift, noise_stddev: eta (0 turns a part off).
+        seed: int seed of the perturbations.
+        **kwargs: `keras.Model` arguments.
+
+    Call arguments:
+        inputs: `(B, H, W, K)` images or a dict with `"image"`.
+
+    Returns:
+        `(B, C)` class probabilities.
+
+    Example:
+
+    >>> model = SupervisedClassifier((8, 8, 1), 10)
+    >>> model.compile(optimizer="adam"); model.fit(stream, steps_per_epoch=5)
+    """
+
+    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=256,
+                 latent_dim=32, conv_width=128, dropout_rate=0.5, resnet_width=16,
+                 resnet_blocks=2, max_shift=2, noise_stddev=0.15, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if architecture not in SUPERVISED_ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {SUPERVISED_ARCHITECTURES}, got "
+                f"{architecture!r}."
+            )
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.num_classes = validation.check_num_classes(num_classes)
+        self.architecture = architecture
+        self.hidden_units = hidden_units
+        self.latent_dim = latent_dim
+        self.conv_width = conv_width
+        self.dropout_rate = dropout_rate
+        self.resnet_width = resnet_width
+        self.resnet_blocks = resnet_blocks
+        self.max_shift = int(max_shift)
+        self.noise_stddev = float(noise_stddev)
+        self.seed = seed
+        if architecture == "resnet":
+            self.networks = {"resnet": architectures.resnet_classifier(
+                self.image_shape, self.num_classes, resnet_width, resnet_blocks)}
+        else:
+            self.networks = architectures.build_networks(
+                architecture, self.image_shape, self.num_classes, hidden_units,
+                latent_dim, conv_width=conv_width, dropout_rate=dropout_rate,
+                generative=False,
+            )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.built = True
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def logits(self, images, training=False):
+        """Class logits of the network."""
+        if self.architecture == "resnet":
+            return self.networks["resnet"](images, training=training)
+        return architectures.classifier_forward(
+            self.networks, images, architectures.classifier_reads_latent(self.architecture),
+            training=training,
+        )["logits"]
+
+    def train_step(self, data):
+        images, labels = unpack_batch(data)
+        images = check_batch_images(images, self.image_shape)
+        labels = ops.cast(labels, "int32")
+        labelled = labels >= 0
+        inputs = augment.perturb(images, self.seed_generator, self.max_shift, self.noise_stddev)
+        with tf.GradientTape() as tape:
+            probs = ops.softmax(self.logits(inputs, training=True), axis=-1)
+            loss = losses.masked_mean(
+                losses.sparse_cross_entropy(probs, ops.where(labelled, labels, 0)), labelled
+            )
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        images, labels = unpack_batch(data)
+        probs = self(images, training=False)
+        correct = ops.cast(ops.argmax(probs, axis=-1) == ops.cast(labels, "int64"), "float32")
+        self.accuracy_tracker.update_state(correct)
+        return {"accuracy": self.accuracy_tracker.result()}
+
+    def call(self, inputs, training=False):
+        return ops.softmax(self.logits(images_of(inputs), training=training), axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            image_shape=self.image_shape, num_classes=self.num_classes,
+            architecture=self.architecture, hidden_units=self.hidden_units,
+            latent_dim=self.latent_dim, conv_width=self.conv_width,
+            dropout_rate=self.dropout_rate, resnet_width=self.resnet_width,
+            resnet_blocks=self.resnet_blocks, max_shift=self.max_shift,
+            noise_stddev=self.noise_stddev, seed=self.seed,
+        )
+        return config
