@@ -64,3 +64,24 @@ def test_rbm_keras_round_trip(tmp_path):
                                ops.convert_to_numpy(rbm(noisy)), atol=1e-6)
     with pytest.raises(ValueError, match="num_chains"):
         AuxiliaryRBM(C, N, num_chains=0)
+
+
+def test_train_auxiliary_rbm_is_reproducible_from_its_seed():
+    """With no global seed set, the same `seed` gives the same RBM.
+
+    Table 1 trains the RBM before any global seed is set; a `fit(shuffle=True)`
+    there is an unseeded op, so every run got a different p_aux.
+    """
+    import tensorflow as tf
+
+    from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
+
+    noisy, clean = _correlated_labels(size=120)
+    weights = []
+    for _ in range(2):
+        tf.random.set_seed(None)
+        rbm = train_auxiliary_rbm(noisy, clean, num_hidden=H, epochs=2, num_chains=20,
+                                  num_sweeps=1, batch_size=32, seed=7)
+        weights.append([ops.convert_to_numpy(w) for w in rbm.weights])
+    for first, second in zip(*weights):
+        np.testing.assert_array_equal(first, second)

@@ -168,7 +168,14 @@ def train_auxiliary_rbm(noisy_labels, clean_labels, num_hidden=200, epochs=30, b
     rbm.clean_bias.assign(data_log_odds(clean))
     rbm.noisy_bias.assign(data_log_odds(noisy))
     rbm.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    rbm.fit({NOISY_KEY: noisy.astype(np.float32), CLEAN_KEY: clean.astype(np.float32)},
-            batch_size=min(batch_size, len(noisy)), epochs=epochs, shuffle=True, verbose=verbose)
+    # A tf.data shuffle with the RBM's own seed, not fit(shuffle=True), which
+    # draws from TensorFlow's global generator and made every run's p_aux
+    # (and so every annealed CRF) differ. The last partial batch is kept so
+    # every clean example counts in every epoch.
+    examples = tf.data.Dataset.from_tensor_slices(
+        {NOISY_KEY: noisy.astype(np.float32), CLEAN_KEY: clean.astype(np.float32)})
+    batches = examples.shuffle(len(noisy), seed=seed, reshuffle_each_iteration=True).batch(
+        min(batch_size, len(noisy)))
+    rbm.fit(batches, epochs=epochs, verbose=verbose)
     rbm.trainable = False
     return rbm
