@@ -27,11 +27,15 @@ flags.DEFINE_integer("seed", 0, "Seed of the split, the RBM and every model.")
 flags.DEFINE_string("data_dir", None, "COCO data directory.")
 flags.DEFINE_string("tags_file", None, "Flickr tags file (for --dataset=coco_tags).")
 flags.DEFINE_bool("download", False, "Let the COCO loader download missing data.")
+flags.DEFINE_bool("deterministic", True,
+                  "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
 flags.DEFINE_string("weights", None, "Backbone weights for resnet50/vgg16 (file or 'imagenet').")
 
 
 def main(argv):
     del argv
+    if FLAGS.deterministic:
+        environment.enable_determinism()
     # One model per row retraces Keras' predict function: keep those warnings out.
     logging.set_verbosity(logging.ERROR)
     environment.import_tensorflow_quietly().get_logger().setLevel("ERROR")

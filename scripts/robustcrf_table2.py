@@ -39,6 +39,8 @@ flags.DEFINE_float("alpha_end", None, "Override the CRF's final alpha.")
 flags.DEFINE_integer("alpha_epochs", None, "Override the epochs alpha takes to anneal.")
 flags.DEFINE_enum("noisy_bias", None, ["constant", "head"],
                   "Override the CRF's noisy-side bias: constant (no x-y link) or head (b(x)).")
+flags.DEFINE_bool("deterministic", True,
+                  "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
 flags.DEFINE_string("output_dir", "runs/robustcrf_table2",
                     "Where results.json and the suspected-label CSVs go.")
 
@@ -53,6 +55,8 @@ def parse_floats(values, name):
 
 def main(argv):
     del argv
+    if FLAGS.deterministic:
+        environment.enable_determinism()
     seeds = [int(value) for value in parse_floats(FLAGS.seeds, "seeds")]
     rows, skipped = table2.run_table2(
         FLAGS.dataset, noise_kind=FLAGS.noise,

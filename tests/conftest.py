@@ -19,6 +19,11 @@ def _fresh_keras_state():
     """Each test starts from a clean Keras graph/name state and fixed seeds."""
     import keras
 
+    from tensorflow.python.framework import config as tf_config
+
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
     yield
+    # A script's main() run in-process may enable op determinism
+    # (--deterministic); later tests must not inherit it.
+    tf_config.disable_op_determinism()
