@@ -365,10 +365,15 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
                     progress.update(method=method, noise=rate, seed=seed,
                                     skipped="T not invertible")
                     continue
+                # Labels the method calls wrong: recovered label != given one.
+                flags = reporting.flagged_label_scores(
+                    noisy.is_corrupted, result.recovered_labels != noisy.labels)
                 rows.append({
                     "method": method, "noise": rate, "seed": seed,
                     "prediction_accuracy": result.prediction_accuracy,
                     "recovery_accuracy": result.recovery_accuracy,
+                    "flag_precision": flags["precision"],
+                    "flag_recall": flags["recall"],
                     "realised_noise_rate": noisy.realised_rate,
                     "seconds": round(result.seconds, 2),
                 })
@@ -395,6 +400,11 @@ def format_table2(rows, skipped=()):
                                "Prediction accuracy (%) on the clean test set"),
         reporting.format_table(rows, "method", "noise", "recovery_accuracy",
                                "Recovery accuracy (%) on the noisy training set"),
+        reporting.format_table(rows, "method", "noise", "flag_precision",
+                               "Suspected labels (recovered != given): precision (%), share "
+                               "that are truly corrupted"),
+        reporting.format_table(rows, "method", "noise", "flag_recall",
+                               "Suspected labels: recall (%), share of corrupted labels found"),
     ]
     if skipped:
         cells = sorted({(s["method"], s["noise"]) for s in skipped})

@@ -4,6 +4,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from tf_data import reporting
 
@@ -26,3 +27,15 @@ def test_results_json_and_suspected_csv(tmp_path):
     rows = list(csv.reader(open(tmp_path / "s.csv")))
     assert count == 3 and rows[0] == ["index", "given_label", "suggested_label", "confidence"]
     assert [r[0] for r in rows[1:]] == ["12", "13", "11"]
+
+
+def test_flagged_label_scores_closed_form():
+    truth = np.array([1, 1, 0, 0, 1], bool)
+    flagged = np.array([1, 0, 1, 0, 1], bool)
+    scores = reporting.flagged_label_scores(truth, flagged)
+    assert scores["precision"] == 2 / 3 and scores["recall"] == 2 / 3 and scores["flagged"] == 3
+    assert scores["f1"] == pytest.approx(2 / 3)
+    empty = reporting.flagged_label_scores(truth, np.zeros(5, bool))
+    assert empty["precision"] == 0.0 and empty["recall"] == 0.0 and empty["f1"] == 0.0
+    with pytest.raises(ValueError, match="same shape"):
+        reporting.flagged_label_scores(truth, flagged[:3])

@@ -43,7 +43,9 @@ def check_smoke_outputs(out, output_dir):
     assert {(r["method"], r["noise"]) for r in rows} == {
         (m, n) for m in table2.DEFAULT_METHODS for n in (0.2, 0.5)} - {("backward", 0.5)}
     for row in rows:
-        assert {"method", "noise", "seed", "prediction_accuracy", "recovery_accuracy"} <= set(row)
+        assert {"method", "noise", "seed", "prediction_accuracy", "recovery_accuracy",
+                "flag_precision", "flag_recall"} <= set(row)
+        assert 0.0 <= row["flag_precision"] <= 1.0 and 0.0 <= row["flag_recall"] <= 1.0
         assert 0.0 <= row["prediction_accuracy"] <= 1.0
         assert 0.0 <= row["recovery_accuracy"] <= 1.0
     with open(output_dir / "suspected_labels_robustcrf_noise0.2_seed0.csv") as handle:

@@ -80,6 +80,35 @@ def _json_default(value):
     raise TypeError(f"Cannot serialise {type(value)} to JSON.")
 
 
+def flagged_label_scores(is_corrupted, flagged):
+    """How well a set of flagged labels matches the truly corrupted ones.
+
+    Only for synthetic noise, where the truth is known; it scores a ranking,
+    it never feeds a model.
+
+    Args:
+        is_corrupted: `(n,)` bool, the labels that were changed.
+        flagged: `(n,)` bool, the labels a method calls wrong.
+
+    Returns:
+        Dict with `precision` (flagged that are corrupted), `recall`
+        (corrupted that are flagged), `f1` and `flagged` (count); a
+        precision or recall with an empty denominator is 0.
+    """
+    truth = np.asarray(is_corrupted, dtype=bool)
+    flagged = np.asarray(flagged, dtype=bool)
+    if truth.shape != flagged.shape:
+        raise ValueError(
+            f"is_corrupted {truth.shape} and flagged {flagged.shape} must have the same shape."
+        )
+    hits = float(np.sum(truth & flagged))
+    precision = hits / flagged.sum() if flagged.any() else 0.0
+    recall = hits / truth.sum() if truth.any() else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1),
+            "flagged": int(flagged.sum())}
+
+
 def write_suspected_labels_csv(path, indices, given_labels, suggested_labels, scores,
                                score_name="confidence", only_disagreements=True):
     """Writes a ranked CSV of training labels that look wrong.
