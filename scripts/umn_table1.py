@@ -1,6 +1,7 @@
 """UMN Table 1: test error (%) against the label corruption rate.
 
-    python scripts/umn_table1.py                       # digits, 50 labels
+    python scripts/umn_table1.py                       # digits, 50 labels, seed 0
+    python scripts/umn_table1.py --seeds=0,1,2         # mean over 3 seeds
     python scripts/umn_table1.py --preset=smoke
     python scripts/umn_table1.py --dataset=mnist --preset=paper --download
 """
@@ -17,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from umn import experiment  # noqa: E402
 from umn import script_flags  # noqa: E402
 
-script_flags.define_common_flags("runs/umn_table1")
+script_flags.define_common_flags("runs/umn_table1", default_seeds=("0",))
 flags.DEFINE_list("methods", list(experiment.DEFAULT_TABLE1_METHODS),
                   f"Methods to compare, from: {', '.join(experiment.METHODS)}.")
 flags.DEFINE_list("noise_rates", [str(r) for r in experiment.PAPER_NOISE_RATES],

@@ -8,8 +8,11 @@ import keras
 from keras import ops
 
 from umn import streams
+from umn.batches import AccuracyTestStep
+from umn.batches import correct_predictions
 from umn.export import export_guider
 from umn.mean_teacher import MeanTeacher
+from umn.model import UncertaintyMiningNet
 from umn.supervised import SupervisedClassifier
 
 tf = environment.import_tensorflow_quietly()
@@ -100,3 +103,28 @@ def test_supervised_ignores_unlabelled_rows_in_mixed_batches():
 def test_baselines_reject_bad_arguments(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: SupervisedClassifier(SHAPE, 10, hidden_units=8, latent_dim=4),
+    lambda: MeanTeacher(SHAPE, 10, hidden_units=8, latent_dim=4),
+    lambda: UncertaintyMiningNet(SHAPE, 10, hidden_units=8, latent_dim=4, class_latent_dim=2),
+], ids=["supervised", "mean_teacher", "umn"])
+def test_every_model_evaluates_accuracy_with_the_shared_test_step(build):
+    keras.utils.set_random_seed(0)
+    model = compiled(build())
+    assert type(model).test_step is AccuracyTestStep.test_step
+    images, _ = toy_data(n=30)
+    probs = np.array(model.predict(images, verbose=0))
+    labels = np.arange(30) % 10
+    labels[:12] = np.argmax(probs[:12], axis=-1)  # at least 12 right
+    expected = np.mean(np.argmax(probs, axis=-1) == labels)
+    result = model.evaluate(images, labels, batch_size=7, verbose=0, return_dict=True)
+    np.testing.assert_allclose(result["accuracy"], expected, rtol=1e-6)
+
+
+def test_correct_predictions_matches_numpy():
+    probs = np.array([[0.1, 0.9], [0.8, 0.2], [0.4, 0.6]], "float32")
+    labels = np.array([1, 1, 1])
+    np.testing.assert_array_equal(np.array(correct_predictions(probs, labels)),
+                                  np.array([1.0, 0.0, 1.0], "float32"))

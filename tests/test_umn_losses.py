@@ -11,7 +11,7 @@ from keras import ops
 from umn import detection
 from umn import histogram_png
 from umn import losses
-from umn.label_noise import corrupt_within_classes
+from tf_data.noise import corrupt_within_classes
 
 RNG = np.random.default_rng(0)
 
@@ -126,6 +126,13 @@ def test_label_uncertainty_is_absolute_difference_and_zero_when_equal():
                                [0.1, 0.2], atol=1e-6)
     np.testing.assert_array_equal(numpy_of(losses.label_uncertainty(learner, learner, labels)),
                                   [0.0, 0.0])
+
+
+def test_guider_disbelief_is_one_minus_the_given_label_probability():
+    guider = np.array([[0.5, 0.5], [0.3, 0.7], [0.9, 0.1]], "float32")
+    labels = np.array([0, 1, 1])
+    np.testing.assert_allclose(numpy_of(losses.guider_disbelief(guider, labels)),
+                               [0.5, 0.3, 0.9], atol=1e-6)
 
 
 def test_ema_schedules():

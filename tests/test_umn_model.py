@@ -145,6 +145,21 @@ def test_baseline_modes_use_constant_eps(uncertainty, expected_eps):
                                np.full(10, expected_eps), atol=1e-7)
 
 
+def test_guider_disbelief_reads_the_guider_not_the_learner():
+    model = make_umn()
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
+    given = labels[:10]
+    guider = np.array(model.predict(images[:10], verbose=0))
+    np.testing.assert_allclose(model.guider_disbelief(images[:10], given, batch_size=4),
+                               1.0 - guider[np.arange(10), given], atol=1e-6)
+    learner = np.array(model.learner_probabilities(images[:10]))
+    np.testing.assert_allclose(model.label_uncertainty(images[:10], given, batch_size=4),
+                               np.abs(guider - learner)[np.arange(10), given], atol=1e-6)
+    with pytest.raises(ValueError, match="ema_decay"):
+        make_umn(uncertainty="zero", ema_decay=None).guider_disbelief(images[:2], given[:2])
+
+
 def test_keras_round_trip_keeps_the_guider(tmp_path):
     model = make_umn(ema_decay=0.5, ema_warmup=False, label_term="log")
     images, labels = toy_data()

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from tf_data import environment  # noqa: F401
 import tf_data
 
 from umn import experiment
+from umn import script_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = experiment.PRESETS["smoke"]
@@ -71,7 +73,7 @@ def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
     rows = experiment.run_table3(noise_rates=(0.3,), seeds=(0,), settings=SMOKE,
                                  threshold="otsu", output_dir=str(tmp_path))
     (row,) = rows
-    for key in ("precision", "recall", "f1", "roc_auc", "threshold"):
+    for key in ("precision", "recall", "f1", "roc_auc", "threshold", "disbelief_auc"):
         assert key in row
     assert os.path.getsize(tmp_path / "eps_histogram_noise0.3.png") > 0
     with open(tmp_path / "suspected_labels_noise0.3_seed0.csv", encoding="utf-8") as handle:
@@ -113,7 +115,22 @@ def test_umn_table3_script_smoke(tmp_path):
     result = run_script("umn_table3.py", f"--output_dir={tmp_path}", "--threshold=0.05")
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_results(str(tmp_path))["threshold"] == "0.05"
+    assert "disbelief_auc" in result.stdout and "not UMN's eps" in result.stdout
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
+
+
+@pytest.mark.parametrize("preset, epochs, expected", [
+    ("default", None, experiment.TABLE3_EPOCHS),  # Table 3's longer default
+    ("default", 7, 7),  # --epochs always wins
+    ("smoke", None, SMOKE.epochs),  # other presets keep their own
+])
+def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs, expected):
+    values = types.SimpleNamespace(preset=preset, epochs=epochs, eps_clip=None, label_term=None,
+                                   label_weight=None, ema_decay=None, jit_compile=None)
+    settings = script_flags.settings_from_flags(values, default_epochs=experiment.TABLE3_EPOCHS)
+    assert settings.epochs == expected
+    assert script_flags.settings_from_flags(values).epochs == (epochs or
+                                                               experiment.PRESETS[preset].epochs)
 
 
 def test_script_rejects_bad_flags(tmp_path):

@@ -17,6 +17,7 @@ from tf_data.noise import NoisyLabels
 from tf_data.noise import NoisyMultilabels
 from tf_data.noise import corrupt_labels
 from tf_data.noise import corrupt_multilabels
+from tf_data.noise import corrupt_within_classes
 from tf_data.noise import transition_matrix
 from tf_data.pipelines import evaluation_pipeline
 from tf_data.pipelines import example_features

@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn import metrics as sk_metrics
 
+from tf_data import reporting
+
 
 def otsu_threshold(values, bins=256):
     """Otsu's threshold of a 1-D sample: the cut maximising between-class variance.
@@ -70,12 +72,9 @@ def detection_scores(is_corrupted, eps, threshold):
     """
     truth = np.asarray(is_corrupted, dtype=bool)
     eps = np.asarray(eps, dtype=np.float64)
-    flagged = eps > threshold
-    precision, recall, f1, _ = sk_metrics.precision_recall_fscore_support(
-        truth, flagged, average="binary", zero_division=0
-    )
+    scores = reporting.flagged_label_scores(truth, eps > threshold)
     auc = float("nan")
     if 0 < truth.sum() < len(truth):
         auc = float(sk_metrics.roc_auc_score(truth, eps))
-    return {"precision": float(precision), "recall": float(recall), "f1": float(f1),
-            "roc_auc": auc, "threshold": float(threshold), "flagged": int(flagged.sum())}
+    return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"],
+            "roc_auc": auc, "threshold": float(threshold), "flagged": scores["flagged"]}

@@ -266,6 +266,27 @@ def label_uncertainty(guider_probs, learner_probs, labels):
     return ops.stop_gradient(ops.abs(difference))
 
 
+def guider_disbelief(guider_probs, labels):
+    """`1 - f'(z_a)[y_obs]`: the guider's disbelief in each given label.
+
+    NOT the paper's uncertainty (that is `label_uncertainty`, Eq. 11). A
+    separate, clearly named baseline score for "which labels are wrong?".
+    eps of Eq. 11 only ranks corrupted labels above clean ones once the
+    learner starts fitting them (after 30 epochs on digits it ranked them
+    *below*: both models reject a wrong label, so they agree on it); the
+    guider's own disbelief separates them from early on. UMN's training
+    never uses it.
+
+    Args:
+        guider_probs: `(B, C)` probabilities of the EMA guider.
+        labels: `(B,)` observed labels.
+
+    Returns:
+        `(B,)` scores in [0, 1]; larger = less trustworthy label.
+    """
+    return ops.stop_gradient(1.0 - observed_label_probability(guider_probs, labels))
+
+
 def ema_update(average, value, decay):
     """`decay * average + (1 - decay) * value` (Eq. 10)."""
     return decay * average + (1.0 - decay) * value

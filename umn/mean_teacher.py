@@ -8,18 +8,19 @@ from tf_data import environment
 from tf_data import validation
 from umn import architectures
 from umn import losses
+from umn.batches import AccuracyTestStep
+from umn.batches import check_batch_images
+from umn.batches import images_of
+from umn.batches import unpack_batch
 from umn.guider import Guider
 from umn.model import check_ema_decay
 from umn.model import check_non_negative
-from umn.model import check_batch_images
-from umn.model import images_of
-from umn.model import unpack_batch
 
 tf = environment.import_tensorflow_quietly()
 
 
 @keras.saving.register_keras_serializable(package="umn")
-class MeanTeacher(keras.Model):
+class MeanTeacher(AccuracyTestStep, keras.Model):
     """A student classifier and its EMA teacher with a consistency cost.
 
     loss = CE(student(eta(x_L)), y_obs) + w(t) * mean_B ||student(eta(x)) -
@@ -125,13 +126,6 @@ class MeanTeacher(keras.Model):
         self.consistency_tracker.update_state(consistency)
         return {"loss": self.loss_tracker.result(),
                 "consistency": self.consistency_tracker.result()}
-
-    def test_step(self, data):
-        images, labels = unpack_batch(data)
-        probs = self(images, training=False)
-        correct = ops.cast(ops.argmax(probs, axis=-1) == ops.cast(labels, "int64"), "float32")
-        self.accuracy_tracker.update_state(correct)
-        return {"accuracy": self.accuracy_tracker.result()}
 
     def call(self, inputs, training=False):
         return self.guider(images_of(inputs))

@@ -8,6 +8,10 @@ from tf_data import augment
 from tf_data import environment
 from tf_data import validation
 from umn import losses
+from umn.batches import AccuracyTestStep
+from umn.batches import check_batch_images
+from umn.batches import images_of
+from umn.batches import unpack_batch
 from umn.guider import Guider
 from umn.vae import StackedVae
 
@@ -44,46 +48,8 @@ def check_non_negative(value, name):
     return number
 
 
-def unpack_batch(data):
-    """`(images, labels)` from a pipeline dict or an `(x, y)` tuple.
-
-    Labels of unlabelled examples are -1 (`tf_data.pipelines.UNLABELLED`).
-    """
-    if isinstance(data, dict):
-        return data["image"], data["label"]
-    if isinstance(data, (tuple, list)):
-        images = data[0]
-        if isinstance(images, dict):
-            return images["image"], images["label"]
-        return images, data[1]
-    raise ValueError(
-        "Training batches must be dicts with 'image' and 'label' (see "
-        "tf_data.mixed_pipeline) or (images, labels) tuples."
-    )
-
-
-def check_batch_images(images, image_shape):
-    """Raises ValueError when a batch's static image shape is not `image_shape`.
-
-    Runs while the train step is traced, so a wrong input shape fails with a
-    clear message instead of a shape error deep inside a layer.
-    """
-    shape = tuple(images.shape[1:])
-    if None not in shape and shape != tuple(image_shape):
-        raise ValueError(
-            f"The model was built for images of shape {tuple(image_shape)} but got "
-            f"{shape}. Rebuild it with image_shape={shape} or resize the images."
-        )
-    return images
-
-
-def images_of(inputs):
-    """The image tensor of a dict batch, or `inputs` itself."""
-    return inputs["image"] if isinstance(inputs, dict) else inputs
-
-
 @keras.saving.register_keras_serializable(package="umn")
-class UncertaintyMiningNet(keras.Model):
+class UncertaintyMiningNet(AccuracyTestStep, keras.Model):
     """UMN: semi-supervised M1+M2 VAE with guider-estimated label uncertainty.
 
     Training maximises the bound of Eq. 5 on every example plus, for
@@ -109,6 +75,16 @@ class UncertaintyMiningNet(keras.Model):
     f(0.01) = 6.8 (fully trusted) to f(0.8) = 0.81 (an 8.4x down-weighting).
     A lower `low` only raises the weight of labels the two models already
     agree on.
+
+    What eps measures: the guider lags the learner, so eps is large where
+    the learner's `q(y_obs | z_a)` is *moving*. While the learner still
+    learns clean labels and rejects wrong ones (the first ~40 epochs of
+    the digits runs), eps is larger on clean labels; only once it starts
+    fitting the corrupted labels does eps rank them higher (paper Fig. 4b,
+    read "in the final epoch" of 350; see `umn.experiment.TABLE3_EPOCHS`).
+    The per-step eps of training also carries the eta / eta' and `z_a`
+    sampling noise. `guider_disbelief` is a separate, non-UMN baseline
+    score for finding wrong labels.
 
     The guider (Eq. 10) is a `Guider` sub-layer holding an EMA copy of the
     trunk, `q(z_a | x)` head and classifier, updated with `.assign` after
@@ -328,13 +304,6 @@ class UncertaintyMiningNet(keras.Model):
         self.eps_tracker.update_state(losses.masked_mean(terms["eps"], terms["labelled"]))
         return {m.name: m.result() for m in self.metrics[:4]}
 
-    def test_step(self, data):
-        images, labels = unpack_batch(data)
-        probs = self(images, training=False)
-        correct = ops.cast(ops.argmax(probs, axis=-1) == ops.cast(labels, "int64"), "float32")
-        self.accuracy_tracker.update_state(correct)
-        return {"accuracy": self.accuracy_tracker.result()}
-
     def learner_probabilities(self, images, training=False):
         """`q(y | z_a)` of the learner at the mean of `q(z_a | x)`."""
         encoded = self.vae.classify(images_of(images), training=training)
@@ -345,6 +314,20 @@ class UncertaintyMiningNet(keras.Model):
         if self.guider is None:
             return self.learner_probabilities(images, training=training)
         return self.guider(images)
+
+    def _labelled_scores(self, images, labels, score, batch_size):
+        """Applies `score(learner_probs, guider_probs, labels)` batch by batch."""
+        images = validation.check_images(images)
+        labels = validation.check_labels(labels, self.num_classes)
+        validation.check_same_length(images=images, labels=labels)
+        values = []
+        for start in range(0, len(images), batch_size):
+            batch_images = images[start:start + batch_size]
+            batch_labels = ops.convert_to_tensor(labels[start:start + batch_size], "int32")
+            learner = self.learner_probabilities(batch_images)
+            guider = self.guider(batch_images) if self.guider is not None else None
+            values.append(ops.convert_to_numpy(score(learner, guider, batch_labels)))
+        return np.concatenate(values).astype(np.float32)
 
     def label_uncertainty(self, images, labels, batch_size=256):
         """eps of Eq. 11 for every labelled example: the label-trust score.
@@ -361,18 +344,21 @@ class UncertaintyMiningNet(keras.Model):
         Returns:
             `(n,)` float32 NumPy array; larger = less trustworthy label.
         """
-        images = validation.check_images(images)
-        labels = validation.check_labels(labels, self.num_classes)
-        validation.check_same_length(images=images, labels=labels)
-        values = []
-        for start in range(0, len(images), batch_size):
-            batch_images = images[start:start + batch_size]
-            batch_labels = ops.convert_to_tensor(labels[start:start + batch_size], "int32")
-            learner = self.learner_probabilities(batch_images)
-            guider = self.guider(batch_images) if self.guider is not None else None
-            values.append(ops.convert_to_numpy(
-                self._uncertainty(learner, guider, batch_labels)))
-        return np.concatenate(values).astype(np.float32)
+        return self._labelled_scores(images, labels, self._uncertainty, batch_size)
+
+    def guider_disbelief(self, images, labels, batch_size=256):
+        """`1 - q'(y_obs | x)` of the guider: a baseline, NOT UMN's eps.
+
+        See `losses.guider_disbelief`. Takes and returns what
+        `label_uncertainty` does (deterministic, larger = less trustworthy);
+        needs a guider (`ema_decay` set).
+        """
+        if self.guider is None:
+            raise ValueError("guider_disbelief needs a guider: build the model with "
+                             "ema_decay in [0, 1).")
+        return self._labelled_scores(
+            images, labels, lambda learner, guider, y: losses.guider_disbelief(guider, y),
+            batch_size)
 
     def get_config(self):
         config = super().get_config()

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 
 import tf_data
-from umn.label_noise import corrupt_within_classes
+from tf_data.noise import corrupt_within_classes
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,15 +11,25 @@ from umn import architectures
 from umn import experiment
 
 
-def define_common_flags(default_output_dir):
-    """Defines the flags every UMN table script takes."""
+DEFAULT_SEEDS = ("0", "1", "2")
+
+
+def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
+    """Defines the flags every UMN table script takes.
+
+    Args:
+        default_output_dir: the `--output_dir` default.
+        default_seeds: the `--seeds` default (strings); Table 1 runs one seed
+            by default to finish in minutes on 2 CPU cores.
+    """
     flags.DEFINE_string("dataset", "digits",
                         "digits, mnist, svhn_cropped, cifar10, npz:PATH or folder:PATH.")
     flags.DEFINE_string("data_dir", None, "TFDS data directory.")
     flags.DEFINE_bool("download", False, "Let TFDS download a missing dataset.")
     flags.DEFINE_enum("preset", "default", list(experiment.PRESETS),
                       "smoke (seconds, for tests), default (minutes on CPU) or paper.")
-    flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds; each is one run per setting.")
+    flags.DEFINE_list("seeds", list(default_seeds),
+                      "Seeds; each is one run per setting (e.g. 0,1,2).")
     flags.DEFINE_string("output_dir", default_output_dir, "Where results are written.")
     flags.DEFINE_enum("architecture", "auto", ["auto", *architectures.ARCHITECTURES],
                       "auto: conv13 for 32x32 colour images, mlp otherwise.")
@@ -32,15 +42,25 @@ def define_common_flags(default_output_dir):
     flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
 
 
-def settings_from_flags(values):
-    """`RunSettings` of the preset with every flag that was set applied."""
+def settings_from_flags(values, default_epochs=None):
+    """`RunSettings` of the preset with every flag that was set applied.
+
+    Args:
+        values: the parsed absl flag values.
+        default_epochs: epochs for `--preset=default` when `--epochs` is
+            unset (Table 3 trains longer; see `experiment.TABLE3_EPOCHS`);
+            None keeps the preset's.
+    """
+    epochs = values.epochs
+    if epochs is None and values.preset == "default":
+        epochs = default_epochs
     clip = None
     if values.eps_clip is not None:
         if len(values.eps_clip) != 2:
             raise ValueError(f"--eps_clip takes two numbers low,high; got {values.eps_clip}.")
         clip = tuple(float(v) for v in values.eps_clip)
     return experiment.preset_settings(
-        values.preset, epochs=values.epochs, label_term=values.label_term,
+        values.preset, epochs=epochs, label_term=values.label_term,
         label_weight=values.label_weight, ema_decay=values.ema_decay,
         uncertainty_clip=clip, jit_compile=values.jit_compile,
     )

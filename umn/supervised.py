@@ -8,9 +8,10 @@ from tf_data import environment
 from tf_data import validation
 from umn import architectures
 from umn import losses
-from umn.model import check_batch_images
-from umn.model import images_of
-from umn.model import unpack_batch
+from umn.batches import AccuracyTestStep
+from umn.batches import check_batch_images
+from umn.batches import images_of
+from umn.batches import unpack_batch
 
 tf = environment.import_tensorflow_quietly()
 
@@ -18,7 +19,7 @@ SUPERVISED_ARCHITECTURES = architectures.ARCHITECTURES + ("resnet",)
 
 
 @keras.saving.register_keras_serializable(package="umn")
-class SupervisedClassifier(keras.Model):
+class SupervisedClassifier(AccuracyTestStep, keras.Model):
     """A classifier trained with cross-entropy on the labelled examples only.
 
     "S-1" is UMN's own classifier branch (paper 4.3: "for the supervised
@@ -115,13 +116,6 @@ class SupervisedClassifier(keras.Model):
         self.optimizer.apply(gradients, self.trainable_variables)
         self.loss_tracker.update_state(loss)
         return {"loss": self.loss_tracker.result()}
-
-    def test_step(self, data):
-        images, labels = unpack_batch(data)
-        probs = self(images, training=False)
-        correct = ops.cast(ops.argmax(probs, axis=-1) == ops.cast(labels, "int64"), "float32")
-        self.accuracy_tracker.update_state(correct)
-        return {"accuracy": self.accuracy_tracker.result()}
 
     def call(self, inputs, training=False):
         return ops.softmax(self.logits(images_of(inputs), training=training), axis=-1)
