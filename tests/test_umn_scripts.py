@@ -12,6 +12,8 @@ import tensorflow_datasets as tfds
 
 from tf_data import environment  # noqa: F401
 import tf_data
+from tf_data import augment
+from umn import UncertaintyMiningNet
 
 from umn import experiment
 from umn import script_flags
@@ -53,10 +55,13 @@ def test_architecture_choice_and_shift_scaling():
     assert experiment.choose_architecture((30, 30, 3)) == "mlp"
     with pytest.raises(ValueError, match="multiples of 4"):
         experiment.choose_architecture((8, 8, 1), "conv13")
-    assert experiment.scaled_shift((8, 8, 1), None) == 1
-    assert experiment.scaled_shift((28, 28, 1), None) == 2
-    assert experiment.scaled_shift((32, 32, 3), None) == 2
-    assert experiment.scaled_shift((8, 8, 1), 0) == 0
+    assert augment.scaled_max_shift((8, 8, 1)) == 1
+    assert augment.scaled_max_shift((28, 28, 1)) == 2
+    assert augment.scaled_max_shift((32, 32, 3)) == 2
+    assert augment.scaled_max_shift((8, 8, 1), 0) == 0
+    with pytest.raises(ValueError, match="non-negative integer"):
+        augment.scaled_max_shift((8, 8, 1), -1)
+    assert UncertaintyMiningNet((8, 8, 1), 10).max_shift == 1
 
 
 def test_run_table1_writes_rows(tmp_path):

@@ -5,6 +5,13 @@ Convention: transition matrices are row-stochastic,
 """
 
 from tf_data import environment  # noqa: F401  (first: quiet TF import)
+from tf_data import augment  # noqa: F401
+from tf_data import noise  # noqa: F401
+from tf_data import pipelines  # noqa: F401
+from tf_data import reporting  # noqa: F401
+from tf_data import sources  # noqa: F401
+from tf_data import splits  # noqa: F401
+from tf_data import validation  # noqa: F401
 from tf_data.augment import make_pipeline_augmentation
 from tf_data.augment import perturb
 from tf_data.coco import load_coco_captions

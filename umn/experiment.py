@@ -57,7 +57,6 @@ TABLE2_NUM_LABELS = {
     "cifar10": (1000, 2000, 4000, 10000, 20000),
 }
 MNIST_TRAIN_SIZE = 50000
-PAPER_SHIFT_AT_28_PIXELS = 2
 
 
 SMOKE_NOISE_RATES = (0.3,)
@@ -130,22 +129,14 @@ def choose_architecture(image_shape, requested="auto"):
     return "mlp"
 
 
-def scaled_shift(image_shape, max_shift):
-    """The translation range for these images (see `RunSettings`)."""
-    if max_shift is not None:
-        return int(max_shift)
-    return int(round(PAPER_SHIFT_AT_28_PIXELS * min(image_shape[:2]) / 28.0))
-
-
 def build_model(method, image_shape, num_classes, settings, seed, noise_rate,
                 architecture="auto", total_steps=1000):
     """Builds and compiles one method's model."""
     architecture = choose_architecture(image_shape, architecture)
-    shift = scaled_shift(image_shape, settings.max_shift)
     common = dict(image_shape=image_shape, num_classes=num_classes, seed=seed,
                   hidden_units=settings.hidden_units, latent_dim=settings.latent_dim,
                   conv_width=settings.conv_width, dropout_rate=settings.dropout_rate,
-                  max_shift=shift, noise_stddev=settings.noise_stddev)
+                  max_shift=settings.max_shift, noise_stddev=settings.noise_stddev)
     if method == "supervised":
         model = SupervisedClassifier(architecture=architecture, **common)
     elif method == "supervised_resnet":

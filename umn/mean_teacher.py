@@ -42,7 +42,8 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         rampup_ema_decay: teacher decay during the ramp-up, in [0, 1).
         consistency_weight: the maximum consistency weight.
         rampup_steps: length of the sigmoid ramp-up in optimiser steps.
-        max_shift, noise_stddev: eta and eta'.
+        max_shift, noise_stddev: eta and eta'; `max_shift=None` scales the
+            paper's 2 px to the image (`tf_data.augment.scaled_max_shift`).
         seed: int seed.
         **kwargs: `keras.Model` arguments.
 
@@ -60,7 +61,7 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
     def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=256,
                  latent_dim=32, conv_width=128, dropout_rate=0.5, ema_decay=0.999,
                  rampup_ema_decay=0.99, consistency_weight=100.0, rampup_steps=1000,
-                 max_shift=2, noise_stddev=0.15, seed=None, **kwargs):
+                 max_shift=None, noise_stddev=0.15, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.num_classes = validation.check_num_classes(num_classes)
@@ -73,7 +74,7 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         self.rampup_ema_decay = check_ema_decay(rampup_ema_decay, allow_none=False)
         self.consistency_weight = check_non_negative(consistency_weight, "consistency_weight")
         self.rampup_steps = int(rampup_steps)
-        self.max_shift = int(max_shift)
+        self.max_shift = augment.scaled_max_shift(self.image_shape, max_shift)
         self.noise_stddev = float(noise_stddev)
         self.seed = seed
         self.reads_latent = architectures.classifier_reads_latent(architecture)

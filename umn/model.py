@@ -115,7 +115,9 @@ class UncertaintyMiningNet(AccuracyTestStep, keras.Model):
         uncertainty_clip: `(low, high)` clip interval of eps.
         ema_decay: gamma in [0, 1), or None for no guider.
         ema_warmup: use `min(gamma, 1 - 1/(t + 1))`.
-        max_shift: largest random translation of eta, eta' (pixels).
+        max_shift: largest random translation of eta, eta' (pixels); None
+            scales the paper's 2 px to the image size
+            (`tf_data.augment.scaled_max_shift`: 1 px on 8x8 digits).
         noise_stddev: sigma of eta's Gaussian input noise.
         consistency_weight: weight of the optional learner-guider
             consistency loss on unlabelled examples (0 = off).
@@ -142,7 +144,7 @@ class UncertaintyMiningNet(AccuracyTestStep, keras.Model):
                  likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
                  label_term="log", label_weight=15.0,
                  uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP, ema_decay=0.99,
-                 ema_warmup=True, max_shift=2, noise_stddev=0.15,
+                 ema_warmup=True, max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = validation.check_num_classes(num_classes)
@@ -185,7 +187,7 @@ class UncertaintyMiningNet(AccuracyTestStep, keras.Model):
         self.label_term = label_term
         self.label_weight = check_non_negative(label_weight, "label_weight")
         self.ema_warmup = bool(ema_warmup)
-        self.max_shift = int(max_shift)
+        self.max_shift = augment.scaled_max_shift(self.image_shape, max_shift)
         self.noise_stddev = check_non_negative(noise_stddev, "noise_stddev")
         self.seed = seed
         self.vae = StackedVae(
