@@ -214,12 +214,10 @@ class RobustCRFModel(keras.Model):
             known = ops.one_hot(ops.maximum(verified, 0), self.num_classes, dtype="float32")
             posterior = is_verified * known + (1.0 - is_verified) * posterior
         posterior = ops.stop_gradient(posterior)
-        objective = self.crf.expected_complete_log_likelihood(
-            clean_logits, safe_labels, posterior, noisy_logits)
-        loss = em_loss(objective, weights)
-        log_likelihood = self.crf.noisy_log_likelihood(clean_logits, safe_labels, noisy_logits)
-        marginal = self.crf(clean_logits, noisy_logits)
-        return loss, log_likelihood, marginal, weights, safe_labels
+        terms = self.crf.training_terms(clean_logits, safe_labels, posterior, noisy_logits)
+        loss = em_loss(terms["objective"], weights)
+        return (loss, terms["noisy_log_likelihood"], terms["clean_marginal"], weights,
+                safe_labels)
 
     def _update_trackers(self, loss, log_likelihood, marginal, weights, labels):
         self.loss_tracker.update_state(loss)

@@ -158,3 +158,19 @@ def test_layer_config_round_trip():
 def test_layer_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         MulticlassCRF(**kwargs)
+
+
+def test_training_terms_match_the_separate_functions():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(4, 3)).astype("float32")
+    bias = rng.normal(size=(3,)).astype("float32")
+    pairwise = rng.normal(size=(3, 3)).astype("float32")
+    onehot = np.eye(3, dtype="float32")[[0, 2, 1, 2]]
+    posterior = rng.dirichlet(np.ones(3), size=4).astype("float32")
+    terms = crf_layer.training_terms(logits, bias, pairwise, onehot, posterior)
+    np.testing.assert_allclose(terms["objective"], crf_layer.expected_complete_log_likelihood(
+        logits, bias, pairwise, onehot, posterior), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(terms["noisy_log_likelihood"], crf_layer.noisy_log_likelihood(
+        logits, bias, pairwise, onehot), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(terms["clean_marginal"], crf_layer.clean_marginal(
+        logits, bias, pairwise), rtol=1e-5, atol=1e-6)
