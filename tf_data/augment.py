@@ -108,18 +108,28 @@ def random_horizontal_flip(images, seed):
     return flip_images(images, flip)
 
 
-def perturb(images, seed, max_shift=MAX_SHIFT, stddev=NOISE_STDDEV, flip=False):
-    """The UMN / Mean Teacher perturbation `eta`: translate, noise, flip.
+def perturb_stages(images, seed, max_shift=MAX_SHIFT, stddev=NOISE_STDDEV, flip=False):
+    """The perturbation `eta` in two stages: `(moved, moved + noise)`.
 
-    A zero `max_shift` or `stddev` skips that part.
+    `moved` is the geometric part (flip, then translation); the second
+    element adds Gaussian noise to it. UMN's VAE reconstructs `moved` from
+    the noisy version, so it needs both. A zero `max_shift` or `stddev`
+    skips that part.
     """
     if flip:
         images = random_horizontal_flip(images, seed)
     if max_shift:
         images = random_translate(images, seed, max_shift)
-    if stddev:
-        images = gaussian_input_noise(images, seed, stddev)
-    return images
+    noisy = gaussian_input_noise(images, seed, stddev) if stddev else images
+    return images, noisy
+
+
+def perturb(images, seed, max_shift=MAX_SHIFT, stddev=NOISE_STDDEV, flip=False):
+    """The UMN / Mean Teacher perturbation `eta`: translate, noise, flip.
+
+    A zero `max_shift` or `stddev` skips that part.
+    """
+    return perturb_stages(images, seed, max_shift, stddev, flip)[1]
 
 
 def make_pipeline_augmentation(max_shift=0, stddev=0.0, flip=False):

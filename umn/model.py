@@ -223,14 +223,8 @@ class UncertaintyMiningNet(AccuracyTestStep, keras.Model):
         augmentation for M1 too) from its noisy version (denoising), so the
         Bernoulli target stays in [0, 1].
         """
-        translated = images
-        if self.max_shift:
-            translated = augment.random_translate(images, self.seed_generator, self.max_shift)
-        noisy = translated
-        if self.noise_stddev:
-            noisy = augment.gaussian_input_noise(translated, self.seed_generator,
-                                                 self.noise_stddev)
-        return translated, noisy
+        return augment.perturb_stages(images, self.seed_generator, self.max_shift,
+                                      self.noise_stddev)
 
     def _uncertainty(self, learner_probs, guider_probs, labels):
         batch = ops.shape(labels)[0]
