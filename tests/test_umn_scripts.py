@@ -15,6 +15,7 @@ import tf_data
 from tf_data import augment
 from umn import UncertaintyMiningNet
 
+from umn import architectures
 from umn import experiment
 from umn import script_flags
 
@@ -61,7 +62,11 @@ def test_architecture_choice_and_shift_scaling():
     assert augment.scaled_max_shift((8, 8, 1), 0) == 0
     with pytest.raises(ValueError, match="non-negative integer"):
         augment.scaled_max_shift((8, 8, 1), -1)
-    assert UncertaintyMiningNet((8, 8, 1), 10).max_shift == 1
+    # The mlp's eta is noise only; conv13 translates by Table 4's 2 px.
+    assert UncertaintyMiningNet((8, 8, 1), 10).max_shift == 0
+    assert UncertaintyMiningNet((28, 28, 1), 10, max_shift=2).max_shift == 2
+    assert architectures.default_max_shift((32, 32, 3), "conv13") == 2
+    assert architectures.default_max_shift((28, 28, 1), "mlp") == 0
 
 
 def test_run_table1_writes_rows(tmp_path):

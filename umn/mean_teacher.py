@@ -42,8 +42,9 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         rampup_ema_decay: teacher decay during the ramp-up, in [0, 1).
         consistency_weight: the maximum consistency weight.
         rampup_steps: length of the sigmoid ramp-up in optimiser steps.
-        max_shift, noise_stddev: eta and eta'; `max_shift=None` scales the
-            paper's 2 px to the image (`tf_data.augment.scaled_max_shift`).
+        max_shift, noise_stddev: eta and eta'; `max_shift=None`: none for the mlp,
+            the paper's 2 px scaled to the image otherwise
+            (`umn.architectures.default_max_shift`).
         seed: int seed.
         **kwargs: `keras.Model` arguments.
 
@@ -58,8 +59,8 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
     >>> model = MeanTeacher((8, 8, 1), 10, rampup_steps=500)
     """
 
-    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=256,
-                 latent_dim=32, conv_width=128, dropout_rate=0.5, ema_decay=0.999,
+    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=500,
+                 latent_dim=10, conv_width=128, dropout_rate=0.5, ema_decay=0.999,
                  rampup_ema_decay=0.99, consistency_weight=100.0, rampup_steps=1000,
                  max_shift=None, noise_stddev=0.15, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -74,7 +75,8 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         self.rampup_ema_decay = check_ema_decay(rampup_ema_decay, allow_none=False)
         self.consistency_weight = check_non_negative(consistency_weight, "consistency_weight")
         self.rampup_steps = int(rampup_steps)
-        self.max_shift = augment.scaled_max_shift(self.image_shape, max_shift)
+        self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
+                                                         max_shift)
         self.noise_stddev = float(noise_stddev)
         self.seed = seed
         self.reads_latent = architectures.classifier_reads_latent(architecture)

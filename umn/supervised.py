@@ -37,8 +37,9 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
         hidden_units, latent_dim, conv_width, dropout_rate: classifier-branch
             sizes (see `architectures.build_networks`).
         resnet_width, resnet_blocks: ResNet width and blocks per stage.
-        max_shift, noise_stddev: eta (0 turns a part off); `max_shift=None`
-            scales the paper's 2 px to the image (`tf_data.augment.scaled_max_shift`).
+        max_shift, noise_stddev: eta (0 turns a part off); `max_shift=None`:
+            none for the mlp, the paper's 2 px scaled to the image otherwise
+            (`umn.architectures.default_max_shift`).
         seed: int seed of the perturbations.
         **kwargs: `keras.Model` arguments.
 
@@ -54,8 +55,8 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
     >>> model.compile(optimizer="adam"); model.fit(stream, steps_per_epoch=5)
     """
 
-    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=256,
-                 latent_dim=32, conv_width=128, dropout_rate=0.5, resnet_width=16,
+    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=500,
+                 latent_dim=10, conv_width=128, dropout_rate=0.5, resnet_width=16,
                  resnet_blocks=2, max_shift=None, noise_stddev=0.15, seed=None, **kwargs):
         super().__init__(**kwargs)
         if architecture not in SUPERVISED_ARCHITECTURES:
@@ -72,7 +73,8 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
         self.dropout_rate = dropout_rate
         self.resnet_width = resnet_width
         self.resnet_blocks = resnet_blocks
-        self.max_shift = augment.scaled_max_shift(self.image_shape, max_shift)
+        self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
+                                                         max_shift)
         self.noise_stddev = float(noise_stddev)
         self.seed = seed
         if architecture == "resnet":
