@@ -63,3 +63,56 @@ def test_backbones_build_pooled_features():
         backbones.keras_application("vgg16", (8, 8, 1))
     with pytest.raises(ValueError, match="Unknown backbone"):
         backbones.build_backbone("alexnet", (32, 32, 3))
+
+
+def test_step_clock_follows_the_share_of_all_steps_and_resumes(tmp_path):
+    annealing = alpha_annealing.AlphaAnnealing(8.0, 2.0, fraction=0.5, hold=0.25)
+    # 20 steps: hold 5, anneal over the next 10, then stay at the end value.
+    assert [annealing.alpha_at_step(s, 20) for s in (0, 5, 10, 15, 19)] == [8, 8, 5, 2, 2]
+    model = AlphaModel()
+    model.compile("sgd", "mse")
+    x, y = np.zeros((8, 2)), np.zeros((8, 1))
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: seen.append(float(model.alpha.numpy())))
+    model.fit(x, y, batch_size=2, epochs=5, verbose=0, callbacks=[annealing, record])
+    expected = [annealing.alpha_at_step(s, 20) for s in range(20)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-6)
+    # The same call on a run twice as long spreads the same shape over twice the steps.
+    twice = alpha_annealing.AlphaAnnealing(8.0, 2.0, fraction=0.5, hold=0.25)
+    assert twice.alpha_at_step(20, 40) == annealing.alpha_at_step(10, 20)
+
+
+def test_default_schedule_and_clock_validation():
+    default = alpha_annealing.AlphaAnnealing()
+    assert (default.start, default.end, default.fraction) == (8.0, 0.1, 2.0 / 3.0)
+    assert default.alpha_at_step(0, 30) == 8.0
+    assert default.alpha_at_step(20, 30) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="not both"):
+        alpha_annealing.AlphaAnnealing(8.0, 1.0, epochs=3, fraction=0.5)
+    with pytest.raises(ValueError, match="fraction must lie"):
+        alpha_annealing.AlphaAnnealing(fraction=1.5)
+    with pytest.raises(ValueError, match="hold is a share"):
+        alpha_annealing.AlphaAnnealing(8.0, 1.0, 3, hold=0.2)
+    model = AlphaModel()
+    model.compile("sgd", "mse")
+    data = tf_data_free_generator_dataset()
+    with pytest.raises(ValueError, match="total steps"):
+        model.fit(data, epochs=1, verbose=0, callbacks=[alpha_annealing.AlphaAnnealing()])
+
+
+def tf_data_free_generator_dataset():
+    """A stream of unknown length (no steps_per_epoch can be inferred)."""
+    def batches():
+        for _ in range(2):
+            yield np.zeros((2, 2), "float32"), np.zeros((2, 1), "float32")
+    return batches()
+
+
+def test_small_cnn_pools_to_at_most_four_pixels():
+    for size, pooled in ((8, 4), (16, 4), (28, 3), (32, 4)):
+        model = backbones.small_cnn((size, size, 1), width=4)
+        pools = [l for l in model.layers if isinstance(l, keras.layers.MaxPooling2D)]
+        assert pools[-1].output.shape[1] == pooled
+    assert len([l for l in backbones.small_cnn((8, 8, 1)).layers
+                if isinstance(l, keras.layers.Conv2D)]) == 4

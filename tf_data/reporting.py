@@ -163,3 +163,7 @@ class Progress:
         )
         print(f"[{self.done}/{self.total} {elapsed // 60}:{elapsed % 60:02d}] {described}",
               file=self.stream, flush=True)
+
+    def note(self, text):
+        """Prints a warning line between progress lines."""
+        print(f"WARNING: {text}", file=self.stream, flush=True)
