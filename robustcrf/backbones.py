@@ -17,21 +17,20 @@ BACKBONES = ("small_cnn", "resnet32", "resnet50", "vgg16")
 # test accuracy then lags training by many epochs. 0.9 is also the momentum of
 # the Torch/Caffe ResNets the papers trained (Torch's 0.1 = Keras' 0.9).
 BATCH_NORM_MOMENTUM = 0.9
-SMALL_CNN_POOLED_SIZE = 4
+SMALL_CNN_POOLED_SIZE = 8
 
 
 def small_cnn(input_shape, width=32, batch_norm_momentum=BATCH_NORM_MOMENTUM, name="small_cnn"):
     """Pairs of 3x3 conv layers (BN, ReLU) with 2x2 max-pooling, global average pool.
 
-    Sized by the input: after each pair of convolutions the map is halved
-    while it is larger than `SMALL_CNN_POOLED_SIZE` (4) pixels, then one
-    last pair runs on the pooled map, so the global average pool sees at
-    most 4x4: 8x8 digits get one pooled pair and one more pair (4
-    convolutions, the original design), 16x16 images two pooled pairs and
-    a third, 28x28 and 32x32 images three pooled pairs and a fourth.
-    Pooling a 28x28 map only once left 14x14 local stroke detectors under
-    the average pool, which cannot tell a 7 from a 1 (cross-entropy with
-    clean-ish labels recovered 30% of the 7s on 28x28 digits).
+    Sized by the input: a pair of `width` filters and a 2x2 max-pool, then
+    pairs of `2 * width` filters, pooling again while the map is larger than
+    `SMALL_CNN_POOLED_SIZE` (8) pixels, so the global average pool sees at
+    most 8x8. The 8x8 digits and 16x16 mosaics get the original design
+    (two pairs, one pool); 28x28 and 32x32 images get a second pool and a
+    third pair. With one pool, a 28x28 digit left 14x14 maps of local
+    stroke detectors under the average pool: 93.6% test accuracy with clean
+    labels on 4,000 real 28x28 digits, against 98.5% with the second pool.
 
     Args:
         input_shape: `(H, W, channels)`.
@@ -51,9 +50,9 @@ def small_cnn(input_shape, width=32, batch_norm_momentum=BATCH_NORM_MOMENTUM, na
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
             x = layers.BatchNormalization(momentum=batch_norm_momentum)(x)
             x = layers.ReLU()(x)
-        filters = 2 * width
-        if size <= SMALL_CNN_POOLED_SIZE:
+        if filters == 2 * width and size <= SMALL_CNN_POOLED_SIZE:
             break
+        filters = 2 * width
         x = layers.MaxPooling2D(2)(x)
         size //= 2
     x = layers.GlobalAveragePooling2D()(x)

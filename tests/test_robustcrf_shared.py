@@ -109,10 +109,11 @@ def tf_data_free_generator_dataset():
     return batches()
 
 
-def test_small_cnn_pools_to_at_most_four_pixels():
-    for size, pooled in ((8, 4), (16, 4), (28, 3), (32, 4)):
+def test_small_cnn_pools_to_at_most_eight_pixels():
+    for size, pooled in ((8, 4), (16, 8), (28, 7), (32, 8)):
         model = backbones.small_cnn((size, size, 1), width=4)
         pools = [l for l in model.layers if isinstance(l, keras.layers.MaxPooling2D)]
         assert pools[-1].output.shape[1] == pooled
-    assert len([l for l in backbones.small_cnn((8, 8, 1)).layers
-                if isinstance(l, keras.layers.Conv2D)]) == 4
+    for size, convolutions in ((8, 4), (16, 4), (28, 6)):
+        model = backbones.small_cnn((size, size, 1))
+        assert len([l for l in model.layers if isinstance(l, keras.layers.Conv2D)]) == convolutions
