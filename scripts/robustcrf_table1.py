@@ -2,6 +2,8 @@
 
     python -m scripts.robustcrf_table1                      # digit_mosaics, all rows
     python -m scripts.robustcrf_table1 --preset=smoke       # seconds
+    python -m scripts.robustcrf_table1 --dataset=npz:../shared/data/yeast.npz --backbone=mlp \
+        --flip_off=0.4 --flip_on=0.05 --seeds=0,1,2
     python -m scripts.robustcrf_table1 --dataset=coco_captions --backbone=resnet50 \
         --image_size=224 --preset=paper --data_dir=/data/coco
 
@@ -17,13 +19,22 @@ from robustcrf.multilabel import experiment
 from robustcrf.multilabel import variants
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("dataset", "digit_mosaics", experiment.DATASETS, "Multilabel dataset.")
+flags.DEFINE_string("dataset", "digit_mosaics",
+                    "digit_mosaics, coco_captions, coco_tags or npz:PATH (a multilabel archive "
+                    "of feature vectors or images; see tf_data/multilabel_npz.py).")
 flags.DEFINE_list("methods", list(variants.METHODS), "Table 1 rows to run.")
-flags.DEFINE_enum("backbone", "small_cnn", ["small_cnn", "resnet50", "vgg16"], "Backbone.")
+flags.DEFINE_enum("backbone", "small_cnn", list(experiment.BACKBONES),
+                  "Backbone; mlp for feature vectors.")
 flags.DEFINE_integer("image_size", None, "Image side (paper: 224 or 565); default native.")
 flags.DEFINE_enum("preset", "default", list(experiment.PRESETS), "Sizes and schedules.")
 flags.DEFINE_string("output_dir", "runs/robustcrf_table1", "Where results.json goes.")
-flags.DEFINE_integer("seed", 0, "Seed of the split, the RBM and every model.")
+flags.DEFINE_list("seeds", ["0"], "Seeds: one run of every method per seed (noise, split, "
+                  "RBM, models); the table shows mean ± std.")
+flags.DEFINE_float("clean_fraction", experiment.CLEAN_FRACTION,
+                   "Share of the training set that forms the clean set D_C.")
+flags.DEFINE_float("flip_on", None, "Plant noise on an npz source with clean labels only: "
+                   "probability that an absent label is switched on.")
+flags.DEFINE_float("flip_off", None, "... and that a present label is switched off.")
 flags.DEFINE_string("data_dir", None, "COCO data directory.")
 flags.DEFINE_string("tags_file", None, "Flickr tags file (for --dataset=coco_tags).")
 flags.DEFINE_bool("download", False, "Let the COCO loader download missing data.")
@@ -41,9 +52,11 @@ def main(argv):
     environment.import_tensorflow_quietly().get_logger().setLevel("ERROR")
     result = experiment.run_table1(
         dataset=FLAGS.dataset, methods=FLAGS.methods, preset=FLAGS.preset,
-        backbone=FLAGS.backbone, image_size=FLAGS.image_size, seed=FLAGS.seed,
-        output_dir=FLAGS.output_dir, data_dir=FLAGS.data_dir, tags_file=FLAGS.tags_file,
-        download=FLAGS.download, weights=FLAGS.weights)
+        backbone=FLAGS.backbone, image_size=FLAGS.image_size,
+        seeds=[int(seed) for seed in FLAGS.seeds], output_dir=FLAGS.output_dir,
+        data_dir=FLAGS.data_dir, tags_file=FLAGS.tags_file, download=FLAGS.download,
+        weights=FLAGS.weights, clean_fraction=FLAGS.clean_fraction, flip_on=FLAGS.flip_on,
+        flip_off=FLAGS.flip_off)
     print(result["table"])
     print(f"Wrote {result['results_path']}")
 

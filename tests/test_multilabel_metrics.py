@@ -66,8 +66,10 @@ def test_cross_entropy_baseline_trains_and_round_trips(tmp_path):
 
 
 def test_method_specs():
-    assert list(variants.METHODS) == ["ce_clean", "ce_noisy", "no_pairwise", "crf_no_hidden",
-                                      "crf_hidden", "crf_no_xy", "crf_no_xy_alpha0"]
+    assert list(variants.METHODS) == ["ce_clean", "ce_noisy", "ce_clean_subset", "no_pairwise",
+                                      "crf_no_hidden", "crf_hidden", "crf_no_xy",
+                                      "crf_no_xy_alpha0"]
+    assert variants.method_spec("ce_clean_subset").target == "clean_subset"
     assert variants.method_spec("crf_no_xy").model_arguments(200) == {
         "pairwise": True, "num_hidden": 200, "noisy_from_image": False}
     assert variants.method_spec("crf_no_hidden").model_arguments(200)["num_hidden"] == 0

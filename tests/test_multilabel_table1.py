@@ -22,7 +22,7 @@ def test_script_smoke_end_to_end(tmp_path):
         timeout=600)
     assert completed.returncode == 0, completed.stderr[-3000:]
     printed = completed.stdout
-    assert "Table 1 (digit_mosaics)" in printed and "[7/7" in printed
+    assert "Table 1 (digit_mosaics)" in printed and "[8/8" in printed
     with open(os.path.join(tmp_path, "results.json"), encoding="utf-8") as handle:
         results = json.load(handle)
     assert results["table"] == "robustcrf_table1" and results["dataset"] == "digit_mosaics"

@@ -26,7 +26,8 @@ class MultilabelSplit:
     Attributes:
         clean_labels: `(n, C)` uint8 {0, 1}.
         noisy_labels: `(n, N)` uint8 {0, 1}.
-        images: `(n, H, W, ch)` float32 in [0, 1], or None when streamed.
+        images: the inputs in memory: `(n, H, W, ch)` float32 images in
+            [0, 1] or `(n, D)` float32 feature vectors; None when streamed.
         image_source: when `images` is None, a function
             `image_size -> tf.data.Dataset` of `{"image", "index"}` with
             float32 images resized to `image_size` (None: native size).
@@ -46,7 +47,7 @@ class MultilabelSplit:
         if (self.images is None) == (self.image_source is None):
             raise ValueError("Give exactly one of `images` or `image_source`.")
         if self.images is not None:
-            images = validation.check_images(self.images)
+            images = validation.check_inputs(self.images, "images")
             validation.check_same_length(images=images, clean_labels=clean)
             object.__setattr__(self, "images", images)
 
@@ -61,6 +62,11 @@ class MultilabelSplit:
         dataset = tf.data.Dataset.from_tensor_slices(
             {"image": self.images, "index": np.arange(len(self), dtype=np.int64)}
         )
+        if self.images.ndim == 2:
+            if image_size is not None:
+                raise ValueError("image_size applies to images; these inputs are feature "
+                                 f"vectors of shape {self.images.shape}.")
+            return dataset
         if image_size is not None and tuple(image_size) != self.images.shape[1:3]:
             dataset = dataset.map(
                 lambda e: {"image": tf.image.resize(e["image"], image_size), "index": e["index"]},
@@ -77,7 +83,7 @@ class MultilabelDataset:
         name: e.g. `"coco_captions"`, `"digit_mosaics"`.
         clean_vocabulary: C names of the clean categories.
         noisy_vocabulary: N names of the noisy labels (words, tags).
-        train, validation, test: `MultilabelSplit`s.
+        train, validation, test: `MultilabelSplit`s; `validation` may be None.
         clean_to_noisy: optional `(C, N)` {0,1} mapping from a clean category
             to the noisy labels that name it (for the "cross-entropy on
             noisy labels mapped to clean categories" baseline).
@@ -88,7 +94,7 @@ class MultilabelDataset:
     clean_vocabulary: tuple
     noisy_vocabulary: tuple
     train: MultilabelSplit
-    validation: MultilabelSplit
+    validation: Optional[MultilabelSplit]
     test: MultilabelSplit
     clean_to_noisy: Optional[np.ndarray] = None
     description: str = ""
@@ -97,6 +103,8 @@ class MultilabelDataset:
         num_clean, num_noisy = len(self.clean_vocabulary), len(self.noisy_vocabulary)
         for split_name in ("train", "validation", "test"):
             split = getattr(self, split_name)
+            if split is None and split_name == "validation":
+                continue
             validation.check_binary_labels(split.clean_labels, num_clean, f"{split_name} clean_labels")
             validation.check_binary_labels(split.noisy_labels, num_noisy, f"{split_name} noisy_labels")
         if self.clean_to_noisy is not None:
@@ -107,6 +115,11 @@ class MultilabelDataset:
                     f"category), got {len(mapping)}."
                 )
             object.__setattr__(self, "clean_to_noisy", mapping)
+
+    @property
+    def same_vocabulary(self):
+        """True when clean and noisy labels name the same categories, in order."""
+        return tuple(self.clean_vocabulary) == tuple(self.noisy_vocabulary)
 
     @property
     def num_clean(self):

@@ -132,6 +132,29 @@ def check_images(images, name="images"):
     return array
 
 
+def check_inputs(inputs, name="inputs"):
+    """Images `(n, H, W[, C])` as `check_images` does, or feature vectors `(n, D)`.
+
+    Returns a float32 array: `(n, H, W, C)` images or `(n, D)` vectors.
+    Values must be finite.
+    """
+    array = np.asarray(inputs)
+    if array.ndim != 2:
+        return check_images(array, name)
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty: got shape {array.shape}.")
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}.")
+    array = array.astype(np.float32, copy=False)
+    finite = np.isfinite(array).all(axis=1)
+    if not np.all(finite):
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"{name} contains NaN or infinite values in {len(bad)} row(s) (first at index "
+            f"{int(bad[0])}). Clean or drop them before building the dataset.")
+    return array
+
+
 def check_same_length(**arrays):
     """Raises ValueError unless every named array has the same first dim."""
     lengths = {name: len(value) for name, value in arrays.items()}

@@ -115,24 +115,44 @@ def mixed_training_batches(split, clean_indices, batch_size, clean_per_batch, se
     return tf.data.Dataset.zip(tuple(streams)).map(concatenate).prefetch(tf.data.AUTOTUNE)
 
 
-def supervised_batches(split, label_kind, batch_size, seed, image_size=None, channels=None):
-    """Endless shuffled batches of the whole split with `label` = clean or noisy labels.
+def supervised_batches(split, labels, batch_size, seed, image_size=None, channels=None,
+                       indices=None):
+    """Endless shuffled batches with `label` = rows of `labels`, for cross-entropy.
 
-    For the cross-entropy baselines: `"clean"` trains on every example's
-    clean labels (the upper bound), `"noisy"` on the noisy ones. Each pass
-    is a fresh permutation; pass `steps_per_epoch` to `fit`.
+    Args:
+        split: the training `MultilabelSplit` (its inputs).
+        labels: `(n, K)` {0, 1} targets, one row per example of the split
+            (clean labels, noisy labels, or noisy labels with the clean
+            set's clean labels in their rows).
+        batch_size: examples per batch.
+        seed: int seed.
+        image_size, channels: as in `mixed_training_batches`.
+        indices: optional rows to train on (e.g. the clean set only).
+
+    Returns:
+        A `tf.data.Dataset` of dict batches; each pass is a fresh
+        permutation (pass `steps_per_epoch` to `fit`).
     """
-    if label_kind not in ("clean", "noisy"):
-        raise ValueError(f"label_kind must be 'clean' or 'noisy', got {label_kind!r}.")
     batch_size = check_size(batch_size, "batch_size")
-    labels = tf.constant(split.clean_labels if label_kind == "clean" else split.noisy_labels)
+    labels = validation.check_binary_labels(labels, name="labels")
+    validation.check_same_length(labels=labels, split=split.clean_labels)
+    table = tf.constant(labels)
+    dataset = split.image_dataset(image_size)
+    size = len(split)
+    if indices is not None:
+        keep = tf.constant(clean_membership(len(split), indices))
+        dataset = dataset.filter(lambda e: tf.gather(keep, e["index"]))
+        size = int(np.sum(clean_membership(len(split), indices)))
+    if size < batch_size:
+        raise ValueError(f"{size} training examples are fewer than one batch of "
+                         f"{batch_size}; lower batch_size.")
 
     def attach(element):
         return {"image": _prepared(element["image"], channels), "index": element["index"],
-                "label": tf.gather(labels, element["index"])}
+                "label": tf.gather(table, element["index"])}
 
-    return (split.image_dataset(image_size).map(attach, num_parallel_calls=tf.data.AUTOTUNE)
-            .shuffle(_shuffle_buffer(split, len(split)), seed=seed, reshuffle_each_iteration=True)
+    return (dataset.map(attach, num_parallel_calls=tf.data.AUTOTUNE)
+            .shuffle(_shuffle_buffer(split, size), seed=seed, reshuffle_each_iteration=True)
             .repeat().batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
 

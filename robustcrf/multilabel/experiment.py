@@ -27,9 +27,12 @@ from tf_data import reporting
 from tf_data import splits
 
 TABLE = "robustcrf_table1"
-DATASETS = ("digit_mosaics", "coco_captions", "coco_tags")
+DATASETS = ("digit_mosaics", "coco_captions", "coco_tags", "npz:PATH")
+BACKBONES = ("small_cnn", "mlp", "resnet50", "vgg16")
 CLEAN_FRACTION = 0.2
 PAPER_IMAGE_SIZES = (224, 565)
+# Width of the `mlp` backbone (one ReLU layer) for feature vectors.
+MLP_WIDTH = 128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +41,8 @@ class Preset:
 
     `num_train`, `num_validation`, `num_test` size `digit_mosaics` (COCO
     has its own splits). `alpha_*` is the annealing of Section 4.1
-    (paper: 40 -> 5 over 11 epochs); `num_chains`, `num_sweeps` the PCD
+    (paper: 40 -> 5 over 11 epochs), over `alpha_epochs` epochs or, when
+    `alpha_fraction` is set, over that share of all optimiser steps; `num_chains`, `num_sweeps` the PCD
     settings (paper: 50, 100); `num_hidden` the hidden units of the RBM
     and CRF (paper: 200); `learning_rate`, `adam_epsilon` Adam's (paper,
     ResNet-50: 3e-4, 0.1). `jit_compile` goes to `compile` (XLA made the
@@ -63,7 +67,7 @@ class Preset:
     rbm_sweeps: int
     alpha_start: float
     alpha_end: float
-    alpha_epochs: int
+    alpha_epochs: object
     predict_chains: int
     predict_burn_in: int
     predict_samples: int
@@ -71,6 +75,7 @@ class Preset:
     eval_batch_size: int = 256
     jit_compile: object = False
     run_eagerly: bool = False
+    alpha_fraction: float = None
 
 
 PRESETS = {
@@ -80,12 +85,14 @@ PRESETS = {
                     rbm_sweeps=1, alpha_start=40.0, alpha_end=5.0, alpha_epochs=1,
                     predict_chains=2, predict_burn_in=2, predict_samples=2, backbone_width=8,
                     run_eagerly=True),
-    "default": Preset("default", num_train=3000, num_validation=300, num_test=1000, epochs=10,
+    # alpha 40 -> 0.5 over the first half of the optimiser steps (the step
+    # clock: the same schedule whatever the dataset's size; see README).
+    "default": Preset("default", num_train=3000, num_validation=300, num_test=1000, epochs=20,
                       batch_size=50, clean_per_batch=10, learning_rate=2e-3, adam_epsilon=1e-7,
                       num_chains=10, num_sweeps=10, num_hidden=32, rbm_epochs=60,
-                      rbm_chains=200, rbm_sweeps=5, alpha_start=40.0, alpha_end=5.0,
-                      alpha_epochs=7, predict_chains=10, predict_burn_in=20,
-                      predict_samples=20, backbone_width=16),
+                      rbm_chains=200, rbm_sweeps=5, alpha_start=40.0, alpha_end=0.5,
+                      alpha_epochs=None, predict_chains=10, predict_burn_in=20,
+                      predict_samples=20, backbone_width=16, alpha_fraction=0.5),
     "paper": Preset("paper", num_train=3000, num_validation=300, num_test=1000, epochs=20,
                     batch_size=50, clean_per_batch=10, learning_rate=3e-4, adam_epsilon=0.1,
                     num_chains=50, num_sweeps=100, num_hidden=200, rbm_epochs=100,
@@ -95,16 +102,31 @@ PRESETS = {
 }
 
 
-def preset_named(name):
-    """The `Preset` called `name`, or a ValueError listing the choices."""
+def preset_named(name, **overrides):
+    """The `Preset` called `name` with non-None `overrides`, or a ValueError."""
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}; choose from {', '.join(PRESETS)}.")
-    return PRESETS[name]
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    if "alpha_epochs" in changes and "alpha_fraction" not in changes:
+        changes["alpha_fraction"] = None  # An epoch count switches to the epoch clock.
+    return dataclasses.replace(PRESETS[name], **changes)
 
 
 def load_multilabel_dataset(name, preset, seed=0, data_dir=None, tags_file=None,
-                            download=False):
-    """`digit_mosaics`, `coco_captions` or `coco_tags` as a `MultilabelDataset`."""
+                            download=False, flip_on=None, flip_off=None):
+    """`digit_mosaics`, `coco_captions`, `coco_tags` or `npz:PATH` as a `MultilabelDataset`.
+
+    `flip_on` / `flip_off` plant noise on a source that has clean labels
+    only (an `npz:` file without `y_noisy_train`); the built-in sources
+    carry their own noisy labels and refuse them.
+    """
+    if name.startswith("npz:"):
+        from tf_data import multilabel_npz
+
+        return multilabel_npz.load_multilabel_npz(name[len("npz:"):], flip_on, flip_off, seed)
+    if flip_on is not None or flip_off is not None:
+        raise ValueError(f"{name} has its own noisy labels; flip_on / flip_off plant noise on "
+                         "an npz:PATH source that has clean labels only.")
     if name == "digit_mosaics":
         from tf_data import mosaics
 
@@ -122,6 +144,13 @@ def load_multilabel_dataset(name, preset, seed=0, data_dir=None, tags_file=None,
 
 def image_geometry(dataset, backbone_name, image_size):
     """`(image_size, input_shape, channels)` for a backbone on a dataset."""
+    images = dataset.train.images
+    if images is not None and images.ndim == 2:
+        if backbone_name in ("small_cnn", "resnet50", "vgg16") or image_size:
+            raise ValueError(f"{dataset.name} holds feature vectors of {images.shape[1]} "
+                             "values, not images: use backbone='mlp' (or your own Keras model) "
+                             "and no image_size.")
+        return None, tuple(images.shape[1:]), None
     if backbone_name in ("resnet50", "vgg16"):
         side = image_size or PAPER_IMAGE_SIZES[0]
         return (side, side), (side, side, 3), 3
@@ -134,25 +163,62 @@ def image_geometry(dataset, backbone_name, image_size):
 
 
 def make_backbone(name, input_shape, width, weights=None):
-    """Pooled-feature backbone: `small_cnn` of `width`, or `backbones.build_backbone`."""
+    """A fresh feature backbone for one method.
+
+    Args:
+        name: `small_cnn` (of `width`), `mlp` (Dense `MLP_WIDTH`, ReLU, on
+            flattened inputs), `resnet50` / `vgg16` (`backbones.build_backbone`),
+            or a user's Keras model mapping inputs to features, cloned with
+            fresh weights so every method starts from the same untrained copy.
+        input_shape: one example's shape.
+        width: `small_cnn`'s width.
+        weights: pretrained weights for `resnet50` / `vgg16`.
+    """
+    if isinstance(name, keras.Model):
+        return keras.models.clone_model(name)
     if name == "small_cnn":
         return backbones.small_cnn(input_shape, width=width)
+    if name == "mlp":
+        inputs = keras.Input(input_shape)
+        flat = keras.layers.Flatten()(inputs) if len(input_shape) > 1 else inputs
+        return keras.Model(inputs, keras.layers.Dense(MLP_WIDTH, activation="relu")(flat),
+                           name="mlp")
     return backbones.build_backbone(name, input_shape, weights)
+
+
+def backbone_label(backbone):
+    """A name for results: the builder's name or the user model's."""
+    return backbone.name if isinstance(backbone, keras.Model) else str(backbone)
 
 
 def output_mapping(spec, dataset):
     """The `(C, N)` mapping a cross-entropy method predicts clean categories through.
 
-    None for methods that predict clean categories directly; a ValueError
-    when `ce_noisy` meets a dataset without `clean_to_noisy`.
+    None for methods that predict clean categories directly (also `ce_noisy`
+    when both vocabularies are the same); a ValueError when `ce_noisy` meets
+    different vocabularies without `clean_to_noisy`.
     """
-    if spec.kind != "cross_entropy" or spec.target != "noisy":
+    if spec.kind != "cross_entropy" or spec.target != "noisy" or dataset.same_vocabulary:
         return None
     if dataset.clean_to_noisy is None:
         raise ValueError(
             f"{spec.name} maps noisy-label predictions to clean categories, but dataset "
             f"{dataset.name!r} has no clean_to_noisy mapping; drop {spec.name} from the methods.")
     return dataset.clean_to_noisy
+
+
+def cross_entropy_targets(spec, dataset, clean_indices):
+    """`(labels, rows)`: the targets of a cross-entropy row and the rows it trains on."""
+    train = dataset.train
+    if spec.target == "clean":
+        return train.clean_labels, None
+    if spec.target == "clean_subset":
+        return train.clean_labels, clean_indices
+    if not dataset.same_vocabulary:
+        return train.noisy_labels, None
+    labels = train.noisy_labels.copy()
+    labels[clean_indices] = train.clean_labels[clean_indices]
+    return labels, None
 
 
 def _fit_and_score(model, batches, steps, epochs, preset, test_batches, test_labels,
@@ -175,14 +241,18 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
     backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
     train, test = dataset.train, dataset.test
     test_batches = data.ordered_batches(test, preset.eval_batch_size, size, channels)
-    row = {"method": spec.name, "title": spec.title, "seed": seed, "backbone": backbone_name,
+    row = {"method": spec.name, "title": spec.title, "seed": seed,
+           "backbone": backbone_label(backbone_name),
            "q_map_noisy_train": None, "q_map_noisy_train_start": None}
     if spec.kind == "cross_entropy":
         mapping = output_mapping(spec, dataset)
-        outputs = dataset.num_clean if spec.target == "clean" else dataset.num_noisy
-        model = CrossEntropyMultilabel(backbone, outputs, output_to_clean=mapping)
-        batches = data.supervised_batches(train, spec.target, preset.batch_size, seed, size,
-                                          channels)
+        labels, rows = cross_entropy_targets(spec, dataset, clean_indices)
+        model = CrossEntropyMultilabel(backbone, labels.shape[1], output_to_clean=mapping)
+        # A clean set smaller than one batch trains in batches of its own size.
+        batch_size = preset.batch_size if rows is None else min(preset.batch_size, len(rows))
+        batches = data.supervised_batches(train, labels, batch_size, seed, size, channels, rows)
+        # The same number of optimiser steps for every row (D_C alone is
+        # passed over more often).
         steps = max(1, len(train) // preset.batch_size)
         row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
                                     test.clean_labels)
@@ -201,8 +271,10 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
             **spec.model_arguments(preset.num_hidden))
         callbacks = []
         if spec.anneal_alpha:
+            clock = ({"fraction": preset.alpha_fraction} if preset.alpha_fraction
+                     else {"epochs": preset.alpha_epochs})
             callbacks.append(alpha_annealing.AlphaAnnealing(
-                preset.alpha_start, preset.alpha_end, preset.alpha_epochs))
+                preset.alpha_start, preset.alpha_end, **clock))
         q_map = PosteriorMAPCallback(
             data.ordered_batches(train, preset.eval_batch_size, size, channels, noisy_indices),
             train.clean_labels[noisy_indices])
@@ -220,65 +292,87 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
     return row
 
 
+def _train_auxiliary(train, clean_indices, noisy_indices, preset, seed):
+    """The auxiliary RBM on `D_C` and the mAP of `p_aux(y_hat | y)` on `D_N`."""
+    auxiliary = train_auxiliary_rbm(
+        train.noisy_labels[clean_indices], train.clean_labels[clean_indices],
+        num_hidden=preset.num_hidden, epochs=preset.rbm_epochs,
+        num_chains=preset.rbm_chains, num_sweeps=preset.rbm_sweeps, seed=seed)
+    scores = keras.ops.convert_to_numpy(
+        auxiliary(train.noisy_labels[noisy_indices].astype(np.float32)))
+    return auxiliary, mean_average_precision(train.clean_labels[noisy_indices], scores)
+
+
 def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset="default",
-               backbone="small_cnn", image_size=None, seed=0, output_dir=None, data_dir=None,
-               tags_file=None, download=False, weights=None, stream=None):
-    """Runs every method of Table 1 and writes `results.json`.
+               backbone="small_cnn", image_size=None, seeds=(0,), output_dir=None,
+               data_dir=None, tags_file=None, download=False, weights=None, stream=None,
+               clean_fraction=CLEAN_FRACTION, flip_on=None, flip_off=None):
+    """Runs every method of Table 1 for every seed and writes `results.json`.
 
     Args:
-        dataset: one of `DATASETS`.
+        dataset: `digit_mosaics`, `coco_captions`, `coco_tags` or `npz:PATH`
+            (`tf_data.multilabel_npz`: feature vectors or images).
         methods: names from `variants.METHODS` (default: all rows).
         preset: a key of `PRESETS`.
-        backbone: `small_cnn`, `resnet50` or `vgg16`.
+        backbone: `small_cnn`, `mlp` (feature vectors), `resnet50`, `vgg16`,
+            or a Keras model mapping inputs to features (cloned per method).
         image_size: side in pixels (paper: 224 or 565), or None (native
             for `small_cnn`, 224 for the applications).
-        seed: int seed of the split, the RBM and every model.
+        seeds: one run of every method per seed (the planted noise, the
+            `D_C` split, the RBM and every model).
         output_dir: where `results.json` goes (None: not written).
         data_dir, tags_file, download: passed to the COCO loader.
         weights: backbone weights for `resnet50`/`vgg16` (None: random).
         stream: where progress lines go (default stdout).
+        clean_fraction: share of the training set that forms `D_C`.
+        flip_on, flip_off: noise planted on an `npz:` source with clean
+            labels only (`tf_data.corrupt_multilabels`).
 
     Returns:
-        A dict: `rows` (one per method), `table` (text), `auxiliary_map`
-        (mAP of `p_aux(y_hat | y)` on the noisy training set) and
-        `results_path`.
+        A dict: `rows` (one per method and seed, each with `method`, `map`,
+        `q_map_noisy_train`, `seed`), `table` (text, mean ± std over seeds),
+        `auxiliary_map` (mean mAP of `p_aux(y_hat | y)` on the noisy
+        training set) and `results_path`.
     """
-    preset = preset_named(preset)
+    preset = preset if isinstance(preset, Preset) else preset_named(preset)
     specs = [variants.method_spec(name) for name in methods]
     if not specs:
         raise ValueError("Give at least one method.")
-    loaded = load_multilabel_dataset(dataset, preset, seed, data_dir, tags_file, download)
-    for spec in specs:
-        output_mapping(spec, loaded)  # fail before training anything
-    clean_indices, noisy_indices = splits.clean_noisy_split(len(loaded.train), CLEAN_FRACTION,
-                                                            seed)
-    train = loaded.train
-    auxiliary, auxiliary_map = None, None
-    if any(spec.kind == "crf" and spec.anneal_alpha for spec in specs):
-        auxiliary = train_auxiliary_rbm(
-            train.noisy_labels[clean_indices], train.clean_labels[clean_indices],
-            num_hidden=preset.num_hidden, epochs=preset.rbm_epochs,
-            num_chains=preset.rbm_chains, num_sweeps=preset.rbm_sweeps, seed=seed)
-        auxiliary_scores = keras.ops.convert_to_numpy(
-            auxiliary(train.noisy_labels[noisy_indices].astype(np.float32)))
-        auxiliary_map = mean_average_precision(train.clean_labels[noisy_indices],
-                                               auxiliary_scores)
-    progress = reporting.Progress(len(specs), stream)
-    rows = []
-    for spec in specs:
-        row = run_method(spec, loaded, clean_indices, noisy_indices, preset, auxiliary, backbone,
-                         image_size, weights, seed)
-        row["setting"] = f"{backbone} ({preset.name})"
-        rows.append(row)
-        fields = {"method": spec.name, "map": row["map"]}
-        if row["q_map_noisy_train"] is not None:
-            fields.update(q_map_start=row["q_map_noisy_train_start"],
-                          q_map_end=row["q_map_noisy_train"])
-        fields["seconds"] = row["seconds"]
-        progress.update(**fields)
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("Give at least one seed.")
+    if not 0.0 < clean_fraction < 1.0:
+        raise ValueError(f"clean_fraction must lie in (0, 1), got {clean_fraction!r}.")
+    progress = reporting.Progress(len(specs) * len(seeds), stream)
+    rows, auxiliary_maps, name = [], [], None
+    for seed in seeds:
+        loaded = load_multilabel_dataset(dataset, preset, seed, data_dir, tags_file, download,
+                                          flip_on, flip_off)
+        name = loaded.name
+        for spec in specs:
+            output_mapping(spec, loaded)  # fail before training anything
+        clean_indices, noisy_indices = splits.clean_noisy_split(len(loaded.train),
+                                                                clean_fraction, seed)
+        auxiliary = None
+        if any(spec.kind == "crf" and spec.anneal_alpha for spec in specs):
+            auxiliary, auxiliary_map = _train_auxiliary(loaded.train, clean_indices,
+                                                        noisy_indices, preset, seed)
+            auxiliary_maps.append(auxiliary_map)
+        for spec in specs:
+            row = run_method(spec, loaded, clean_indices, noisy_indices, preset, auxiliary,
+                             backbone, image_size, weights, seed)
+            row["setting"] = f"{backbone_label(backbone)} ({preset.name})"
+            rows.append(row)
+            fields = {"method": spec.name, "seed": seed, "map": row["map"]}
+            if row["q_map_noisy_train"] is not None:
+                fields.update(q_map_start=row["q_map_noisy_train_start"],
+                              q_map_end=row["q_map_noisy_train"])
+            fields["seconds"] = row["seconds"]
+            progress.update(**fields)
     titled = [dict(row, method=row["title"]) for row in rows]
     table = reporting.format_table(titled, "method", "setting", "map",
-                                   f"Table 1 ({loaded.name}): test mAP (%) over clean categories")
+                                   f"Table 1 ({name}): test mAP (%) over clean categories, "
+                                   f"{len(seeds)} seed(s)")
     crf_rows = [row for row in titled if row["q_map_noisy_train"] is not None]
     if crf_rows:
         start = [dict(row, setting="q at start") for row in crf_rows]
@@ -290,12 +384,15 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
         table += "\n\n" + reporting.format_table(
             start + end, "method", "setting", "q_map",
             "mAP (%) of q(y_hat | y, x) on the noisy training set (paper: 49.4 -> 69.4)")
+    auxiliary_map = float(np.mean(auxiliary_maps)) if auxiliary_maps else None
     if auxiliary_map is not None:
-        table += f"\n\np_aux(y_hat | y) on the noisy training set: mAP {100 * auxiliary_map:.1f}%"
+        table += (f"\n\np_aux(y_hat | y) on the noisy training set: mAP "
+                  f"{reporting.format_mean_std(auxiliary_maps, 100.0)}%")
     results_path = None
     if output_dir:
         results_path = reporting.write_results_json(
-            output_dir, TABLE, loaded.name, rows, preset=preset.name, backbone=backbone,
-            auxiliary_map_noisy_train=auxiliary_map)
+            output_dir, TABLE, name, rows, preset=preset.name, backbone=backbone_label(backbone),
+            auxiliary_map_noisy_train=auxiliary_map, clean_fraction=clean_fraction,
+            flip_on=flip_on, flip_off=flip_off)
     return {"rows": rows, "table": table, "auxiliary_map": auxiliary_map,
             "results_path": results_path}

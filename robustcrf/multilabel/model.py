@@ -100,7 +100,7 @@ class RobustMultilabelCRF(keras.Model):
     ...                             auxiliary=rbm, num_hidden=200, alpha=40.0)
     >>> model.compile(optimizer=keras.optimizers.Adam(3e-4, epsilon=0.1))
     >>> model.fit(train_batches, epochs=20, steps_per_epoch=steps,
-    ...           callbacks=[AlphaAnnealing(40.0, 5.0, 11)])
+    ...           callbacks=[AlphaAnnealing(40.0, 0.5, fraction=0.5)])
     """
 
     def __init__(self, backbone, num_clean, num_noisy, num_examples=None, auxiliary=None,

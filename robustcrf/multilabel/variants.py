@@ -13,7 +13,12 @@ class MethodSpec:
         name: flag value, e.g. `"crf_hidden"`.
         title: the paper's row label.
         kind: `"cross_entropy"` or `"crf"`.
-        target: for cross-entropy: `"clean"` or `"noisy"` labels.
+        target: for cross-entropy: `"clean"` (every training example's
+            clean labels: the upper bound), `"noisy"` (the noisy labels, with
+            the clean set's clean labels in its rows when both vocabularies
+            are the same; noisy-vocabulary predictions mapped to clean
+            categories otherwise) or `"clean_subset"` (the clean set `D_C`
+            alone: the floor every robust method must beat).
         pairwise: CRF with `W` (and `W'` when `hidden`).
         hidden: CRF with hidden units.
         noisy_from_image: `b` is a function of `x` (False: the "w/o x-y
@@ -43,6 +48,8 @@ METHODS = {
     spec.name: spec for spec in (
         MethodSpec("ce_clean", "Cross entropy loss w/ clean", "cross_entropy", target="clean"),
         MethodSpec("ce_noisy", "Cross entropy loss w/ noisy", "cross_entropy", target="noisy"),
+        MethodSpec("ce_clean_subset", "Cross entropy loss on D_C alone", "cross_entropy",
+                   target="clean_subset"),
         MethodSpec("no_pairwise", "No pairwise link", "crf", pairwise=False),
         MethodSpec("crf_no_hidden", "CRF w/o hidden", "crf"),
         MethodSpec("crf_hidden", "CRF w/ hidden", "crf", hidden=True),

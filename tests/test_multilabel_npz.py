@@ -1,0 +1,127 @@
+"""Multilabel CRF on a user's `npz:` archive: feature vectors, Dense backbones, planted noise."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from robustcrf.multilabel import experiment
+from tf_data import multilabel_npz
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NUM_FEATURES = 12
+# Six label patterns: labels co-occur strongly, as objects in a scene do.
+PATTERNS = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 1, 1],
+                     [1, 0, 0, 0, 0, 1], [0, 1, 0, 1, 1, 0], [1, 1, 0, 0, 1, 0]], np.uint8)
+
+
+def _vectors(num_examples, rng, means):
+    scene = rng.integers(len(PATTERNS), size=num_examples)
+    inputs = means[scene] + rng.normal(size=(num_examples, NUM_FEATURES))
+    return inputs.astype(np.float32), PATTERNS[scene]
+
+
+def write_archive(path, num_train=120, num_test=40, with_test=True, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    means = 2.0 * rng.normal(size=(len(PATTERNS), NUM_FEATURES))
+    x_train, y_train = _vectors(num_train, rng, means)
+    arrays = dict(x_train=x_train, y_train=y_train)
+    if with_test:
+        arrays["x_test"], arrays["y_test"] = _vectors(num_test, rng, means)
+    arrays.update(extra)
+    np.savez(path, **arrays)
+    return path
+
+
+def test_clean_only_archive_plants_caption_like_noise(tmp_path):
+    path = write_archive(tmp_path / "set.npz")
+    dataset = multilabel_npz.load_multilabel_npz(str(path), flip_on=0.05, flip_off=0.4, seed=3)
+    assert dataset.validation is None and dataset.same_vocabulary
+    assert dataset.train.images.shape == (120, NUM_FEATURES)
+    clean, noisy = dataset.train.clean_labels, dataset.train.noisy_labels
+    dropped = ((clean == 1) & (noisy == 0)).sum() / clean.sum()
+    assert 0.25 < dropped < 0.55  # flip_off 0.4
+    np.testing.assert_array_equal(dataset.test.noisy_labels, dataset.test.clean_labels)
+    again = multilabel_npz.load_multilabel_npz(str(path), flip_on=0.05, flip_off=0.4, seed=3)
+    np.testing.assert_array_equal(again.train.noisy_labels, noisy)
+
+
+def test_archive_without_test_split_holds_out_a_fifth(tmp_path):
+    path = write_archive(tmp_path / "set.npz", num_train=100, with_test=False)
+    dataset = multilabel_npz.load_multilabel_npz(str(path), flip_on=0.0, flip_off=0.2)
+    assert len(dataset.train) == 80 and len(dataset.test) == 20
+
+
+def test_archive_with_its_own_noisy_vocabulary(tmp_path):
+    noisy = np.random.default_rng(0).integers(0, 2, size=(120, 4)).astype(np.uint8)
+    path = write_archive(tmp_path / "set.npz", y_noisy_train=noisy)
+    dataset = multilabel_npz.load_multilabel_npz(str(path))
+    assert dataset.num_noisy == 4 and not dataset.same_vocabulary
+    with pytest.raises(ValueError, match="already has noisy labels"):
+        multilabel_npz.load_multilabel_npz(str(path), flip_on=0.1, flip_off=0.1)
+
+
+@pytest.mark.parametrize("arrays, match", [
+    (dict(x_train=np.zeros((4, 3))), "lacks"),
+    (dict(x_train=np.zeros((4, 3)), y_train=np.full((4, 2), 2)), "y_train"),
+    (dict(x_train=np.full((4, 3), np.nan), y_train=np.zeros((4, 2))), "NaN"),
+    (dict(x_train=np.zeros((4, 3)), y_train=np.zeros((4, 2)), x_test=np.zeros((2, 3))),
+     "only one of"),
+])
+def test_archive_errors_say_what_is_wrong(tmp_path, arrays, match):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=match):
+        multilabel_npz.load_multilabel_npz(str(path), flip_on=0.1, flip_off=0.1)
+
+
+def test_clean_only_archive_needs_noise_rates(tmp_path):
+    path = write_archive(tmp_path / "set.npz")
+    with pytest.raises(ValueError, match="flip_on and flip_off"):
+        multilabel_npz.load_multilabel_npz(str(path))
+    with pytest.raises(ValueError, match="not images"):
+        experiment.run_table1(dataset=f"npz:{path}", methods=["ce_noisy"], preset="smoke",
+                              backbone="small_cnn", flip_on=0.05, flip_off=0.4)
+
+
+def test_table1_with_a_users_keras_backbone(tmp_path):
+    path = write_archive(tmp_path / "set.npz")
+    inputs = keras.Input((NUM_FEATURES,))
+    backbone = keras.Model(inputs, keras.layers.Dense(16, activation="tanh")(inputs),
+                           name="my_encoder")
+    result = experiment.run_table1(
+        dataset=f"npz:{path}", methods=["ce_clean_subset", "crf_no_xy"], preset="smoke",
+        backbone=backbone, seeds=(0, 1), clean_fraction=0.3, flip_on=0.05, flip_off=0.4,
+        output_dir=str(tmp_path))
+    rows = result["rows"]
+    assert [(row["method"], row["seed"]) for row in rows] == [
+        ("ce_clean_subset", 0), ("crf_no_xy", 0), ("ce_clean_subset", 1), ("crf_no_xy", 1)]
+    assert all(row["backbone"] == "my_encoder" and 0.0 <= row["map"] <= 1.0 for row in rows)
+    assert "±" in result["table"] and 0.0 <= result["auxiliary_map"] <= 1.0
+    with open(result["results_path"], encoding="utf-8") as handle:
+        written = json.load(handle)
+    assert written["clean_fraction"] == 0.3 and written["flip_off"] == 0.4
+
+
+def test_table1_script_on_feature_vectors_with_mlp(tmp_path):
+    path = write_archive(tmp_path / "set.npz")
+    environment = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    completed = subprocess.run(
+        [sys.executable, "-m", "scripts.robustcrf_table1", "--preset=smoke",
+         f"--dataset=npz:{path}", "--backbone=mlp", "--flip_on=0.05", "--flip_off=0.4",
+         "--clean_fraction=0.25", "--methods=ce_clean,ce_noisy,ce_clean_subset,crf_no_xy",
+         f"--output_dir={tmp_path}"], cwd=ROOT, env=environment, capture_output=True, text=True,
+        timeout=600)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Cross entropy loss on D_C alone" in completed.stdout
+    with open(os.path.join(tmp_path, "results.json"), encoding="utf-8") as handle:
+        results = json.load(handle)
+    assert [row["method"] for row in results["rows"]] == [
+        "ce_clean", "ce_noisy", "ce_clean_subset", "crf_no_xy"]
+    for row in results["rows"]:
+        assert {"method", "map", "q_map_noisy_train", "seed"} <= set(row)
+        assert (row["q_map_noisy_train"] is not None) == (row["method"] == "crf_no_xy")
