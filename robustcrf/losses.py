@@ -60,13 +60,9 @@ DEFAULT_CLASS_BALANCE = 1.0
 
 def check_class_balance(weight):
     """Returns the class-balance weight as a float >= 0, or raises ValueError."""
-    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating, np.integer)):
-        raise ValueError(f"class_balance must be a number >= 0, got {weight!r}.")
-    if not np.isfinite(weight) or weight < 0:
-        raise ValueError(
-            f"class_balance must be finite and >= 0 (0 turns the collapse guard off and "
-            f"gives the paper's exact objective), got {weight!r}.")
-    return float(weight)
+    return validation.check_non_negative(
+        weight, "class_balance", "0 turns the collapse guard off and gives the paper's exact "
+        "objective")
 
 
 def class_balance_penalty(expected_clean, predicted_clean, weights=None):

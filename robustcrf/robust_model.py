@@ -7,7 +7,6 @@ step on the M-step objective `E_q[log p(y, y_hat | x)]` (Eq. 12), whose
 negative-phase expectation is exact here (the C x C table is summed).
 """
 
-import math
 
 import keras
 import numpy as np
@@ -58,14 +57,8 @@ def add_logits_head(features_model, num_classes, name=None):
 
 def check_alpha(alpha):
     """Returns `alpha` as a float >= 0, or raises a ValueError saying so."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating, np.integer)):
-        raise ValueError(f"alpha must be a number >= 0, got {alpha!r}.")
-    if not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(
-            f"alpha must be finite and >= 0 (0: q is the model posterior; large: q follows "
-            f"p_aux), got {alpha!r}."
-        )
-    return float(alpha)
+    return validation.check_non_negative(
+        alpha, "alpha", "0: q is the model posterior; large: q follows p_aux")
 
 
 def em_loss(objective, weights):
