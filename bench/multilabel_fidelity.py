@@ -85,8 +85,7 @@ def main(argv):
                                      "mAP (%) of q on the noisy training set"))
     print()
     print("\n".join(notes))
-    print("Wall time of one run (median s): " + ", ".join(
-        f"{method} {np.median(values):.0f}" for method, values in seconds.items()))
+    print(reporting.wall_time_line(seconds))
 
 
 if __name__ == "__main__":

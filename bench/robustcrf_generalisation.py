@@ -21,7 +21,6 @@ from absl import app
 from absl import flags
 
 from tf_data import environment
-import numpy as np  # noqa: E402
 
 from robustcrf import table2  # noqa: E402
 from tf_data import reporting  # noqa: E402
@@ -66,8 +65,7 @@ def main(argv):
     seconds = collections.defaultdict(list)
     for row in rows:
         seconds[row["method"]].append(row["seconds"])
-    print("Wall time of one run (median s): " + ", ".join(
-        f"{m} {np.median(s):.0f}" for m, s in seconds.items()))
+    print(reporting.wall_time_line(seconds))
 
 
 if __name__ == "__main__":

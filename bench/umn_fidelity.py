@@ -83,8 +83,7 @@ def main(argv):
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
         f"{len(seeds)} seed(s), {settings.epochs} epochs", scale=1.0))
-    print("Wall time of one run (median s): " + ", ".join(
-        f"{m} {np.median(s):.0f}" for m, s in seconds.items()))
+    print(reporting.wall_time_line(seconds))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import math
 import keras
 
 from tf_data import environment  # noqa: F401
+from tf_data import validation
 
 SCHEDULES = ("linear", "geometric")
 # The project's default schedule, one for every dataset: alpha 8 -> 0.1 over
@@ -40,6 +41,22 @@ def annealed_alpha(progress, start, end, hold=0.0, length=1.0, schedule="linear"
     if schedule == "linear":
         return start + (end - start) * ramp
     return start * (end / start) ** ramp
+
+
+def one_clock(overrides):
+    """A preset's `overrides` with the other alpha clock cleared.
+
+    Presets hold `alpha_epochs` (the paper's epoch clock) and
+    `alpha_fraction` (the step clock), one of them None. Overriding one
+    switches the annealing to that clock, so the other is set to None
+    unless it is overridden too.
+    """
+    changes = dict(overrides)
+    if "alpha_epochs" in changes and "alpha_fraction" not in changes:
+        changes["alpha_fraction"] = None
+    if "alpha_fraction" in changes and "alpha_epochs" not in changes:
+        changes["alpha_epochs"] = None
+    return changes
 
 
 def _check_share(value, name, allow_zero):
@@ -100,10 +117,8 @@ class AlphaAnnealing(keras.callbacks.Callback):
     def __init__(self, start=DEFAULT_START, end=DEFAULT_END, epochs=None, schedule="linear",
                  fraction=None, hold=0.0, total_steps=None):
         super().__init__()
-        for name, value in (("start", start), ("end", end)):
-            if (isinstance(value, bool) or not isinstance(value, (int, float))
-                    or not math.isfinite(value) or value < 0):
-                raise ValueError(f"alpha {name} must be a finite number >= 0, got {value!r}.")
+        start = validation.check_non_negative(start, "alpha start")
+        end = validation.check_non_negative(end, "alpha end")
         if epochs is not None and fraction is not None:
             raise ValueError(
                 "Give one clock: epochs=E (anneal over the first E epochs, the paper's form) "

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from robustcrf.auxiliary import bayes_posterior_logits
 from tf_data import environment  # noqa: F401
 from tf_data import validation
 
@@ -177,14 +178,14 @@ class ForwardCorrectedCrossEntropy(keras.losses.Loss):
         self.class_prior = None if class_prior is None else [float(p) for p in class_prior]
         self._expected_table = None
         if self.class_balance:
-            from robustcrf.auxiliary import bayes_posterior_logits
             prior = (np.full(len(matrix), 1.0 / len(matrix)) if class_prior is None
                      else np.asarray(class_prior))
+            # p_aux's logits (in float64): logits[i, j] for clean i, noisy j.
             bias, pairwise = bayes_posterior_logits(matrix, prior)
             logits = bias[:, None] + pairwise
+            unnormalised = np.exp(logits - logits.max(axis=0))
             # expected[j, i] = P(clean = i | noisy = j).
-            self._expected_table = (np.exp(logits - logits.max(0)) /
-                                    np.exp(logits - logits.max(0)).sum(0)).T.tolist()
+            self._expected_table = (unnormalised / unnormalised.sum(axis=0)).T.tolist()
 
     def call(self, y_true, y_pred):
         losses = forward_corrected_cross_entropy(y_true, y_pred, self.transition)

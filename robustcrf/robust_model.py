@@ -221,15 +221,18 @@ class RobustCRFModel(keras.Model):
         return batch[IMAGE_KEY], labels, verified, sample_weight
 
     def _step_terms(self, images, labels, verified, sample_weight, training):
-        """Loss, per-example log p(y|x), clean marginal and example weights."""
+        """Loss, per-example log p(y|x), clean marginal, example weights, labels
+        and `p_aux(y_hat | y)` (the clean shares the noisy labels imply)."""
         clean_logits, noisy_logits = self._logits(images, training)
         labelled = ops.cast(labels >= 0, "float32")
         weights = labelled
         if sample_weight is not None:
             weights = weights * ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
         safe_labels = ops.maximum(labels, 0)
+        auxiliary_logits = self.auxiliary(safe_labels)
+        expected_clean = ops.softmax(auxiliary_logits, axis=-1)
         posterior = self.crf.regularised_posterior(
-            clean_logits, safe_labels, self.auxiliary(safe_labels), self.alpha)
+            clean_logits, safe_labels, auxiliary_logits, self.alpha)
         if verified is not None:
             is_verified = ops.cast(verified >= 0, "float32")[:, None]
             known = ops.one_hot(ops.maximum(verified, 0), self.num_classes, dtype="float32")
@@ -239,9 +242,9 @@ class RobustCRFModel(keras.Model):
         loss = em_loss(terms["objective"], weights)
         if self.class_balance:
             loss = loss + self.class_balance * class_balance_penalty(
-                self.auxiliary.posterior(safe_labels), terms["clean_marginal"], weights)
+                expected_clean, terms["clean_marginal"], weights)
         return (loss, terms["noisy_log_likelihood"], terms["clean_marginal"], weights,
-                safe_labels)
+                safe_labels, expected_clean)
 
     def _update_trackers(self, loss, log_likelihood, marginal, weights, labels):
         self.loss_tracker.update_state(loss)
@@ -282,20 +285,20 @@ class RobustCRFModel(keras.Model):
     def train_step(self, data):
         images, labels, verified, sample_weight = self._unpack(data)
         with tf.GradientTape() as tape:
-            loss, log_likelihood, marginal, weights, labels = self._step_terms(
+            loss, log_likelihood, marginal, weights, labels, expected = self._step_terms(
                 images, labels, verified, sample_weight, training=True)
             total = loss + (ops.sum(self.losses) if self.losses else 0.0)
         variables = self.trainable_variables
         gradients = tape.gradient(total, variables)
         self.optimizer.apply(gradients, variables)
-        self.class_share_tracker.update_state(marginal, self.auxiliary.posterior(labels), weights)
+        self.class_share_tracker.update_state(marginal, expected, weights)
         logs = self._update_trackers(total, log_likelihood, marginal, weights, labels)
         logs[self.class_share_tracker.name] = self.class_share_tracker.result()
         return logs
 
     def test_step(self, data):
         images, labels, verified, sample_weight = self._unpack(data)
-        loss, log_likelihood, marginal, weights, labels = self._step_terms(
+        loss, log_likelihood, marginal, weights, labels, _ = self._step_terms(
             images, labels, verified, sample_weight, training=False)
         return self._update_trackers(loss, log_likelihood, marginal, weights, labels)
 

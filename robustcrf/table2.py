@@ -170,11 +170,7 @@ def resolve_preset(name, **overrides):
     unknown = set(changes) - {field.name for field in dataclasses.fields(Preset)}
     if unknown:
         raise ValueError(f"Unknown preset fields {sorted(unknown)}.")
-    if "alpha_epochs" in changes and "alpha_fraction" not in changes:
-        changes["alpha_fraction"] = None  # An epoch count switches to the epoch clock.
-    if "alpha_fraction" in changes and "alpha_epochs" not in changes:
-        changes["alpha_epochs"] = None
-    preset = dataclasses.replace(PRESETS[name], **changes)
+    preset = dataclasses.replace(PRESETS[name], **alpha_annealing.one_clock(changes))
     if (preset.alpha_epochs is None) == (preset.alpha_fraction is None):
         raise ValueError("Give the alpha annealing exactly one clock: alpha_epochs or "
                          "alpha_fraction.")
@@ -298,10 +294,9 @@ def train_and_score(method, data, noisy_labels, transition, preset, seed,
         model = RobustCRFModel(backbone, auxiliary, alpha=preset.alpha_start,
                                noisy_bias=preset.noisy_bias, class_balance=preset.class_balance)
         model.compile(optimizer=optimizer, run_eagerly=preset.run_eagerly)
-        clock = ({"fraction": preset.alpha_fraction, "hold": preset.alpha_hold}
-                 if preset.alpha_fraction else {"epochs": preset.alpha_epochs})
         callbacks = [AlphaAnnealing(preset.alpha_start, preset.alpha_end,
-                                    schedule=preset.alpha_schedule, **clock)]
+                                    epochs=preset.alpha_epochs, fraction=preset.alpha_fraction,
+                                    hold=preset.alpha_hold, schedule=preset.alpha_schedule)]
     else:
         model = backbone
         model.compile(optimizer=optimizer, run_eagerly=preset.run_eagerly,

@@ -146,6 +146,12 @@ def write_suspected_labels_csv(path, indices, given_labels, suggested_labels, sc
     return int(keep.sum())
 
 
+def wall_time_line(seconds_by_method):
+    """`"Wall time of one run (median s): a 3, b 5"` from `{method: [seconds, ...]}`."""
+    return "Wall time of one run (median s): " + ", ".join(
+        f"{method} {np.median(values):.0f}" for method, values in seconds_by_method.items())
+
+
 class Progress:
     """One line per finished run: `[3/20 0:41] method=forward noise=0.2 ...`."""
 

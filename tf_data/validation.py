@@ -131,14 +131,19 @@ def check_images(images, name="images"):
         )
     if array.shape[0] == 0:
         raise ValueError(f"{name} is empty: at least one image is needed.")
+    return _finite_float32(array, name, "pixels", "image(s)")
+
+
+def _finite_float32(array, name, values, examples):
+    """`array` as float32, or a ValueError naming the examples with NaN/inf `values`."""
     if array.dtype.kind not in "fiu":
         raise ValueError(f"{name} must be numeric, got dtype {array.dtype}.")
     array = array.astype(np.float32, copy=False)
-    finite = np.isfinite(array)
+    finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
     if not np.all(finite):
-        bad = np.flatnonzero(~finite.reshape(len(array), -1).all(axis=1))
+        bad = np.flatnonzero(~finite)
         raise ValueError(
-            f"{name} contains NaN or infinite pixels in {len(bad)} image(s) "
+            f"{name} contains NaN or infinite {values} in {len(bad)} {examples} "
             f"(first at index {int(bad[0])}). Clean or drop them before "
             "building the dataset."
         )
@@ -156,16 +161,7 @@ def check_inputs(inputs, name="inputs"):
         return check_images(array, name)
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} is empty: got shape {array.shape}.")
-    if array.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}.")
-    array = array.astype(np.float32, copy=False)
-    finite = np.isfinite(array).all(axis=1)
-    if not np.all(finite):
-        bad = np.flatnonzero(~finite)
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {len(bad)} row(s) (first at index "
-            f"{int(bad[0])}). Clean or drop them before building the dataset.")
-    return array
+    return _finite_float32(array, name, "values", "row(s)")
 
 
 def check_same_length(**arrays):

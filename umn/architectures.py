@@ -37,6 +37,12 @@ from tf_data import augment
 from tf_data import environment  # noqa: F401
 
 ARCHITECTURES = ("mlp", "conv13")
+# The MLP sizes every UMN model defaults to: Kingma et al.'s M1+M2 width
+# (500), a 10-d z_a and an 8-d z_b (see `umn.run_settings` for what they
+# were measured against).
+DEFAULT_HIDDEN_UNITS = 500
+DEFAULT_LATENT_DIM = 10
+DEFAULT_CLASS_LATENT_DIM = 8
 CLASSIFIER_NETWORKS = ("trunk", "latent_head", "classifier")
 GENERATIVE_NETWORKS = ("decoder", "zb_encoder", "za_decoder")
 LOG_VAR_LIMIT = 10.0
@@ -157,8 +163,9 @@ def _conv_networks(image_shape, num_classes, latent_dim, width, dropout_rate):
             "decoder": decoder}
 
 
-def build_networks(architecture, image_shape, num_classes, hidden_units=500,
-                   latent_dim=10, class_latent_dim=8, conv_width=128,
+def build_networks(architecture, image_shape, num_classes, hidden_units=DEFAULT_HIDDEN_UNITS,
+                   latent_dim=DEFAULT_LATENT_DIM, class_latent_dim=DEFAULT_CLASS_LATENT_DIM,
+                   conv_width=128,
                    dropout_rate=0.5, generative=True):
     """Builds the UMN networks as a dict of functional `keras.Model`s.
 

@@ -59,8 +59,10 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
     >>> model = MeanTeacher((8, 8, 1), 10, rampup_steps=500)
     """
 
-    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=500,
-                 latent_dim=10, conv_width=128, dropout_rate=0.5, ema_decay=0.999,
+    def __init__(self, image_shape, num_classes, architecture="mlp",
+                 hidden_units=architectures.DEFAULT_HIDDEN_UNITS,
+                 latent_dim=architectures.DEFAULT_LATENT_DIM, conv_width=128, dropout_rate=0.5,
+                 ema_decay=0.999,
                  rampup_ema_decay=0.99, consistency_weight=100.0, rampup_steps=1000,
                  max_shift=None, noise_stddev=0.15, seed=None, **kwargs):
         super().__init__(**kwargs)

@@ -153,8 +153,11 @@ class UncertaintyMiningNet(AccuracyTestStep, keras.Model):
     >>> eps = model.label_uncertainty(x_labelled, y_labelled)
     """
 
-    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=500,
-                 latent_dim=10, class_latent_dim=8, conv_width=128, dropout_rate=0.5,
+    def __init__(self, image_shape, num_classes, architecture="mlp",
+                 hidden_units=architectures.DEFAULT_HIDDEN_UNITS,
+                 latent_dim=architectures.DEFAULT_LATENT_DIM,
+                 class_latent_dim=architectures.DEFAULT_CLASS_LATENT_DIM, conv_width=128,
+                 dropout_rate=0.5,
                  likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
                  uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP, ema_decay=0.99,

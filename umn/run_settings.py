@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from umn import architectures
 from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
 
@@ -49,9 +50,9 @@ class RunSettings:
     epochs: int = 150
     batch_size: int = 125
     labelled_per_batch: int = 25
-    hidden_units: int = 500
-    latent_dim: int = 10
-    class_latent_dim: int = 8
+    hidden_units: int = architectures.DEFAULT_HIDDEN_UNITS
+    latent_dim: int = architectures.DEFAULT_LATENT_DIM
+    class_latent_dim: int = architectures.DEFAULT_CLASS_LATENT_DIM
     conv_width: int = 128
     dropout_rate: float = 0.5
     resnet_width: int = 8

@@ -55,8 +55,10 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
     >>> model.compile(optimizer="adam"); model.fit(stream, steps_per_epoch=5)
     """
 
-    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=500,
-                 latent_dim=10, conv_width=128, dropout_rate=0.5, resnet_width=16,
+    def __init__(self, image_shape, num_classes, architecture="mlp",
+                 hidden_units=architectures.DEFAULT_HIDDEN_UNITS,
+                 latent_dim=architectures.DEFAULT_LATENT_DIM, conv_width=128, dropout_rate=0.5,
+                 resnet_width=16,
                  resnet_blocks=2, max_shift=None, noise_stddev=0.15, seed=None, **kwargs):
         super().__init__(**kwargs)
         if architecture not in SUPERVISED_ARCHITECTURES:

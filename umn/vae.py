@@ -66,8 +66,11 @@ class StackedVae(keras.layers.Layer):
     (2,)
     """
 
-    def __init__(self, image_shape, num_classes, architecture="mlp", hidden_units=500,
-                 latent_dim=10, class_latent_dim=8, conv_width=128, dropout_rate=0.5,
+    def __init__(self, image_shape, num_classes, architecture="mlp",
+                 hidden_units=architectures.DEFAULT_HIDDEN_UNITS,
+                 latent_dim=architectures.DEFAULT_LATENT_DIM,
+                 class_latent_dim=architectures.DEFAULT_CLASS_LATENT_DIM, conv_width=128,
+                 dropout_rate=0.5,
                  likelihood="auto", **kwargs):
         super().__init__(**kwargs)
         self.image_shape = architectures.check_image_shape(image_shape, architecture)

@@ -140,9 +140,10 @@ def supervised_batches(split, labels, batch_size, seed, image_size=None, channel
     dataset = split.image_dataset(image_size)
     size = len(split)
     if indices is not None:
-        keep = tf.constant(clean_membership(len(split), indices))
+        membership = clean_membership(len(split), indices)
+        keep = tf.constant(membership)
         dataset = dataset.filter(lambda e: tf.gather(keep, e["index"]))
-        size = int(np.sum(clean_membership(len(split), indices)))
+        size = int(np.sum(membership))
     if size < batch_size:
         raise ValueError(f"{size} training examples are fewer than one batch of "
                          f"{batch_size}; lower batch_size.")

@@ -42,11 +42,12 @@ class Preset:
     `num_train`, `num_validation`, `num_test` size `digit_mosaics` (COCO
     has its own splits). `alpha_*` is the annealing of Section 4.1
     (paper: 40 -> 5 over 11 epochs), over `alpha_epochs` epochs or, when
-    `alpha_fraction` is set, over that share of all optimiser steps; `num_chains`, `num_sweeps` the PCD
-    settings (paper: 50, 100); `num_hidden` the hidden units of the RBM
-    and CRF (paper: 200); `learning_rate`, `adam_epsilon` Adam's (paper,
-    ResNet-50: 3e-4, 0.1). `jit_compile` goes to `compile` (XLA made the
-    small CPU runs 2.6x slower, so the CPU presets turn it off);
+    `alpha_fraction` is set, over that share of all optimiser steps;
+    `num_chains`, `num_sweeps` the PCD settings (paper: 50, 100);
+    `num_hidden` the hidden units of the RBM and CRF (paper: 200);
+    `learning_rate`, `adam_epsilon` Adam's (paper, ResNet-50: 3e-4, 0.1).
+    `jit_compile` goes to `compile` (XLA made the small CPU runs 2.6x
+    slower, so the CPU presets turn it off);
     `run_eagerly` skips graph tracing (the smoke preset's steps are few).
     """
 
@@ -107,9 +108,7 @@ def preset_named(name, **overrides):
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}; choose from {', '.join(PRESETS)}.")
     changes = {key: value for key, value in overrides.items() if value is not None}
-    if "alpha_epochs" in changes and "alpha_fraction" not in changes:
-        changes["alpha_fraction"] = None  # An epoch count switches to the epoch clock.
-    return dataclasses.replace(PRESETS[name], **changes)
+    return dataclasses.replace(PRESETS[name], **alpha_annealing.one_clock(changes))
 
 
 def load_multilabel_dataset(name, preset, seed=0, data_dir=None, tags_file=None,
@@ -146,7 +145,7 @@ def image_geometry(dataset, backbone_name, image_size):
     """`(image_size, input_shape, channels)` for a backbone on a dataset."""
     images = dataset.train.images
     if images is not None and images.ndim == 2:
-        if backbone_name in ("small_cnn", "resnet50", "vgg16") or image_size:
+        if (isinstance(backbone_name, str) and backbone_name != "mlp") or image_size:
             raise ValueError(f"{dataset.name} holds feature vectors of {images.shape[1]} "
                              "values, not images: use backbone='mlp' (or your own Keras model) "
                              "and no image_size.")
@@ -271,10 +270,9 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
             **spec.model_arguments(preset.num_hidden))
         callbacks = []
         if spec.anneal_alpha:
-            clock = ({"fraction": preset.alpha_fraction} if preset.alpha_fraction
-                     else {"epochs": preset.alpha_epochs})
             callbacks.append(alpha_annealing.AlphaAnnealing(
-                preset.alpha_start, preset.alpha_end, **clock))
+                preset.alpha_start, preset.alpha_end, epochs=preset.alpha_epochs,
+                fraction=preset.alpha_fraction))
         q_map = PosteriorMAPCallback(
             data.ordered_batches(train, preset.eval_batch_size, size, channels, noisy_indices),
             train.clean_labels[noisy_indices])
