@@ -20,11 +20,11 @@ import collections
 from absl import app
 from absl import flags
 
-from tf_data import environment
+from scripts.harness import runtime as environment
 import numpy as np  # noqa: E402
 
-from robustcrf.multilabel import experiment  # noqa: E402
-from tf_data import reporting  # noqa: E402
+from scripts.harness import crf_table1 as experiment  # noqa: E402
+from scripts.harness import reporting  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/yeast.npz",
                     "npz:PATH (noise planted) or digit_mosaics (its own noise).")

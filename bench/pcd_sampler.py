@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import app  # noqa: E402
 from absl import flags  # noqa: E402
 
-from tf_data import environment  # noqa: E402
+from scripts.harness import runtime as environment  # noqa: E402
 
 tf = environment.import_tensorflow_quietly()
 
@@ -37,7 +37,7 @@ from robustcrf.multilabel.chain_bank import words_per_state  # noqa: E402
 from robustcrf.multilabel.conditionals import FactorialConditionals  # noqa: E402
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel  # noqa: E402
 from robustcrf.multilabel.energy import CRFEnergy  # noqa: E402
-from robustcrf.multilabel.experiment import make_backbone  # noqa: E402
+from scripts.harness.crf_table1 import make_backbone  # noqa: E402
 from robustcrf.multilabel.gibbs import BlockGibbsSampler  # noqa: E402
 from robustcrf.multilabel.model import RobustMultilabelCRF  # noqa: E402
 

@@ -20,10 +20,10 @@ import collections
 from absl import app
 from absl import flags
 
-from tf_data import environment
+from scripts.harness import runtime as environment
 
-from robustcrf import table2  # noqa: E402
-from tf_data import reporting  # noqa: E402
+from scripts.harness import crf_table2 as table2  # noqa: E402
+from scripts.harness import reporting  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_list("settings", ["mnist:0.1", "mnist:0.2", "mnist:0.3", "mnist:0.4", "mnist:0.5",

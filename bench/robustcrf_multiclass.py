@@ -14,8 +14,8 @@ import time
 from absl import app
 from absl import flags
 
-from tf_data import environment
-from robustcrf import table2
+from scripts.harness import runtime as environment
+from scripts.harness import crf_table2 as table2
 from robustcrf.auxiliary import AuxiliaryPosterior
 from robustcrf.losses import CrossEntropy
 from robustcrf.robust_model import RobustCRFModel

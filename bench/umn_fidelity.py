@@ -22,14 +22,14 @@ import time
 from absl import app
 from absl import flags
 
-from tf_data import environment  # noqa: F401  (quiet TensorFlow import)
+from scripts.harness import runtime as environment  # noqa: F401  (quiet TensorFlow import)
 import numpy as np  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.semi_supervised import LabelSpreading  # noqa: E402
 
-from tf_data import reporting  # noqa: E402
-from umn import experiment  # noqa: E402
-from umn.noisy_split import make_noisy_split  # noqa: E402
+from scripts.harness import reporting  # noqa: E402
+from scripts.harness import umn_tables as experiment  # noqa: E402
+from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_integer("num_labels", 100, "Labelled training images (class-balanced).")

@@ -20,7 +20,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tf_data import environment  # noqa: E402
+from scripts.harness import runtime as environment  # noqa: E402
 
 tf = environment.import_tensorflow_quietly()
 

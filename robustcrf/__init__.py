@@ -9,7 +9,12 @@ the CNN-CRF with hidden units trained by persistent contrastive divergence,
 its auxiliary RBM, Gibbs sampler and chain bank.
 """
 
-from tf_data import environment  # noqa: F401  (first: quiet TF import)
+from tf_data.backend import require_tensorflow_backend
+
+require_tensorflow_backend("robustcrf")
+
+# The imports below come after the backend check on purpose.
+
 from robustcrf.alpha_annealing import AlphaAnnealing
 from robustcrf.auxiliary import AuxiliaryPosterior
 from robustcrf.auxiliary import estimate_clean_prior

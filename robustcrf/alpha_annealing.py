@@ -4,7 +4,6 @@ import math
 
 import keras
 
-from tf_data import environment  # noqa: F401
 from tf_data import validation
 
 SCHEDULES = ("linear", "geometric")

@@ -29,7 +29,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from tf_data import environment  # noqa: F401
 from tf_data import validation
 
 TRANSITION_FLOOR = 1e-6

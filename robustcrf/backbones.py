@@ -9,7 +9,6 @@ backbone that maps images to a vector (or directly to logits) works too.
 import keras
 from keras import layers
 
-from tf_data import environment  # noqa: F401
 
 BACKBONES = ("small_cnn", "resnet32", "resnet50", "vgg16")
 # Keras' BatchNormalization default (0.99) moves the inference statistics too

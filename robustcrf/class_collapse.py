@@ -12,7 +12,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from tf_data import environment  # noqa: F401
 
 # A class is "collapsed" when it receives less than this share of the
 # predictions it should receive (its expected clean-class share).

@@ -19,7 +19,6 @@ class j; `noisy_onehot` `(B, C)`.
 import keras
 from keras import ops
 
-from tf_data import environment  # noqa: F401
 
 NOISY_BIAS_KINDS = ("constant", "head")
 

@@ -19,7 +19,6 @@ import numpy as np
 from keras import ops
 
 from robustcrf.auxiliary import bayes_posterior_logits
-from tf_data import environment  # noqa: F401
 from tf_data import validation
 
 LOG_FLOOR = 1e-12

@@ -7,7 +7,7 @@ step on the M-step objective `E_q[log p(y, y_hat | x)]` (Eq. 12), whose
 negative-phase expectation is exact here (the C x C table is summed).
 """
 
-
+import tensorflow as tf
 import keras
 import numpy as np
 from keras import ops
@@ -21,16 +21,13 @@ from robustcrf.crf_layer import MulticlassCRF
 from robustcrf.losses import DEFAULT_CLASS_BALANCE
 from robustcrf.losses import check_class_balance
 from robustcrf.losses import class_balance_penalty
-from tf_data import environment
 from tf_data import validation
-from tf_data.pipelines import IMAGE_KEY
-from tf_data.pipelines import LABEL_KEY
-from tf_data.pipelines import UNLABELLED
-
-tf = environment.import_tensorflow_quietly()
-
-VERIFIED_LABEL_KEY = "verified_label"
-SAMPLE_WEIGHT_KEY = "sample_weight"
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.label_issues import rank_label_issues
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
+from tf_data.batch_keys import UNLABELLED
+from tf_data.batch_keys import VERIFIED_LABEL_KEY
 
 
 def add_logits_head(features_model, num_classes, name=None):
@@ -131,7 +128,7 @@ class RobustCRFModel(keras.Model):
     >>> model = RobustCRFModel(add_logits_head(small_cnn((8, 8, 1)), 10), aux)
     >>> model.compile(optimizer="adam")
     >>> model.fit(x, noisy_y, epochs=30, callbacks=[AlphaAnnealing(8.0, 1.0, 10)])
-    >>> recovered, confidence = model.recover_labels(x, noisy_y)
+    >>> issues = model.label_issues(x, noisy_y)  # most suspicious labels first
     """
 
     def __init__(self, backbone, auxiliary, alpha=8.0, noisy_bias="constant", noisy_head=None,
@@ -168,7 +165,6 @@ class RobustCRFModel(keras.Model):
         self.alpha = self.add_weight(
             shape=(), name="alpha", trainable=False, dtype="float32",
             initializer=keras.initializers.Constant(self.initial_alpha))
-        self.loss_tracker = keras.metrics.Mean(name="loss")
         self.noisy_nll_tracker = keras.metrics.Mean(name="noisy_nll")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         # Reset per epoch by `fit` itself, not by Keras: validation must not
@@ -246,11 +242,15 @@ class RobustCRFModel(keras.Model):
         return (loss, terms["noisy_log_likelihood"], terms["clean_marginal"], weights,
                 safe_labels, expected_clean)
 
-    def _update_trackers(self, loss, log_likelihood, marginal, weights, labels):
-        self.loss_tracker.update_state(loss)
+    def _update_metrics(self, images, loss, log_likelihood, marginal, weights, labels):
+        """Updates Keras' loss tracker, the model's trackers and the user's compiled
+        metrics (given labels against the clean marginal `p(y_hat | x)`); returns the logs."""
+        for metric in self.metrics:
+            if metric.name == "loss":  # the tracker `compile` creates
+                metric.update_state(loss)
         self.noisy_nll_tracker.update_state(-log_likelihood, sample_weight=weights)
         self.accuracy_tracker.update_state(labels, marginal, sample_weight=weights)
-        return {m.name: m.result() for m in self.metrics}
+        return self.compute_metrics(images, labels, marginal, sample_weight=weights)
 
     # ---------------------------------------------------------------- Keras API
     def build(self, input_shape):
@@ -276,7 +276,10 @@ class RobustCRFModel(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.noisy_nll_tracker, self.accuracy_tracker]
+        # Keras' own (the loss, the user's compiled metrics) and the model's
+        # trackers, except the class-share tracker: `fit` resets that one per
+        # epoch, so that validation does not overwrite the training shares.
+        return [m for m in super().metrics if m is not self.class_share_tracker]
 
     def call(self, inputs, training=False):
         clean_logits, noisy_logits = self._logits(self._images(inputs), training)
@@ -292,7 +295,7 @@ class RobustCRFModel(keras.Model):
         gradients = tape.gradient(total, variables)
         self.optimizer.apply(gradients, variables)
         self.class_share_tracker.update_state(marginal, expected, weights)
-        logs = self._update_trackers(total, log_likelihood, marginal, weights, labels)
+        logs = self._update_metrics(images, total, log_likelihood, marginal, weights, labels)
         logs[self.class_share_tracker.name] = self.class_share_tracker.result()
         return logs
 
@@ -300,7 +303,7 @@ class RobustCRFModel(keras.Model):
         images, labels, verified, sample_weight = self._unpack(data)
         loss, log_likelihood, marginal, weights, labels, _ = self._step_terms(
             images, labels, verified, sample_weight, training=False)
-        return self._update_trackers(loss, log_likelihood, marginal, weights, labels)
+        return self._update_metrics(images, loss, log_likelihood, marginal, weights, labels)
 
     def _check_arrays(self, x, y):
         if isinstance(x, tf.data.Dataset):
@@ -353,32 +356,44 @@ class RobustCRFModel(keras.Model):
         return self.crf.regularised_posterior(clean_logits, labels, self.auxiliary(labels),
                                               self.alpha)
 
-    def recover_labels(self, images, noisy_labels, batch_size=256):
-        """The clean label the CRF infers for every training example.
+    def label_issues(self, x, y, batch_size=256):
+        """Ranks the given labels by how likely the CRF finds them wrong.
+
+        The CRF's answer is Eq. 10's regularised posterior `q(y_hat | y, x)`
+        at the current alpha (the paper's label recovery uses `q` at the end
+        of training): the suggested label is `argmax q` and the score
+        `1 - q(y_hat = y | y, x)`, the probability that the given label is
+        not the clean one.
 
         Args:
-            images: `(n, ...)` training images.
-            noisy_labels: `(n,)` their given (noisy) labels in `[0, C)`.
+            x: `(n, ...)` training inputs.
+            y: `(n,)` their given (noisy) labels in `[0, C)`.
             batch_size: examples per forward pass.
 
         Returns:
-            `(recovered_labels, confidence)`: int64 `argmax_y_hat q(y_hat | y, x)`
-            and float32 `max q`, each `(n,)`; `q` is Eq. 10 at the current
-            alpha (the paper's recovery accuracy uses `q` at the end of
-            training).
+            A `tf_data.LabelIssues` over all `n` examples, most suspicious
+            first; `.flagged()` keeps those whose suggestion differs from
+            the given label, `.to_csv(path)` writes them.
+
+        Example:
+
+        >>> issues = model.label_issues(x_train, noisy_labels)
+        >>> issues.flagged().to_csv("suspected_labels.csv")
         """
-        images = np.asarray(images)
+        images = np.asarray(x)
         if len(images) == 0:
-            raise ValueError("recover_labels needs at least one image.")
-        labels = validation.check_labels(noisy_labels, self.num_classes, "noisy_labels")
-        validation.check_same_length(images=images, noisy_labels=labels)
+            raise ValueError("label_issues needs at least one example.")
+        labels = validation.check_labels(y, self.num_classes, "y")
+        validation.check_same_length(x=images, y=labels)
         posteriors = []
         for start in range(0, len(images), batch_size):
             stop = start + batch_size
             posteriors.append(ops.convert_to_numpy(
                 self.regularised_posterior(images[start:stop], labels[start:stop])))
         posterior = np.concatenate(posteriors)
-        return posterior.argmax(axis=1).astype(np.int64), posterior.max(axis=1)
+        return rank_label_issues(labels, posterior.argmax(axis=1).astype(np.int64),
+                                 1.0 - posterior[np.arange(len(labels)), labels],
+                                 score_name="wrong_label_probability")
 
     # -------------------------------------------------------------------- export
     def _input_shape(self):

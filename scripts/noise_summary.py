@@ -11,8 +11,9 @@ It trains nothing and runs in seconds, so unlike the table scripts it has no
 from absl import app
 from absl import flags
 
+from scripts.harness import runtime  # noqa: F401  (first: quiet TF import)
 from tf_data import noise
-from tf_data import summary
+from scripts.harness import noise_report
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "digits", "digits, mnist, svhn_cropped, cifar10, npz:PATH, folder:PATH.")
@@ -26,7 +27,7 @@ flags.DEFINE_bool("download", False, "Let TFDS download missing data.")
 
 def main(argv):
     del argv
-    print(summary.summarize(FLAGS.dataset, FLAGS.noise, FLAGS.rate, FLAGS.seed, FLAGS.exact,
+    print(noise_report.summarize(FLAGS.dataset, FLAGS.noise, FLAGS.rate, FLAGS.seed, FLAGS.exact,
                             FLAGS.data_dir, FLAGS.download))
 
 

@@ -12,11 +12,10 @@ Prints progress and the table; writes `<output_dir>/results.json`.
 
 from absl import app
 from absl import flags
-from absl import logging
 
-from tf_data import environment  # first: quiet TF import
-from robustcrf.multilabel import experiment
-from robustcrf.multilabel import variants
+from scripts.harness import runtime  # first: quiet TF import
+from scripts.harness import crf_table1 as experiment
+from scripts.harness import crf_table1_methods as variants
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "digit_mosaics",
@@ -46,10 +45,8 @@ flags.DEFINE_string("weights", None, "Backbone weights for resnet50/vgg16 (file 
 def main(argv):
     del argv
     if FLAGS.deterministic:
-        environment.enable_determinism()
-    # One model per row retraces Keras' predict function: keep those warnings out.
-    logging.set_verbosity(logging.ERROR)
-    environment.import_tensorflow_quietly().get_logger().setLevel("ERROR")
+        runtime.enable_determinism()
+    runtime.quiet_tensorflow_logs()
     result = experiment.run_table1(
         dataset=FLAGS.dataset, methods=FLAGS.methods, preset=FLAGS.preset,
         backbone=FLAGS.backbone, image_size=FLAGS.image_size,

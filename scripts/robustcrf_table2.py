@@ -13,8 +13,8 @@ analytic robust CRF, per noise rate, mean ± std over seeds. Writes
 from absl import app
 from absl import flags
 
-from tf_data import environment  # noqa: F401  (first: quiet TF import)
-from robustcrf import table2
+from scripts.harness import runtime  # first: quiet TF import
+from scripts.harness import crf_table2 as table2
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "digits",
@@ -63,7 +63,8 @@ def parse_floats(values, name):
 def main(argv):
     del argv
     if FLAGS.deterministic:
-        environment.enable_determinism()
+        runtime.enable_determinism()
+    runtime.quiet_tensorflow_logs()
     seeds = [int(value) for value in parse_floats(FLAGS.seeds, "seeds")]
     rows, skipped = table2.run_table2(
         FLAGS.dataset, noise_kind=FLAGS.noise,

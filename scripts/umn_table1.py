@@ -1,22 +1,17 @@
 """UMN Table 1: test error (%) against the label corruption rate.
 
-    python scripts/umn_table1.py                       # digits, 50 labels, seed 0
-    python scripts/umn_table1.py --seeds=0,1,2         # mean over 3 seeds
-    python scripts/umn_table1.py --preset=smoke
-    python scripts/umn_table1.py --dataset=mnist --preset=paper --download
+    python -m scripts.umn_table1                       # digits, 50 labels, seed 0
+    python -m scripts.umn_table1 --seeds=0,1,2         # mean over 3 seeds
+    python -m scripts.umn_table1 --preset=smoke
+    python -m scripts.umn_table1 --dataset=mnist --preset=paper --download
 """
-
-import os
-import sys
 
 from absl import app
 from absl import flags
 
-# Runnable as `python scripts/umn_tableN.py` from a checkout without install.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from umn import experiment  # noqa: E402
-from umn import script_flags  # noqa: E402
+from scripts.harness import runtime
+from scripts.harness import umn_tables as experiment
+from scripts.harness import umn_flags as script_flags
 
 script_flags.define_common_flags("runs/umn_table1", default_seeds=("0",))
 flags.DEFINE_list("methods", list(experiment.DEFAULT_TABLE1_METHODS),
@@ -29,7 +24,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    script_flags.quiet_tensorflow_logs()
+    runtime.quiet_tensorflow_logs()
     experiment.run_table1(
         dataset=FLAGS.dataset, methods=FLAGS.methods,
         noise_rates=script_flags.resolve_list(FLAGS, "noise_rates",

@@ -1,20 +1,15 @@
 """UMN Table 2: test error (%) against the number of labels.
 
-    python scripts/umn_table2.py                       # digits: 20 ... 400 labels
-    python scripts/umn_table2.py --dataset=svhn_cropped --preset=paper
+    python -m scripts.umn_table2                       # digits: 20 ... 400 labels
+    python -m scripts.umn_table2 --dataset=svhn_cropped --preset=paper
 """
-
-import os
-import sys
 
 from absl import app
 from absl import flags
 
-# Runnable as `python scripts/umn_tableN.py` from a checkout without install.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from umn import experiment  # noqa: E402
-from umn import script_flags  # noqa: E402
+from scripts.harness import runtime
+from scripts.harness import umn_tables as experiment
+from scripts.harness import umn_flags as script_flags
 
 script_flags.define_common_flags("runs/umn_table2")
 flags.DEFINE_list("methods", ["supervised", "umn"],
@@ -29,7 +24,7 @@ SMOKE_NUM_LABELS = (20, 50)
 
 def main(argv):
     del argv
-    script_flags.quiet_tensorflow_logs()
+    runtime.quiet_tensorflow_logs()
     num_labels = None
     if FLAGS.num_labels is not None:
         num_labels = [int(v) for v in FLAGS.num_labels]

@@ -5,8 +5,8 @@ Flags a label as corrupted when its final-epoch eps exceeds --threshold
 number). Writes results.json, per-rate eps histograms per epoch (PNG) and
 ranked CSVs of suspected labels.
 
-    python scripts/umn_table3.py                   # digits, 120 epochs, seed 0
-    python scripts/umn_table3.py --threshold=0.05 --seeds=0,1,2
+    python -m scripts.umn_table3                   # digits, 120 epochs, seed 0
+    python -m scripts.umn_table3 --threshold=0.05 --seeds=0,1,2
 
 The default preset trains 120 epochs here (30 for Tables 1-2): eps only
 separates corrupted labels once the learner starts fitting them (see
@@ -14,17 +14,12 @@ separates corrupted labels once the learner starts fitting them (see
 guider's 1 - q'(y_obs | x): a baseline score, not UMN's eps.
 """
 
-import os
-import sys
-
 from absl import app
 from absl import flags
 
-# Runnable as `python scripts/umn_tableN.py` from a checkout without install.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from umn import experiment  # noqa: E402
-from umn import script_flags  # noqa: E402
+from scripts.harness import runtime
+from scripts.harness import umn_tables as experiment
+from scripts.harness import umn_flags as script_flags
 
 script_flags.define_common_flags("runs/umn_table3", default_seeds=("0",))
 flags.DEFINE_list("noise_rates", [str(r) for r in experiment.PAPER_NOISE_RATES],
@@ -36,7 +31,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    script_flags.quiet_tensorflow_logs()
+    runtime.quiet_tensorflow_logs()
     experiment.run_table3(
         dataset=FLAGS.dataset,
         noise_rates=script_flags.resolve_list(FLAGS, "noise_rates",

@@ -7,7 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest  # noqa: E402
 
-from tf_data import environment  # noqa: E402,F401  (quiet TensorFlow import)
+from scripts.harness import runtime as environment  # noqa: E402,F401  (quiet TensorFlow import)
 
 
 def pytest_configure(config):

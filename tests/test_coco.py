@@ -10,13 +10,11 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from tf_data import coco
-from tf_data import environment
 from tf_data import flickr_tags
-
-tf = environment.import_tensorflow_quietly()
-import tensorflow_datasets as tfds  # noqa: E402  (after the quiet TF import)
 
 PERSON, BICYCLE, CAT, DOG, ZEBRA, GIRAFFE = 0, 1, 15, 16, 22, 23
 BENCH, HOT_DOG, PIZZA, DINING_TABLE, CELL_PHONE = 13, 52, 53, 60, 67

@@ -8,21 +8,29 @@ import pytest
 from keras import ops
 from sklearn.metrics import average_precision_score
 
-from robustcrf.multilabel import variants
+from scripts.harness import crf_table1_methods as variants
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.cross_entropy import noisy_or
-from robustcrf.multilabel.metrics import average_precision
+from robustcrf.multilabel.metrics import MeanAveragePrecision
 from robustcrf.multilabel.metrics import mean_average_precision
 
 
-def test_average_precision_matches_sklearn_including_ties():
+def test_streaming_map_matches_sklearn_on_scores_rounded_to_its_bins():
     rng = np.random.default_rng(0)
-    for trial in range(20):
-        labels = rng.integers(0, 2, 50)
-        labels[0] = 1
-        scores = np.round(rng.random(50), 1 if trial % 2 else 6)  # ties on odd trials
-        assert np.isclose(average_precision(labels, scores),
-                          average_precision_score(labels, scores))
+    labels = (rng.random((300, 5)) < 0.3).astype("float32")
+    labels[:, 4] = 0  # a category without positives is skipped
+    scores = np.clip(0.4 * labels + 0.7 * rng.random((300, 5)), 0, 0.999).astype("float32")
+    binned = np.floor(scores * 100) / 100  # 100 bins: sklearn on the same thresholds
+    metric = MeanAveragePrecision(5, num_thresholds=100)
+    for start in range(0, 300, 64):  # streamed in batches
+        metric.update_state(labels[start:start + 64], scores[start:start + 64])
+    assert float(metric.result()) == pytest.approx(
+        mean_average_precision(labels, binned), abs=1e-5)
+    metric.reset_state()
+    metric.update_state(labels, scores)
+    fine = MeanAveragePrecision(5)  # the default 1000 bins are close to exact
+    fine.update_state(labels, scores)
+    assert float(fine.result()) == pytest.approx(mean_average_precision(labels, scores), abs=2e-3)
 
 
 def test_mean_average_precision_skips_empty_categories_and_checks_input():

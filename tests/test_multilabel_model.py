@@ -11,10 +11,9 @@ from robustcrf.alpha_annealing import AlphaAnnealing
 from robustcrf.multilabel import data
 from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
 from robustcrf.multilabel.model import RobustMultilabelCRF
-from tf_data import environment
 from tf_data.multilabel_dataset import MultilabelSplit
 
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 C, N, H = 2, 3, 2
 NUM_EXAMPLES, CLEAN = 12, np.arange(4)

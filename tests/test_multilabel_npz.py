@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from robustcrf.multilabel import experiment
+from scripts.harness import crf_table1 as experiment
 from tf_data import multilabel_npz
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

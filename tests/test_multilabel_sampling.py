@@ -22,9 +22,7 @@ from robustcrf.multilabel.conditionals import FactorialConditionals
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from robustcrf.multilabel.model import RobustMultilabelCRF
-from tf_data import environment
-
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 C, N, H, B = 2, 3, 2, 2
 CHAINS = 4000

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from robustcrf.multilabel import experiment
-from robustcrf.multilabel import variants
+from scripts.harness import crf_table1 as experiment
+from scripts.harness import crf_table1_methods as variants
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

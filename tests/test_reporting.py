@@ -1,12 +1,11 @@
 """Shared reporting helpers."""
 
-import csv
 import json
 
 import numpy as np
 import pytest
 
-from tf_data import reporting
+from scripts.harness import reporting
 
 
 def test_table_shows_mean_and_std_over_seeds():
@@ -19,14 +18,9 @@ def test_table_shows_mean_and_std_over_seeds():
     assert "91.0 ± 1.0" in table and "50.0" in table and table.startswith("T")
 
 
-def test_results_json_and_suspected_csv(tmp_path):
+def test_results_json(tmp_path):
     path = reporting.write_results_json(str(tmp_path), "t", "digits", [{"x": np.float32(0.5)}])
     assert json.load(open(path)) == {"table": "t", "dataset": "digits", "rows": [{"x": 0.5}]}
-    count = reporting.write_suspected_labels_csv(
-        str(tmp_path / "s.csv"), [10, 11, 12, 13], [0, 1, 2, 3], [0, 2, 0, 1], [0.9, 0.6, 0.8, 0.7])
-    rows = list(csv.reader(open(tmp_path / "s.csv")))
-    assert count == 3 and rows[0] == ["index", "given_label", "suggested_label", "confidence"]
-    assert [r[0] for r in rows[1:]] == ["12", "13", "11"]
 
 
 def test_flagged_label_scores_closed_form():

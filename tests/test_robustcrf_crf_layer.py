@@ -9,9 +9,7 @@ from keras import ops
 
 from robustcrf import crf_layer
 from robustcrf.crf_layer import MulticlassCRF
-from tf_data import environment
-
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 C = 4
 

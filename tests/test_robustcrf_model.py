@@ -10,9 +10,7 @@ from robustcrf import AlphaAnnealing
 from robustcrf import AuxiliaryPosterior
 from robustcrf import RobustCRFModel
 from robustcrf import crf_layer
-from tf_data import environment
-
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 C = 3
 SHAPE = (4, 4, 1)
@@ -84,18 +82,29 @@ def test_eager_and_compiled_training_agree():
             np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
-def test_recover_labels_is_argmax_of_regularised_posterior():
+def recovered_labels(model, x, y):
+    issues = model.label_issues(x, y)
+    recovered = np.empty(len(y), np.int64)
+    recovered[issues.indices] = issues.suggested_labels
+    return recovered
+
+
+def test_label_issues_rank_by_regularised_posterior_of_the_given_label():
     model, _ = trained_model()
     x, y = data()
-    recovered, confidence = model.recover_labels(x, y, batch_size=10)
+    issues = model.label_issues(x, y, batch_size=10)
     logits = model.backbone(x)
     q = ops.convert_to_numpy(crf_layer.regularised_posterior(
         logits, model.crf.pairwise, np.eye(C)[y].astype("float32"), model.auxiliary(y),
         model.alpha))
-    np.testing.assert_array_equal(recovered, q.argmax(1))
-    np.testing.assert_allclose(confidence, q.max(1), atol=1e-6)
+    assert sorted(issues.indices.tolist()) == list(range(len(y)))
+    np.testing.assert_array_equal(issues.given_labels, y[issues.indices])
+    np.testing.assert_array_equal(issues.suggested_labels, q.argmax(1)[issues.indices])
+    np.testing.assert_allclose(issues.scores, 1.0 - q[issues.indices, y[issues.indices]],
+                               atol=1e-6)
+    assert np.all(np.diff(issues.scores) <= 0)
     model.alpha.assign(1e6)  # q -> p_aux, whose argmax is the given label here.
-    np.testing.assert_array_equal(model.recover_labels(x, y)[0], y)
+    np.testing.assert_array_equal(recovered_labels(model, x, y), y)
 
 
 def test_keras_round_trip_keeps_predictions_config_and_alpha(tmp_path):
@@ -109,7 +118,7 @@ def test_keras_round_trip_keeps_predictions_config_and_alpha(tmp_path):
     assert float(restored.alpha) == pytest.approx(float(model.alpha))
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-6)
-    np.testing.assert_array_equal(restored.recover_labels(x, y)[0], model.recover_labels(x, y)[0])
+    np.testing.assert_array_equal(recovered_labels(restored, x, y), recovered_labels(model, x, y))
     assert restored.get_config()["noisy_bias"] == "constant"
     clone = RobustCRFModel.from_config(model.get_config())
     assert clone.initial_alpha == 4.0 and clone.num_classes == C
@@ -183,7 +192,7 @@ def test_bad_inputs_raise_clear_errors():
         model.fit(x[:0], y[:0], verbose=0)
     with pytest.raises(ValueError, match="empty"):
         model.fit(tf.data.Dataset.from_tensor_slices((x, y)).take(0).batch(4), verbose=0)
-    with pytest.raises(ValueError, match="noisy_labels"):
-        model.recover_labels(x, np.full(len(x), -2))
+    with pytest.raises(ValueError, match="y"):
+        model.label_issues(x, np.full(len(x), -2))
     with pytest.raises(ValueError, match="alpha"):
         AlphaAnnealing(-1.0, 1.0, 3)

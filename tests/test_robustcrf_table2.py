@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tf_data
-from robustcrf import table2
+from scripts.harness import crf_table2 as table2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -50,9 +50,9 @@ def check_smoke_outputs(out, output_dir):
         assert 0.0 <= row["recovery_accuracy"] <= 1.0
     with open(output_dir / "suspected_labels_robustcrf_noise0.2_seed0.csv") as handle:
         table = list(csv.reader(handle))
-    assert table[0] == ["index", "given_label", "suggested_label", "confidence"]
-    confidences = [float(line[3]) for line in table[1:]]
-    assert confidences == sorted(confidences, reverse=True)
+    assert table[0] == ["index", "given_label", "suggested_label", "wrong_label_probability"]
+    scores = [float(line[3]) for line in table[1:]]
+    assert scores == sorted(scores, reverse=True)
     assert all(line[1] != line[2] for line in table[1:])
 
 

@@ -7,10 +7,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 import tf_data
-from tf_data import environment
 from tf_data import sources
 
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 
 def test_digits_loads_offline_with_fixed_split():

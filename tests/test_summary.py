@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 import tf_data
-from tf_data import summary
+from scripts.harness import noise_report as summary
 
 
 def test_noise_summary_reports_counts_matrix_and_rates():

@@ -5,11 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from tf_data import environment  # noqa: F401
 from keras import ops
 
-from umn import detection
-from umn import histogram_png
+from scripts.harness import label_detection as detection
+from scripts.harness import plots as histogram_png
 from umn import losses
 from tf_data.noise import corrupt_within_classes
 
@@ -114,6 +113,12 @@ def test_linear_label_term_is_the_exact_elbo_term_up_to_a_constant():
     log_form = numpy_of(losses.noisy_label_log_likelihood(probs, labels, eps, num_classes, "log"))
     weight = np.log((num_classes - 1) * (1 - eps) / eps)
     np.testing.assert_allclose(log_form, weight * np.log(probs[[0, 1], labels]), rtol=1e-5)
+    logits = np.log(probs) + 1.5  # softmax(logits) = probs
+    from_logits = numpy_of(losses.noisy_label_log_likelihood(
+        probs, labels, eps, num_classes, "log", logits=logits))
+    np.testing.assert_allclose(from_logits, log_form, rtol=1e-5)
+    np.testing.assert_allclose(numpy_of(losses.noisy_label_log_likelihood(
+        probs, labels, eps, num_classes, "linear", logits=logits)), linear, rtol=1e-6)
     with pytest.raises(ValueError, match="form"):
         losses.noisy_label_log_likelihood(probs, labels, eps, num_classes, "square")
 
@@ -126,13 +131,6 @@ def test_label_uncertainty_is_absolute_difference_and_zero_when_equal():
                                [0.1, 0.2], atol=1e-6)
     np.testing.assert_array_equal(numpy_of(losses.label_uncertainty(learner, learner, labels)),
                                   [0.0, 0.0])
-
-
-def test_guider_disbelief_is_one_minus_the_given_label_probability():
-    guider = np.array([[0.5, 0.5], [0.3, 0.7], [0.9, 0.1]], "float32")
-    labels = np.array([0, 1, 1])
-    np.testing.assert_allclose(numpy_of(losses.guider_disbelief(guider, labels)),
-                               [0.5, 0.3, 0.9], atol=1e-6)
 
 
 def test_ema_schedules():
@@ -149,9 +147,14 @@ def test_masked_mean_and_cross_entropy():
     values = np.array([1.0, 2.0, 3.0], "float32")
     assert float(numpy_of(losses.masked_mean(values, np.array([1, 0, 1])))) == 2.0
     assert float(numpy_of(losses.masked_mean(values, np.array([0, 0, 0])))) == 0.0
-    probs = np.array([[0.25, 0.75]], "float32")
-    np.testing.assert_allclose(numpy_of(losses.sparse_cross_entropy(probs, np.array([1]))),
-                               [-np.log(0.75)], rtol=1e-6)
+    logits = np.log(np.array([[0.25, 0.75]], "float32")) - 3.0
+    np.testing.assert_allclose(
+        numpy_of(losses.sparse_cross_entropy_from_logits(logits, np.array([1]))),
+        [-np.log(0.75)], rtol=1e-6)
+    # No probability floor: a confident wrong logit gives its exact, large loss.
+    np.testing.assert_allclose(
+        numpy_of(losses.sparse_cross_entropy_from_logits(np.array([[0.0, 40.0]], "float32"),
+                                                         np.array([0]))), [40.0], rtol=1e-5)
 
 
 def test_otsu_threshold_separates_two_modes():
@@ -198,7 +201,7 @@ def test_histogram_image_draws_clean_and_corrupted_bars():
 
 
 def test_histogram_png_file_decodes(tmp_path):
-    tf = environment.import_tensorflow_quietly()
+    import tensorflow as tf
     path = str(tmp_path / "eps.png")
     histogram_png.write_eps_histogram_png(path, [np.linspace(0, 1, 20)] * 3, bins=8)
     decoded = tf.io.decode_png(tf.io.read_file(path)).numpy()

@@ -3,18 +3,16 @@
 import numpy as np
 import pytest
 
-from tf_data import environment
 import keras
 from keras import ops
 
 from umn import losses
 from umn import streams
-from umn.export import export_guider
 from umn.guider import Guider
 from umn.model import UncertaintyMiningNet
 from umn.vae import StackedVae
 
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 SHAPE = (8, 8, 1)
 SMALL = dict(hidden_units=16, latent_dim=4, class_latent_dim=3)
@@ -145,19 +143,38 @@ def test_baseline_modes_use_constant_eps(uncertainty, expected_eps):
                                np.full(10, expected_eps), atol=1e-7)
 
 
-def test_guider_disbelief_reads_the_guider_not_the_learner():
+def in_index_order(issues):
+    scores = np.empty(len(issues))
+    scores[issues.indices] = issues.scores
+    return scores
+
+
+def test_label_issues_disbelief_reads_the_guider_and_eps_both_models():
     model = make_umn()
     images, labels = toy_data()
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
     given = labels[:10]
     guider = np.array(model.predict(images[:10], verbose=0))
-    np.testing.assert_allclose(model.guider_disbelief(images[:10], given, batch_size=4),
-                               1.0 - guider[np.arange(10), given], atol=1e-6)
+    disbelief = model.label_issues(images[:10], given, batch_size=4)
+    assert disbelief.score_name == "wrong_label_probability"
+    np.testing.assert_allclose(in_index_order(disbelief), 1.0 - guider[np.arange(10), given],
+                               atol=1e-6)
+    np.testing.assert_array_equal(disbelief.suggested_labels,
+                                  guider.argmax(-1)[disbelief.indices])
     learner = np.array(model.learner_probabilities(images[:10]))
-    np.testing.assert_allclose(model.label_uncertainty(images[:10], given, batch_size=4),
-                               np.abs(guider - learner)[np.arange(10), given], atol=1e-6)
-    with pytest.raises(ValueError, match="ema_decay"):
-        make_umn(uncertainty="zero", ema_decay=None).guider_disbelief(images[:2], given[:2])
+    eps = np.abs(guider - learner)[np.arange(10), given]
+    np.testing.assert_allclose(model.label_uncertainty(images[:10], given, batch_size=4), eps,
+                               atol=1e-6)
+    by_eps = model.label_issues(images[:10], given, score="eps", batch_size=4)
+    assert by_eps.score_name == "eps" and np.all(np.diff(by_eps.scores) <= 0)
+    np.testing.assert_allclose(in_index_order(by_eps), eps, atol=1e-6)
+    with pytest.raises(ValueError, match="score must be one of"):
+        model.label_issues(images[:10], given, score="loss")
+    # Without a guider, disbelief is the learner's (what predict returns).
+    plain = make_umn(uncertainty="zero", ema_decay=None)
+    learner = np.array(plain.learner_probabilities(images[:10]))
+    np.testing.assert_allclose(in_index_order(plain.label_issues(images[:10], given)),
+                               1.0 - learner[np.arange(10), given], atol=1e-6)
 
 
 def test_keras_round_trip_keeps_the_guider(tmp_path):
@@ -194,13 +211,18 @@ def test_savedmodel_export_round_trip(tmp_path):
     model = make_umn(ema_decay=0.5, ema_warmup=False)
     images, labels = toy_data()
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
-    path = export_guider(model, str(tmp_path / "guider"))
+    path = str(tmp_path / "guider")
+    model.export(path, verbose=False)
     loaded = tf.saved_model.load(path)  # keep a reference: it owns the variables
     served = loaded.serve(tf.constant(images[:7]))
     np.testing.assert_allclose(served.numpy(), model.predict(images[:7], verbose=0), atol=1e-6)
     np.testing.assert_allclose(served.numpy().sum(-1), np.ones(7), atol=1e-5)
-    with pytest.raises(ValueError, match="no guider"):
-        export_guider(make_umn(uncertainty="zero", ema_decay=None), str(tmp_path / "none"))
+    # Without a guider the model serves the learner, as predict does.
+    plain = make_umn(uncertainty="zero", ema_decay=None)
+    plain.export(str(tmp_path / "plain"), verbose=False)
+    loaded_plain = tf.saved_model.load(str(tmp_path / "plain"))
+    np.testing.assert_allclose(loaded_plain.serve(tf.constant(images[:3])).numpy(),
+                               plain.predict(images[:3], verbose=0), atol=1e-6)
 
 
 def test_conv13_architecture_trains_with_gaussian_likelihood():

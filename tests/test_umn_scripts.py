@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from tf_data import environment  # noqa: F401
 import tf_data
 from tf_data import augment
 from umn import UncertaintyMiningNet
 
 from umn import architectures
-from umn import experiment
-from umn import script_flags
+from scripts.harness import umn_tables as experiment
+from scripts.harness import umn_flags as script_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = experiment.PRESETS["smoke"]
@@ -97,7 +96,7 @@ def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
 
 def run_script(name, *args):
     return subprocess.run(
-        [sys.executable, os.path.join(ROOT, "scripts", name), "--preset=smoke", *args],
+        [sys.executable, "-m", f"scripts.{name.removesuffix('.py')}", "--preset=smoke", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
 

@@ -4,11 +4,15 @@ Convention: transition matrices are row-stochastic,
 `T[i, j] = P(noisy = j | clean = i)`.
 """
 
-from tf_data import environment  # noqa: F401  (first: quiet TF import)
+from tf_data.backend import require_tensorflow_backend
+
+require_tensorflow_backend("tf_data")
+
+# The imports below come after the backend check on purpose.
+
 from tf_data import augment  # noqa: F401
 from tf_data import noise  # noqa: F401
 from tf_data import pipelines  # noqa: F401
-from tf_data import reporting  # noqa: F401
 from tf_data import sources  # noqa: F401
 from tf_data import splits  # noqa: F401
 from tf_data import validation  # noqa: F401

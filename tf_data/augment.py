@@ -19,7 +19,6 @@ Paper settings: translation by up to 2 px and Gaussian noise with sigma 0.15
 from keras import ops
 from keras import random as keras_random
 
-from tf_data import environment  # noqa: F401
 
 MAX_SHIFT = 2
 NOISE_STDDEV = 0.15

@@ -15,7 +15,6 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from tf_data import environment
 from tf_data import validation
 
 
@@ -58,7 +57,7 @@ class MultilabelSplit:
         """`tf.data.Dataset` of `{"image", "index"}` in row order."""
         if self.image_source is not None:
             return self.image_source(image_size)
-        tf = environment.import_tensorflow_quietly()
+        import tensorflow as tf
         dataset = tf.data.Dataset.from_tensor_slices(
             {"image": self.images, "index": np.arange(len(self), dtype=np.int64)}
         )

@@ -29,18 +29,17 @@ Choices, and why:
 * `prefetch(AUTOTUNE)` overlaps input work with the training step.
 """
 
+import tensorflow as tf
 import numpy as np
 
-from tf_data import environment
 from tf_data import validation
 
-tf = environment.import_tensorflow_quietly()
 
-IMAGE_KEY = "image"
-INDEX_KEY = "index"
-LABEL_KEY = "label"
-TRUE_LABEL_KEY = "true_label"
-UNLABELLED = -1
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import INDEX_KEY
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import TRUE_LABEL_KEY
+from tf_data.batch_keys import UNLABELLED
 
 
 def example_features(images, labels, indices=None, **extra):

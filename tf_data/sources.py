@@ -17,7 +17,6 @@ import os
 
 import numpy as np
 
-from tf_data import environment
 from tf_data import validation
 from tf_data.image_dataset import ImageDataset
 
@@ -239,7 +238,7 @@ def load_folder(path, image_size=None, seed=0):
             image, and every image must share it.
         seed: seed of the stratified 20% test split.
     """
-    tf = environment.import_tensorflow_quietly()
+    import tensorflow as tf
     if not os.path.isdir(path):
         raise ValueError(f"Image folder {path!r} does not exist.")
     class_names = tuple(

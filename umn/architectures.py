@@ -34,7 +34,6 @@ from keras import ops
 from keras import random as keras_random
 
 from tf_data import augment
-from tf_data import environment  # noqa: F401
 
 ARCHITECTURES = ("mlp", "conv13")
 # The MLP sizes every UMN model defaults to: Kingma et al.'s M1+M2 width

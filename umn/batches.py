@@ -1,26 +1,59 @@
-"""Batch unpacking and the evaluation step shared by UMN and its baselines."""
+"""Batch unpacking shared by UMN and its baselines (`tf_data.batch_keys` format)."""
 
-from keras import ops
+import keras
 
-from tf_data import environment  # noqa: F401  (quiet TensorFlow import)
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
+from tf_data.batch_keys import UNLABELLED
 
 
 def unpack_batch(data):
-    """`(images, labels)` from a pipeline dict or an `(x, y)` tuple.
+    """`(images, labels)` of one training or evaluation batch.
 
-    Labels of unlabelled examples are -1 (`tf_data.pipelines.UNLABELLED`).
+    Accepts the project's one batch format (`tf_data.batch_keys`): a dict
+    with `IMAGE_KEY` and `LABEL_KEY` (extra keys such as `INDEX_KEY` are
+    ignored), or an `(x, y)` tuple as `fit(x, y)` and `evaluate(x, y)` give,
+    `x` being images or such a dict. Labels of unlabelled examples are
+    `UNLABELLED` (-1).
+
+    Args:
+        data: one batch.
+
+    Returns:
+        `(images, labels)`.
+
+    Raises:
+        ValueError: no labels, no images, or sample weights (the UMN
+            objectives have no per-example weights; give unwanted labels
+            the value -1 instead).
+
+    Example:
+
+    >>> images, labels = unpack_batch({"image": x, "label": y, "index": i})
     """
-    if isinstance(data, dict):
-        return data["image"], data["label"]
-    if isinstance(data, (tuple, list)):
-        images = data[0]
-        if isinstance(images, dict):
-            return images["image"], images["label"]
-        return images, data[1]
-    raise ValueError(
-        "Training batches must be dicts with 'image' and 'label' (see "
-        "tf_data.mixed_pipeline) or (images, labels) tuples."
-    )
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if isinstance(x, dict):
+        if IMAGE_KEY not in x:
+            raise ValueError(f"Dict batches need the key {IMAGE_KEY!r} (tf_data.batch_keys), "
+                             f"got {sorted(x)}.")
+        if sample_weight is None:
+            sample_weight = x.get(SAMPLE_WEIGHT_KEY)
+        y = x.get(LABEL_KEY, y)
+        x = x[IMAGE_KEY]
+    if y is None:
+        raise ValueError(
+            f"Training and evaluation batches need labels: dicts with {IMAGE_KEY!r} and "
+            f"{LABEL_KEY!r} (see tf_data.mixed_pipeline) or (images, labels) tuples, "
+            f"label {UNLABELLED} for an unlabelled example."
+        )
+    if sample_weight is not None:
+        raise ValueError(
+            "UMN models take no sample weights (nor class_weight): their objectives have "
+            f"no per-example weights. Give an example the label {UNLABELLED} to leave it "
+            "out of the labelled term and the metrics."
+        )
+    return x, y
 
 
 def check_batch_images(images, image_shape):
@@ -39,32 +72,5 @@ def check_batch_images(images, image_shape):
 
 
 def images_of(inputs):
-    """The image tensor of a dict batch, or `inputs` itself."""
-    return inputs["image"] if isinstance(inputs, dict) else inputs
-
-
-def correct_predictions(probs, labels):
-    """`(B,)` float 1.0 where `argmax(probs) == labels`, else 0.0.
-
-    Args:
-        probs: `(B, C)` class probabilities.
-        labels: `(B,)` true class indices.
-    """
-    predicted = ops.argmax(probs, axis=-1)
-    return ops.cast(predicted == ops.cast(labels, predicted.dtype), "float32")
-
-
-class AccuracyTestStep:
-    """Mixin: `keras.Model.test_step` reporting the accuracy of `self(images)`.
-
-    The host model must define `accuracy_tracker` (a `keras.metrics.Mean`)
-    and a `call` returning `(B, C)` class probabilities (the guider / teacher
-    for UMN and Mean Teacher, the classifier for the supervised baselines).
-    List it before `keras.Model` in the bases so that this `test_step` wins.
-    """
-
-    def test_step(self, data):
-        images, labels = unpack_batch(data)
-        probs = self(images, training=False)
-        self.accuracy_tracker.update_state(correct_predictions(probs, labels))
-        return {"accuracy": self.accuracy_tracker.result()}
+    """The `IMAGE_KEY` tensor of a dict batch, or `inputs` itself."""
+    return inputs[IMAGE_KEY] if isinstance(inputs, dict) else inputs

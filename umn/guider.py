@@ -4,7 +4,6 @@ import copy
 
 import keras
 
-from tf_data import environment  # noqa: F401
 from umn import architectures
 from umn import losses
 
@@ -67,15 +66,15 @@ class Guider(keras.layers.Layer):
 
     def _paired_weights(self, source_networks):
         pairs = []
-        for name, copy in self.networks.items():
+        for name, guider_network in self.networks.items():
             source = source_networks[name]
-            if len(copy.weights) != len(source.weights):
+            if len(guider_network.weights) != len(source.weights):
                 raise ValueError(
-                    f"Guider network {name!r} has {len(copy.weights)} weights but "
+                    f"Guider network {name!r} has {len(guider_network.weights)} weights but "
                     f"the learner's has {len(source.weights)}; they must share "
                     "one architecture."
                 )
-            pairs.extend(zip(copy.weights, source.weights))
+            pairs.extend(zip(guider_network.weights, source.weights))
         return pairs
 
     def copy_from(self, source_networks):

@@ -9,7 +9,6 @@ import math
 
 from keras import ops
 
-from tf_data import environment  # noqa: F401  (quiet TensorFlow import)
 
 LOG_2PI = math.log(2.0 * math.pi)
 PROBABILITY_FLOOR = 1e-7
@@ -220,7 +219,7 @@ def observed_label_probability(probs, labels):
 LABEL_TERM_FORMS = ("linear", "log")
 
 
-def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear"):
+def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear", logits=None):
     """The labelled term of Eq. 5 with the noisy-label model of Eq. 9.
 
     `sum_k q(y_k | z_a) log p(y_obs | y_k, z_a) = f(eps) q(y_obs | z_a) +
@@ -228,7 +227,8 @@ def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear"):
     stop-gradient estimate), so the `linear` form returns `f(eps) *
     q(y_obs | z_a)` (Eq. 7). The `log` form `f(eps) * log q(y_obs | z_a)` is
     the cross-entropy variant (Kingma et al.'s classification term reweighted
-    by f).
+    by f); with `logits` it takes `log q` from `log_softmax(logits)`, else
+    from the probabilities floored at `PROBABILITY_FLOOR`.
 
     Args:
         probs: `(B, C)` learner probabilities `q(y | z_a)`.
@@ -236,16 +236,24 @@ def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear"):
         eps: `(B,)` clipped label uncertainties (no gradient flows into them).
         num_classes: C.
         form: `"linear"` or `"log"`.
+        logits: optional `(B, C)` logits with `softmax(logits) = probs`.
 
     Returns:
         `(B,)` values to *maximise*.
+
+    Example:
+
+    >>> noisy_label_log_likelihood(np.array([[0.5, 0.5]]), np.array([0]), np.array([0.1]), 2)
+    array([1.0986...])  # f(0.1) * 0.5 = log(9) / 2
     """
     if form not in LABEL_TERM_FORMS:
         raise ValueError(f"form must be one of {LABEL_TERM_FORMS}, got {form!r}.")
     weight = noisy_label_weight(ops.stop_gradient(eps), num_classes)
-    observed = observed_label_probability(probs, labels)
     if form == "linear":
-        return weight * observed
+        return weight * observed_label_probability(probs, labels)
+    if logits is not None:
+        return -weight * sparse_cross_entropy_from_logits(logits, labels)
+    observed = observed_label_probability(probs, labels)
     return weight * ops.log(ops.maximum(observed, PROBABILITY_FLOOR))
 
 
@@ -264,27 +272,6 @@ def label_uncertainty(guider_probs, learner_probs, labels):
         learner_probs, labels
     )
     return ops.stop_gradient(ops.abs(difference))
-
-
-def guider_disbelief(guider_probs, labels):
-    """`1 - f'(z_a)[y_obs]`: the guider's disbelief in each given label.
-
-    NOT the paper's uncertainty (that is `label_uncertainty`, Eq. 11). A
-    separate, clearly named baseline score for "which labels are wrong?".
-    eps of Eq. 11 only ranks corrupted labels above clean ones once the
-    learner starts fitting them (after 30 epochs on digits it ranked them
-    *below*: both models reject a wrong label, so they agree on it); the
-    guider's own disbelief separates them from early on. UMN's training
-    never uses it.
-
-    Args:
-        guider_probs: `(B, C)` probabilities of the EMA guider.
-        labels: `(B,)` observed labels.
-
-    Returns:
-        `(B,)` scores in [0, 1]; larger = less trustworthy label.
-    """
-    return ops.stop_gradient(1.0 - observed_label_probability(guider_probs, labels))
 
 
 def ema_update(average, value, decay):
@@ -329,6 +316,20 @@ def masked_mean(values, mask):
     return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
 
 
-def sparse_cross_entropy(probs, labels):
-    """`-log p[label]` per example, from probabilities."""
-    return -ops.log(ops.maximum(observed_label_probability(probs, labels), PROBABILITY_FLOOR))
+def sparse_cross_entropy_from_logits(logits, labels):
+    """`-log softmax(logits)[label]` per example, computed from the logits.
+
+    Args:
+        logits: `(B, C)` class logits.
+        labels: `(B,)` int labels in `[0, C)`.
+
+    Returns:
+        `(B,)` cross-entropies (exact, no probability floor).
+
+    Example:
+
+    >>> sparse_cross_entropy_from_logits(np.zeros((1, 4)), np.array([2]))
+    array([1.3862...])  # log 4
+    """
+    return ops.sparse_categorical_crossentropy(ops.cast(labels, "int32"), logits,
+                                               from_logits=True)

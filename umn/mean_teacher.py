@@ -4,23 +4,18 @@ import keras
 from keras import ops
 
 from tf_data import augment
-from tf_data import environment
 from tf_data import validation
 from umn import architectures
 from umn import losses
-from umn.batches import AccuracyTestStep
-from umn.batches import check_batch_images
 from umn.batches import images_of
-from umn.batches import unpack_batch
+from umn.contract import KerasContract
 from umn.guider import Guider
 from umn.model import check_ema_decay
 from umn.model import check_non_negative
 
-tf = environment.import_tensorflow_quietly()
-
 
 @keras.saving.register_keras_serializable(package="umn")
-class MeanTeacher(AccuracyTestStep, keras.Model):
+class MeanTeacher(KerasContract, keras.Model):
     """A student classifier and its EMA teacher with a consistency cost.
 
     loss = CE(student(eta(x_L)), y_obs) + w(t) * mean_B ||student(eta(x)) -
@@ -31,7 +26,18 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
     capped by `1 - 1/(t + 1)`. Defaults are the paper's: decay 0.99 then
     0.999, consistency up to 100, input noise 0.15 plus 2-pixel
     translations. The student is UMN's classifier branch, so both see the
-    same architecture.
+    same architecture. CE is computed from the student's logits.
+
+    Keras contract (`umn.contract.KerasContract`): `fit` / `evaluate` take
+    dict batches (`tf_data.batch_keys`), `(x, y)` arrays or `tf.data`, and
+    `validation_data`; they log `loss`, `consistency`, `accuracy` and the
+    metrics given to `compile`. The compiled metrics and `accuracy` see the
+    labelled rows (label >= 0) only, against the student's probabilities
+    of the training forward pass in `fit` and the teacher's (what
+    `predict` returns) in `evaluate` / validation, where the objective is
+    computed on unperturbed inputs. `label_issues(x, y)` ranks given labels
+    by the teacher's `1 - p(y | x)`; `export(path)` writes a SavedModel
+    whose `serve(x)` is `predict(x)`.
 
     Args:
         image_shape: `(H, W, K)`.
@@ -49,7 +55,8 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         **kwargs: `keras.Model` arguments.
 
     Call arguments:
-        inputs: `(B, H, W, K)` images or a dict with `"image"`.
+        inputs: `(B, H, W, K)` images or a dict with them under
+            `tf_data.batch_keys.IMAGE_KEY`.
 
     Returns:
         `(B, C)` teacher class probabilities.
@@ -57,6 +64,9 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
     Example:
 
     >>> model = MeanTeacher((8, 8, 1), 10, rampup_steps=500)
+    >>> model.compile(optimizer="adam", metrics=["accuracy"])
+    >>> model.fit(stream, steps_per_epoch=50, validation_data=(x_val, y_val))
+    >>> model.label_issues(x_labelled, y_labelled).top(10)
     """
 
     def __init__(self, image_shape, num_classes, architecture="mlp",
@@ -89,14 +99,9 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         self.guider = Guider.from_networks(self.networks, self.reads_latent, name="teacher")
         self.guider.copy_from(self.networks)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
         self.consistency_tracker = keras.metrics.Mean(name="consistency")
-        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.consistency_tracker, self.accuracy_tracker]
 
     def _perturb(self, images):
         return augment.perturb(images, self.seed_generator, self.max_shift, self.noise_stddev)
@@ -107,30 +112,27 @@ class MeanTeacher(AccuracyTestStep, keras.Model):
         decay = ops.where(step < self.rampup_steps, self.rampup_ema_decay, self.ema_decay)
         return ops.minimum(decay, losses.warmed_up_decay(step, 1.0))
 
-    def train_step(self, data):
-        images, labels = unpack_batch(data)
-        images = check_batch_images(images, self.image_shape)
-        labels = ops.cast(labels, "int32")
-        labelled = labels >= 0
+    def _step(self, images, labels, training):
+        """Student CE + ramped consistency; student (training) or teacher probabilities."""
         step = self.optimizer.iterations
-        teacher_probs = ops.stop_gradient(self.guider(self._perturb(images)))
-        student_input = self._perturb(images)
-        with tf.GradientTape() as tape:
-            student = architectures.classifier_forward(
-                self.networks, student_input, self.reads_latent, training=True)
-            probs = ops.softmax(student["logits"], axis=-1)
-            classification = losses.masked_mean(
-                losses.sparse_cross_entropy(probs, ops.where(labelled, labels, 0)), labelled)
-            consistency = ops.mean(losses.consistency_mse(probs, teacher_probs))
-            weight = self.consistency_weight * losses.sigmoid_rampup(step, self.rampup_steps)
-            loss = classification + weight * consistency
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        self.guider.update(self.networks, self.teacher_decay(step))
-        self.loss_tracker.update_state(loss)
-        self.consistency_tracker.update_state(consistency)
-        return {"loss": self.loss_tracker.result(),
-                "consistency": self.consistency_tracker.result()}
+        teacher_input = self._perturb(images) if training else images
+        teacher_probs = ops.stop_gradient(self.guider(teacher_input))
+        student_input = self._perturb(images) if training else images
+        logits = architectures.classifier_forward(
+            self.networks, student_input, self.reads_latent, training=training)["logits"]
+        probs = ops.softmax(logits, axis=-1)
+        labelled = labels >= 0
+        classification = losses.masked_mean(
+            losses.sparse_cross_entropy_from_logits(logits, ops.where(labelled, labels, 0)),
+            labelled)
+        consistency = ops.mean(losses.consistency_mse(probs, teacher_probs))
+        weight = self.consistency_weight * losses.sigmoid_rampup(step, self.rampup_steps)
+        return {"loss": classification + weight * consistency,
+                "probabilities": probs if training else teacher_probs,
+                "trackers": [(self.consistency_tracker, consistency, ops.shape(labels)[0])]}
+
+    def _after_optimizer_step(self):
+        self.guider.update(self.networks, self.teacher_decay(self.optimizer.iterations - 1))
 
     def call(self, inputs, training=False):
         return self.guider(images_of(inputs))

@@ -1,8 +1,9 @@
 """Validated `tf.data` training streams for UMN and its baselines.
 
-Labels follow `tf_data.pipelines`: observed class in `[0, C)`, or -1 for an
-unlabelled example. These functions are the boundary where user labels are
-checked, so models can assume clean input in their compiled train steps.
+Labels follow `tf_data.batch_keys`: observed class in `[0, C)`, or
+`UNLABELLED` (-1) for an unlabelled example. These functions are the
+boundary where user labels are checked, so models can assume clean input
+in their compiled train steps.
 """
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 import tf_data
 from tf_data import pipelines
 from tf_data import validation
+from tf_data.batch_keys import UNLABELLED
 
 
 def check_partial_labels(labels, num_classes):
@@ -26,7 +28,7 @@ def check_partial_labels(labels, num_classes):
             f"labels must be a 1-D integer array (-1 = unlabelled), got shape "
             f"{array.shape} and dtype {array.dtype}."
         )
-    bad = (array < pipelines.UNLABELLED) | (array >= num_classes)
+    bad = (array < UNLABELLED) | (array >= num_classes)
     if np.any(bad):
         raise ValueError(
             f"labels must lie in [0, {num_classes}) or be -1 (unlabelled); "

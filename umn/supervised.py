@@ -4,22 +4,18 @@ import keras
 from keras import ops
 
 from tf_data import augment
-from tf_data import environment
 from tf_data import validation
 from umn import architectures
 from umn import losses
-from umn.batches import AccuracyTestStep
-from umn.batches import check_batch_images
 from umn.batches import images_of
-from umn.batches import unpack_batch
+from umn.contract import KerasContract
 
-tf = environment.import_tensorflow_quietly()
 
 SUPERVISED_ARCHITECTURES = architectures.ARCHITECTURES + ("resnet",)
 
 
 @keras.saving.register_keras_serializable(package="umn")
-class SupervisedClassifier(AccuracyTestStep, keras.Model):
+class SupervisedClassifier(KerasContract, keras.Model):
     """A classifier trained with cross-entropy on the labelled examples only.
 
     "S-1" is UMN's own classifier branch (paper 4.3: "for the supervised
@@ -28,7 +24,17 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
     residual network (`architecture="resnet"`, `umn.architectures.
     resnet_classifier`; the paper's ResNet-101 scaled down). Unlabelled
     examples (label -1) in a batch are ignored. Inputs get the same eta
-    perturbation as UMN's learner.
+    perturbation as UMN's learner. The loss is the cross-entropy of the
+    logits (`losses.sparse_cross_entropy_from_logits`).
+
+    Keras contract (`umn.contract.KerasContract`): `fit` / `evaluate` take
+    dict batches (`tf_data.batch_keys`), `(x, y)` arrays or `tf.data`, and
+    `validation_data`; they log `loss` (the mean cross-entropy of the
+    labelled rows), `accuracy` and the metrics given to `compile`, all
+    computed on the labelled rows (label >= 0) only, from the
+    classifier's probabilities (on perturbed inputs in training mode during
+    `fit`). `label_issues(x, y)` ranks given labels by `1 - p(y | x)`;
+    `export(path)` writes a SavedModel whose `serve(x)` is `predict(x)`.
 
     Args:
         image_shape: `(H, W, K)`.
@@ -44,7 +50,8 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
         **kwargs: `keras.Model` arguments.
 
     Call arguments:
-        inputs: `(B, H, W, K)` images or a dict with `"image"`.
+        inputs: `(B, H, W, K)` images or a dict with them under
+            `tf_data.batch_keys.IMAGE_KEY`.
 
     Returns:
         `(B, C)` class probabilities.
@@ -52,7 +59,9 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
     Example:
 
     >>> model = SupervisedClassifier((8, 8, 1), 10)
-    >>> model.compile(optimizer="adam"); model.fit(stream, steps_per_epoch=5)
+    >>> model.compile(optimizer="adam", metrics=["accuracy"])
+    >>> model.fit(x_train, y_train, epochs=5, validation_data=(x_val, y_val))
+    >>> model.label_issues(x_train, y_train).top(10)
     """
 
     def __init__(self, image_shape, num_classes, architecture="mlp",
@@ -89,13 +98,8 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
                 generative=False,
             )
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.accuracy_tracker]
 
     def logits(self, images, training=False):
         """Class logits of the network."""
@@ -106,21 +110,18 @@ class SupervisedClassifier(AccuracyTestStep, keras.Model):
             training=training,
         )["logits"]
 
-    def train_step(self, data):
-        images, labels = unpack_batch(data)
-        images = check_batch_images(images, self.image_shape)
-        labels = ops.cast(labels, "int32")
+    def _step(self, images, labels, training):
+        """Cross-entropy on the labelled rows and the class probabilities."""
+        if training:
+            images = augment.perturb(images, self.seed_generator, self.max_shift,
+                                     self.noise_stddev)
+        logits = self.logits(images, training=training)
         labelled = labels >= 0
-        inputs = augment.perturb(images, self.seed_generator, self.max_shift, self.noise_stddev)
-        with tf.GradientTape() as tape:
-            probs = ops.softmax(self.logits(inputs, training=True), axis=-1)
-            loss = losses.masked_mean(
-                losses.sparse_cross_entropy(probs, ops.where(labelled, labels, 0)), labelled
-            )
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        loss = losses.masked_mean(
+            losses.sparse_cross_entropy_from_logits(logits, ops.where(labelled, labels, 0)),
+            labelled)
+        return {"loss": loss, "loss_weight": ops.sum(ops.cast(labelled, "float32")),
+                "probabilities": ops.softmax(logits, axis=-1), "trackers": []}
 
     def call(self, inputs, training=False):
         return ops.softmax(self.logits(images_of(inputs), training=training), axis=-1)

@@ -4,7 +4,6 @@ import keras
 from keras import ops
 from keras import random as keras_random
 
-from tf_data import environment  # noqa: F401
 from umn import architectures
 from umn import losses
 

@@ -4,11 +4,10 @@ Clean labels `y_hat`, noisy labels `y` and hidden units `h` in one CRF on
 top of a CNN (`RobustMultilabelCRF`), an auxiliary RBM that guides the
 inference of the latent clean labels (`AuxiliaryRBM`), and training by
 persistent contrastive divergence with a bank of chains per training
-example (`ChainBank`, `BlockGibbsSampler`). `experiment.run_table1` and
-`scripts/robustcrf_table1.py` reproduce Table 1.
+example (`ChainBank`, `BlockGibbsSampler`). `scripts/robustcrf_table1.py`
+reproduces Table 1.
 """
 
-from tf_data import environment  # noqa: F401  (first: quiet TF import)
 from robustcrf.multilabel.auxiliary import AuxiliaryRBM
 from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
 from robustcrf.multilabel.callbacks import PosteriorMAPCallback
@@ -19,7 +18,6 @@ from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from robustcrf.multilabel.metrics import mean_average_precision
 from robustcrf.multilabel.model import RobustMultilabelCRF
-from robustcrf.multilabel.variants import METHODS
 
 __all__ = [
     "AuxiliaryRBM",
@@ -28,7 +26,6 @@ __all__ = [
     "ChainBank",
     "CrossEntropyMultilabel",
     "FactorialConditionals",
-    "METHODS",
     "PosteriorMAPCallback",
     "RobustMultilabelCRF",
     "mean_average_precision",

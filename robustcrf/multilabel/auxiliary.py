@@ -1,5 +1,6 @@
 """The auxiliary RBM `p_aux(y, y_hat, h)` trained on the clean set (Eq. 6-7)."""
 
+import tensorflow as tf
 import keras
 import numpy as np
 from keras import ops
@@ -9,13 +10,11 @@ from robustcrf.multilabel.conditionals import FactorialConditionals
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
-from tf_data import environment
 from tf_data import validation
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import VERIFIED_LABEL_KEY
 
-tf = environment.import_tensorflow_quietly()
 
-NOISY_KEY = "label"
-CLEAN_KEY = "verified_label"
 
 
 def data_log_odds(labels, smoothing=1.0):
@@ -55,7 +54,7 @@ class AuxiliaryRBM(keras.Model):
 
     >>> rbm = AuxiliaryRBM(num_clean=10, num_noisy=30, num_hidden=32)
     >>> rbm.compile(optimizer="adam")
-    >>> rbm.fit({"label": noisy, "verified_label": clean}, epochs=20)
+    >>> rbm.fit({LABEL_KEY: noisy, VERIFIED_LABEL_KEY: clean}, epochs=20)
     """
 
     def __init__(self, num_clean, num_noisy, num_hidden=200, num_chains=100, num_sweeps=1,
@@ -97,8 +96,8 @@ class AuxiliaryRBM(keras.Model):
         return ops.sigmoid(self.clean_posterior_logits(ops.cast(noisy_labels, "float32")))
 
     def train_step(self, data):
-        y = ops.cast(data[NOISY_KEY], "float32")
-        y_hat = ops.cast(data[CLEAN_KEY], "float32")
+        y = ops.cast(data[LABEL_KEY], "float32")
+        y_hat = ops.cast(data[VERIFIED_LABEL_KEY], "float32")
         with tf.GradientTape() as tape:
             a, b = self.unaries()
             with tape.stop_recording():
@@ -173,7 +172,7 @@ def train_auxiliary_rbm(noisy_labels, clean_labels, num_hidden=200, epochs=30, b
     # (and so every annealed CRF) differ. The last partial batch is kept so
     # every clean example counts in every epoch.
     examples = tf.data.Dataset.from_tensor_slices(
-        {NOISY_KEY: noisy.astype(np.float32), CLEAN_KEY: clean.astype(np.float32)})
+        {LABEL_KEY: noisy.astype(np.float32), VERIFIED_LABEL_KEY: clean.astype(np.float32)})
     batches = examples.shuffle(len(noisy), seed=seed, reshuffle_each_iteration=True).batch(
         min(batch_size, len(noisy)))
     rbm.fit(batches, epochs=epochs, verbose=verbose)

@@ -1,12 +1,13 @@
 """Per-epoch mAP of the variational posterior `q` on the noisy training set (Section 4.2)."""
 
+import tensorflow as tf
 import keras
 import numpy as np
 
 from robustcrf.multilabel.metrics import mean_average_precision
-from tf_data import environment
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import LABEL_KEY
 
-tf = environment.import_tensorflow_quietly()
 
 LOG_KEY = "q_map_noisy_train"
 
@@ -45,7 +46,7 @@ class PosteriorMAPCallback(keras.callbacks.Callback):
         if self._posterior is None:
             self._posterior = (self.model.posterior_clean if self.model.run_eagerly
                                else tf.function(self.model.posterior_clean))
-        scores = [keras.ops.convert_to_numpy(self._posterior(b["image"], b["label"]))
+        scores = [keras.ops.convert_to_numpy(self._posterior(b[IMAGE_KEY], b[LABEL_KEY]))
                   for b in self.batches]
         return mean_average_precision(self.clean_labels, np.concatenate(scores))
 

@@ -2,15 +2,13 @@
 
 import math
 
+import tensorflow as tf
 import keras
-import numpy as np
 from keras import ops
 
 from robustcrf.multilabel.distribution import replica_context
 from robustcrf.multilabel.energy import check_size
-from tf_data import environment
 
-tf = environment.import_tensorflow_quietly()
 
 BITS_PER_WORD = 32
 

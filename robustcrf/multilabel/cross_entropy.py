@@ -1,15 +1,17 @@
 """The cross-entropy baselines of Table 1 (upper bound and noisy-label training)."""
 
+import tensorflow as tf
 import keras
 import numpy as np
 from keras import ops
 
 from robustcrf.multilabel.energy import check_size
+from robustcrf.multilabel import evaluation
+from robustcrf.multilabel.metrics import MeanAveragePrecision
 from robustcrf.multilabel.model import build_heads
-from tf_data import environment
 from tf_data import validation
-
-tf = environment.import_tensorflow_quietly()
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import LABEL_KEY
 
 
 def noisy_or(probabilities, mapping):
@@ -66,13 +68,11 @@ class CrossEntropyMultilabel(keras.Model):
             self.output_to_clean = validation.check_binary_labels(
                 output_to_clean, num_outputs, "output_to_clean")
         self.head = keras.layers.Dense(num_outputs, name="head")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.num_clean = (self.num_outputs if self.output_to_clean is None
+                          else int(self.output_to_clean.shape[0]))
+        self.map_metric = MeanAveragePrecision(self.num_clean, name=evaluation.MAP_NAME)
         build_heads(self.backbone, (self.head,))
         self.built = self.head.built
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
 
     def build(self, input_shape):
         build_heads(self.backbone, (self.head,), input_shape)
@@ -89,20 +89,50 @@ class CrossEntropyMultilabel(keras.Model):
         return noisy_or(probabilities, self.output_to_clean)
 
     def train_step(self, data):
-        targets = ops.cast(data["label"], "float32")
+        targets = ops.cast(data[LABEL_KEY], "float32")
         if targets.shape[-1] != self.num_outputs:
             raise ValueError(
                 f"Batches carry {targets.shape[-1]} labels but the model has "
                 f"{self.num_outputs} outputs; the vocabulary sizes must match.")
         with tf.GradientTape() as tape:
-            logits = self.logits(data["image"], training=True)
+            logits = self.logits(data[IMAGE_KEY], training=True)
             loss = ops.mean(keras.losses.binary_crossentropy(targets, logits, from_logits=True))
             if self.losses:
                 loss = loss + ops.sum(self.losses)
         variables = self.trainable_weights
         self.optimizer.apply(tape.gradient(loss, variables), variables)
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        # The compiled metrics see the trained targets and their probabilities.
+        return evaluation.training_logs(self, data[IMAGE_KEY], targets, ops.sigmoid(logits),
+                                        None, loss)
+
+    def test_step(self, data):
+        """Clean labels against `p(y_hat | x)`: loss, `map`, compiled metrics."""
+        return evaluation.evaluation_step(self, data)
+
+    def label_issues(self, x, y, batch_size=256):
+        """Ranks examples by how likely one of their given labels is wrong.
+
+        Suggested labels are `p(y_hat = 1 | x) > 0.5` and the score
+        `max_k |y_k - p_k|`; needs predictions over the given labels'
+        vocabulary (no `output_to_clean` mapping, or N = C).
+
+        Args:
+            x: `(n, ...)` inputs.
+            y: `(n, C)` given multi-hot labels.
+            batch_size: examples per forward pass.
+
+        Returns:
+            A `tf_data.LabelIssues`, most suspicious first.
+        """
+        labels = validation.check_binary_labels(y, self.num_clean, "y")
+        probabilities = self.predict(np.asarray(x), batch_size=batch_size, verbose=0)
+        return evaluation.label_issues(probabilities, labels, labels.shape[1], self.num_clean)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Writes a SavedModel whose `serve(x)` returns `p(y_hat = 1 | x)` over clean labels."""
+        return evaluation.export(self, filepath, format=format, verbose=verbose,
+                                 input_signature=input_signature, **kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -9,13 +9,17 @@ set so no model can read a noisy example's clean labels), `is_clean`
 (uint8 1/0: `tf.distribute` cannot split bool batches).
 """
 
+import tensorflow as tf
 import numpy as np
 
 from robustcrf.multilabel.energy import check_size
-from tf_data import environment
 from tf_data import validation
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import INDEX_KEY
+from tf_data.batch_keys import IS_CLEAN_KEY
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import VERIFIED_LABEL_KEY
 
-tf = environment.import_tensorflow_quietly()
 
 STREAMED_SHUFFLE_BUFFER = 2048
 
@@ -46,10 +50,10 @@ def _labelled(split, membership, image_size, channels):
     flags = tf.constant(membership)
 
     def attach(element):
-        index = element["index"]
-        return {"image": _prepared(element["image"], channels), "index": index,
-                "label": tf.gather(noisy, index), "verified_label": tf.gather(verified, index),
-                "is_clean": tf.cast(tf.gather(flags, index), tf.uint8)}
+        index = element[INDEX_KEY]
+        return {IMAGE_KEY: _prepared(element[IMAGE_KEY], channels), INDEX_KEY: index,
+                LABEL_KEY: tf.gather(noisy, index), VERIFIED_LABEL_KEY: tf.gather(verified, index),
+                IS_CLEAN_KEY: tf.cast(tf.gather(flags, index), tf.uint8)}
 
     return split.image_dataset(image_size), attach, flags
 
@@ -102,7 +106,7 @@ def mixed_training_batches(split, clean_indices, batch_size, clean_per_batch, se
     streams = []
     for offset, (clean, per_batch) in enumerate(
             ((True, clean_per_batch), (False, batch_size - clean_per_batch))):
-        stream = base.filter(lambda e, clean=clean: tf.equal(tf.gather(flags, e["index"]), clean))
+        stream = base.filter(lambda e, clean=clean: tf.equal(tf.gather(flags, e[INDEX_KEY]), clean))
         stream = (stream.map(attach, num_parallel_calls=tf.data.AUTOTUNE)
                   .shuffle(_shuffle_buffer(split, sizes[clean]), seed=seed + offset,
                            reshuffle_each_iteration=True)
@@ -142,15 +146,15 @@ def supervised_batches(split, labels, batch_size, seed, image_size=None, channel
     if indices is not None:
         membership = clean_membership(len(split), indices)
         keep = tf.constant(membership)
-        dataset = dataset.filter(lambda e: tf.gather(keep, e["index"]))
+        dataset = dataset.filter(lambda e: tf.gather(keep, e[INDEX_KEY]))
         size = int(np.sum(membership))
     if size < batch_size:
         raise ValueError(f"{size} training examples are fewer than one batch of "
                          f"{batch_size}; lower batch_size.")
 
     def attach(element):
-        return {"image": _prepared(element["image"], channels), "index": element["index"],
-                "label": tf.gather(table, element["index"])}
+        return {IMAGE_KEY: _prepared(element[IMAGE_KEY], channels), INDEX_KEY: element[INDEX_KEY],
+                LABEL_KEY: tf.gather(table, element[INDEX_KEY])}
 
     return (dataset.map(attach, num_parallel_calls=tf.data.AUTOTUNE)
             .shuffle(_shuffle_buffer(split, size), seed=seed, reshuffle_each_iteration=True)
@@ -169,11 +173,11 @@ def ordered_batches(split, batch_size, image_size=None, channels=None, indices=N
     dataset = split.image_dataset(image_size)
     if indices is not None:
         keep = tf.constant(clean_membership(len(split), indices))
-        dataset = dataset.filter(lambda e: tf.gather(keep, e["index"]))
+        dataset = dataset.filter(lambda e: tf.gather(keep, e[INDEX_KEY]))
 
     def attach(element):
-        return {"image": _prepared(element["image"], channels), "index": element["index"],
-                "label": tf.gather(noisy, element["index"])}
+        return {IMAGE_KEY: _prepared(element[IMAGE_KEY], channels), INDEX_KEY: element[INDEX_KEY],
+                LABEL_KEY: tf.gather(noisy, element[INDEX_KEY])}
 
     return dataset.map(attach, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(
         tf.data.AUTOTUNE)
@@ -181,7 +185,7 @@ def ordered_batches(split, batch_size, image_size=None, channels=None, indices=N
 
 def images_only(batches):
     """Maps dict batches to their images (for `predict`)."""
-    return batches.map(lambda batch: batch["image"])
+    return batches.map(lambda batch: batch[IMAGE_KEY])
 
 
 def check_vocabularies(split, num_clean=None, num_noisy=None):

@@ -1,8 +1,6 @@
 """Replica helpers for `tf.distribute` strategies (identity without one)."""
 
-from tf_data import environment
-
-tf = environment.import_tensorflow_quietly()
+import tensorflow as tf
 
 
 def replica_context():

@@ -4,8 +4,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from tf_data import environment  # noqa: F401  (quiet TensorFlow import)
-
 
 def check_size(value, name, minimum=1):
     """Returns `value` as an int >= `minimum`, or raises a ValueError."""

@@ -1,29 +1,17 @@
-"""Mean average precision over clean categories (Section 4.1), in NumPy."""
+"""Mean average precision over clean categories (Section 4.1).
 
+`mean_average_precision` is exact (scikit-learn's `average_precision_score`
+per category); `MeanAveragePrecision` is the same quantity as a streaming
+Keras metric for `evaluate` and `fit(validation_data=...)`, exact up to
+binning the scores into `num_thresholds` bins.
+"""
+
+import keras
 import numpy as np
+from keras import ops
+from sklearn import metrics as sk_metrics
 
-
-def average_precision(labels, scores):
-    """Average precision of one category: `sum_n (R_n - R_{n-1}) P_n`.
-
-    Tied scores form one threshold (as `sklearn.metrics.average_precision_score`).
-
-    Args:
-        labels: `(n,)` {0, 1}, at least one 1.
-        scores: `(n,)` real scores, higher = more likely present.
-
-    Returns:
-        A float in [0, 1].
-    """
-    labels = np.asarray(labels, dtype=np.float64)
-    scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(-scores, kind="mergesort")
-    labels, scores = labels[order], scores[order]
-    last_of_ties = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]
-    true_positives = np.cumsum(labels)[last_of_ties]
-    precision = true_positives / (last_of_ties + 1.0)
-    recall = true_positives / true_positives[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+DEFAULT_NUM_THRESHOLDS = 1000
 
 
 def mean_average_precision(labels, scores):
@@ -52,4 +40,74 @@ def mean_average_precision(labels, scores):
     present = np.flatnonzero(labels.sum(axis=0) > 0)
     if present.size == 0:
         raise ValueError("No category has a positive example; mAP is undefined.")
-    return float(np.mean([average_precision(labels[:, k], scores[:, k]) for k in present]))
+    return float(np.mean([sk_metrics.average_precision_score(labels[:, k], scores[:, k])
+                          for k in present]))
+
+
+@keras.saving.register_keras_serializable(package="robustcrf")
+class MeanAveragePrecision(keras.metrics.Metric):
+    """Streaming mAP over categories with a positive example (Section 4.1's metric).
+
+    Scores in [0, 1] are counted into `num_thresholds` equal bins per
+    category; each bin is one threshold, so AP is `sum_k (R_k - R_{k-1}) P_k`
+    over the bins from high to low scores, as scikit-learn computes it with
+    the scores rounded to the bins.
+
+    Args:
+        num_categories: C.
+        num_thresholds: score bins.
+        name: metric name (`"map"`).
+
+    Example:
+
+    >>> metric = MeanAveragePrecision(3)
+    >>> metric.update_state(clean_labels, probabilities)
+    >>> float(metric.result())
+    """
+
+    def __init__(self, num_categories, num_thresholds=DEFAULT_NUM_THRESHOLDS, name="map",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.num_categories = int(num_categories)
+        self.num_thresholds = int(num_thresholds)
+        shape = (self.num_thresholds * self.num_categories,)
+        self.positives = self.add_variable(shape=shape, initializer="zeros", name="positives")
+        self.negatives = self.add_variable(shape=shape, initializer="zeros", name="negatives")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels = ops.cast(y_true, "float32")
+        scores = ops.clip(ops.cast(y_pred, "float32"), 0.0, 1.0)
+        weights = ops.ones_like(labels[:, :1])
+        if sample_weight is not None:
+            weights = ops.reshape(ops.cast(sample_weight, "float32"), (-1, 1))
+        bins = ops.minimum(ops.cast(ops.floor(scores * self.num_thresholds), "int32"),
+                           self.num_thresholds - 1)
+        segments = ops.reshape(bins * self.num_categories
+                               + ops.arange(self.num_categories, dtype="int32")[None], (-1,))
+        size = self.num_thresholds * self.num_categories
+        self.positives.assign_add(ops.segment_sum(
+            ops.reshape(labels * weights, (-1,)), segments, num_segments=size))
+        self.negatives.assign_add(ops.segment_sum(
+            ops.reshape((1.0 - labels) * weights, (-1,)), segments, num_segments=size))
+
+    def result(self):
+        shape = (self.num_thresholds, self.num_categories)
+        positives = ops.flip(ops.reshape(self.positives, shape), axis=0)  # high scores first
+        negatives = ops.flip(ops.reshape(self.negatives, shape), axis=0)
+        true_positives = ops.cumsum(positives, axis=0)
+        predicted = true_positives + ops.cumsum(negatives, axis=0)
+        precision = ops.divide_no_nan(true_positives, predicted)
+        total = true_positives[-1]
+        recall_steps = ops.divide_no_nan(positives, total[None])
+        average_precision = ops.sum(recall_steps * precision, axis=0)
+        present = ops.cast(total > 0, "float32")
+        return ops.divide_no_nan(ops.sum(average_precision * present), ops.sum(present))
+
+    def reset_state(self):
+        for variable in (self.positives, self.negatives):
+            variable.assign(ops.zeros_like(variable))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(num_categories=self.num_categories, num_thresholds=self.num_thresholds)
+        return config

@@ -1,10 +1,10 @@
 """The robust CNN-CRF for multilabel data, trained by PCD (Sections 3.1-3.3, Algorithm 1)."""
 
+import tensorflow as tf
 import keras
+import numpy as np
 from keras import ops
 
-from robustcrf.multilabel.auxiliary import CLEAN_KEY
-from robustcrf.multilabel.auxiliary import NOISY_KEY
 from robustcrf.multilabel.auxiliary import AuxiliaryRBM
 from robustcrf.multilabel.chain_bank import ChainBank
 from robustcrf.multilabel.conditionals import FactorialConditionals
@@ -15,14 +15,17 @@ from robustcrf.multilabel.energy import check_size
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from robustcrf.multilabel.losses import geometric_mean_logits
 from robustcrf.multilabel.losses import pcd_surrogate_loss
+from robustcrf.multilabel import evaluation
 from robustcrf.multilabel.losses import set_weights
-from tf_data import environment
+from robustcrf.multilabel.metrics import MeanAveragePrecision
+from tf_data import validation
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import INDEX_KEY
+from tf_data.batch_keys import IS_CLEAN_KEY
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import VERIFIED_LABEL_KEY
 
-tf = environment.import_tensorflow_quietly()
 
-IMAGE_KEY = "image"
-INDEX_KEY = "index"
-IS_CLEAN_KEY = "is_clean"
 
 
 def build_heads(backbone, heads, input_shape=None):
@@ -145,7 +148,7 @@ class RobustMultilabelCRF(keras.Model):
             self.noisy_bias = self.add_weight(shape=(num_noisy,), initializer="zeros", name="b")
         self.alpha = self.add_weight(shape=(), trainable=False, name="alpha",
                                      initializer=keras.initializers.Constant(float(alpha)))
-        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.map_metric = MeanAveragePrecision(self.num_clean, name=evaluation.MAP_NAME)
         build_heads(self.backbone, (self.clean_head, self.noisy_head))
         self.built = all(head is None or head.built for head in (self.clean_head, self.noisy_head))
 
@@ -173,10 +176,6 @@ class RobustMultilabelCRF(keras.Model):
             raise ValueError(
                 f"q(h | y) combines the model's and the auxiliary RBM's hidden units (Eq. 10), "
                 f"so num_hidden ({self.num_hidden}) must equal the RBM's ({aux.num_hidden}).")
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
 
     def build(self, input_shape):
         build_heads(self.backbone, (self.clean_head, self.noisy_head), input_shape)
@@ -255,8 +254,8 @@ class RobustMultilabelCRF(keras.Model):
             `y_negative`, `y_hat_negative`, `h_negative` (chains on axis 1)
             and `weights` (`1 / m_c` or `1 / m_n`).
         """
-        y = ops.cast(data[NOISY_KEY], "float32")
-        observed_clean = ops.cast(data[CLEAN_KEY], "float32")
+        y = ops.cast(data[LABEL_KEY], "float32")
+        observed_clean = ops.cast(data[VERIFIED_LABEL_KEY], "float32")
         self._check_batch(y, observed_clean)
         is_clean = ops.cast(data[IS_CLEAN_KEY], "float32")
         y_negative, y_hat_negative, h_negative = self.negative_statistics(a, b, data[INDEX_KEY])
@@ -288,13 +287,18 @@ class RobustMultilabelCRF(keras.Model):
             with tape.stop_recording():
                 statistics = self.phase_statistics(ops.stop_gradient(a), ops.stop_gradient(b),
                                                    data)
-            loss = self.surrogate_loss(a, b, data[NOISY_KEY], statistics)
+            loss = self.surrogate_loss(a, b, data[LABEL_KEY], statistics)
             if self.losses:
                 loss = loss + ops.sum(self.losses) / num_replicas()
         variables = self.trainable_weights
         self.optimizer.apply(tape.gradient(loss, variables), variables)
-        self.loss_tracker.update_state(loss * num_replicas())
-        return {"loss": self.loss_tracker.result()}
+        # The user's compiled metrics see q(y_hat | y, x) (Eq. 10) against the
+        # verified labels of the clean-set rows.
+        clean_logits, _ = self.posterior_logits(ops.stop_gradient(a),
+                                                ops.cast(data[LABEL_KEY], "float32"))
+        return evaluation.training_logs(
+            self, data[IMAGE_KEY], data[VERIFIED_LABEL_KEY], ops.sigmoid(clean_logits),
+            ops.cast(data[IS_CLEAN_KEY], "float32"), loss * num_replicas())
 
     def _checked_indices(self, batch):
         message = (f"example indices must lie in [0, {self.num_examples}), the rows of the "
@@ -318,9 +322,44 @@ class RobustMultilabelCRF(keras.Model):
         return super().fit(x, *args, **kwargs)
 
     def test_step(self, data):
-        raise ValueError(
-            "RobustMultilabelCRF has no validation loss (its likelihood is intractable); "
-            "evaluate with robustcrf.multilabel.metrics.mean_average_precision on predict().")
+        """Clean labels against the Gibbs marginals `p(y_hat | x)`: loss, `map`, compiled
+        metrics (`robustcrf.multilabel.evaluation`)."""
+        return evaluation.evaluation_step(self, data)
+
+    def label_issues(self, x, y, batch_size=256):
+        """Ranks examples by how likely one of their given labels is wrong.
+
+        Uses Eq. 10's `q(y_hat | y, x)` at the current alpha: the suggested
+        labels are `q > 0.5` and the score `max_k |y_k - q_k|`, the
+        probability that the most doubtful label of the example is wrong.
+        Needs the same noisy and clean vocabulary (N = C).
+
+        Args:
+            x: `(n, ...)` inputs.
+            y: `(n, N)` given multi-hot labels.
+            batch_size: examples per forward pass.
+
+        Returns:
+            A `tf_data.LabelIssues`, most suspicious first.
+
+        Example:
+
+        >>> model.label_issues(x_train, noisy_labels).flagged().to_csv("suspects.csv")
+        """
+        labels = validation.check_binary_labels(y, self.num_noisy, "y")
+        inputs = np.asarray(x)
+        validation.check_same_length(x=inputs, y=labels)
+        q = np.concatenate([
+            ops.convert_to_numpy(self.posterior_clean(inputs[i:i + batch_size],
+                                                      labels[i:i + batch_size]))
+            for i in range(0, len(inputs), batch_size)])
+        return evaluation.label_issues(q, labels, self.num_noisy, self.num_clean)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Writes a SavedModel whose `serve(x)` returns `p(y_hat = 1 | x)` over clean labels."""
+        return evaluation.export(self, filepath, format=format, verbose=verbose,
+                                 input_signature=input_signature, **kwargs)
 
     def get_config(self):
         config = super().get_config()

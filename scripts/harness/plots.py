@@ -10,11 +10,10 @@ corrupted labels (red, top), so the separation the paper describes shows as
 red mass drifting right.
 """
 
+import tensorflow as tf
 import numpy as np
 
-from tf_data import environment
 
-tf = environment.import_tensorflow_quietly()
 
 CLEAN_COLOUR = (52, 101, 164)
 CORRUPTED_COLOUR = (204, 0, 0)

@@ -3,8 +3,6 @@
 import keras
 import numpy as np
 
-from tf_data import environment  # noqa: F401
-
 
 class EpsHistory(keras.callbacks.Callback):
     """Records `model.label_uncertainty(images, labels)` at every epoch end.

@@ -6,13 +6,14 @@ Every script writes `results.json` as
 write a ranked CSV of suspected label errors.
 """
 
-import csv
 import json
 import os
 import sys
 import time
 
+import keras
 import numpy as np
+from sklearn import metrics as sk_metrics
 
 
 def mean_std(values):
@@ -92,8 +93,8 @@ def flagged_label_scores(is_corrupted, flagged):
 
     Returns:
         Dict with `precision` (flagged that are corrupted), `recall`
-        (corrupted that are flagged), `f1` and `flagged` (count); a
-        precision or recall with an empty denominator is 0.
+        (corrupted that are flagged), `f1` (scikit-learn's, 0 where a
+        denominator is empty) and `flagged` (count).
     """
     truth = np.asarray(is_corrupted, dtype=bool)
     flagged = np.asarray(flagged, dtype=bool)
@@ -101,49 +102,10 @@ def flagged_label_scores(is_corrupted, flagged):
         raise ValueError(
             f"is_corrupted {truth.shape} and flagged {flagged.shape} must have the same shape."
         )
-    hits = float(np.sum(truth & flagged))
-    precision = hits / flagged.sum() if flagged.any() else 0.0
-    recall = hits / truth.sum() if truth.any() else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    precision, recall, f1, _ = sk_metrics.precision_recall_fscore_support(
+        truth, flagged, average="binary", zero_division=0)
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1),
             "flagged": int(flagged.sum())}
-
-
-def write_suspected_labels_csv(path, indices, given_labels, suggested_labels, scores,
-                               score_name="confidence", only_disagreements=True):
-    """Writes a ranked CSV of training labels that look wrong.
-
-    Columns: `index, given_label, suggested_label, <score_name>`, sorted by
-    score, highest (most suspicious) first.
-
-    Args:
-        path: CSV path.
-        indices: example indices into the training set.
-        given_labels: the labels the data owner supplied.
-        suggested_labels: what the model believes instead.
-        scores: higher = more confident the given label is wrong.
-        score_name: header of the score column.
-        only_disagreements: keep only rows whose suggestion differs from
-            the given label (set False for a score-only ranking).
-
-    Returns:
-        The number of rows written.
-    """
-    indices, given, suggested, scores = (
-        np.asarray(a) for a in (indices, given_labels, suggested_labels, scores)
-    )
-    keep = given != suggested if only_disagreements else np.ones(len(indices), bool)
-    order = np.argsort(-scores[keep], kind="stable")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["index", "given_label", "suggested_label", score_name])
-        for i in order:
-            writer.writerow([
-                int(indices[keep][i]), int(given[keep][i]), int(suggested[keep][i]),
-                f"{float(scores[keep][i]):.6f}",
-            ])
-    return int(keep.sum())
 
 
 def wall_time_line(seconds_by_method):
@@ -153,22 +115,43 @@ def wall_time_line(seconds_by_method):
 
 
 class Progress:
-    """One line per finished run: `[3/20 0:41] method=forward noise=0.2 ...`."""
+    """Progress over a table's runs, one line per finished run.
+
+    In a terminal the line names the run and a `keras.utils.Progbar` below it
+    shows runs done, elapsed time, ETA and that run's numbers; elsewhere (a
+    log file, CI) each line carries the numbers and the elapsed time, since
+    the bar redraws itself with carriage returns.
+
+    Args:
+        total: runs in the table.
+        stream: where the lines go (default stdout); the bar is drawn only on
+            an interactive stdout.
+    """
 
     def __init__(self, total, stream=None):
         self.total = total
         self.done = 0
         self.start = time.time()
         self.stream = stream or sys.stdout
+        interactive = self.stream is sys.stdout and sys.stdout.isatty()
+        self.bar = keras.utils.Progbar(total, unit_name="run") if interactive else None
 
     def update(self, **fields):
+        """Marks one run done; `fields` name it and give its numbers."""
         self.done += 1
-        elapsed = int(time.time() - self.start)
-        described = " ".join(
-            f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items()
-        )
-        print(f"[{self.done}/{self.total} {elapsed // 60}:{elapsed % 60:02d}] {described}",
-              file=self.stream, flush=True)
+        numbers = {k: float(v) for k, v in fields.items()
+                   if isinstance(v, (float, np.floating))}
+        if self.bar is None:
+            elapsed = int(time.time() - self.start)
+            described = " ".join(
+                f"{k}={v:.4f}" if k in numbers else f"{k}={v}" for k, v in fields.items())
+            print(f"[{self.done}/{self.total} {elapsed // 60}:{elapsed % 60:02d}] {described}",
+                  file=self.stream, flush=True)
+            return
+        described = " ".join(f"{k}={v}" for k, v in fields.items() if k not in numbers)
+        print(f"\r\x1b[Krun {self.done}/{self.total}: {described}", file=self.stream, flush=True)
+        self.bar.stateful_metrics.update(numbers)  # each run's value, not a running mean
+        self.bar.update(self.done, values=list(numbers.items()))
 
     def note(self, text):
         """Prints a warning line between progress lines."""

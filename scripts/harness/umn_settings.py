@@ -69,10 +69,6 @@ class RunSettings:
     max_steps_per_epoch: object = None
     jit_compile: bool = False
 
-    def replace(self, **overrides):
-        """A copy with the non-None `overrides` applied."""
-        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
-
 
 PRESETS = {
     "smoke": RunSettings(epochs=1, batch_size=40, labelled_per_batch=10, hidden_units=16,

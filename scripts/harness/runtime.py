@@ -1,4 +1,7 @@
-"""Quiet TensorFlow start-up for users of this project.
+"""Quiet TensorFlow start-up and deterministic ops for the table scripts and benches.
+
+The packages never do this (importing them has no side effects); the
+scripts import this module first.
 
 TensorFlow 2.21 prints oneDNN, CUDA and absl start-up lines to the C-level
 stderr before absl's logging is initialised, so `TF_CPP_MIN_LOG_LEVEL` alone
@@ -63,3 +66,11 @@ def enable_determinism():
 
 
 import_tensorflow_quietly()
+
+
+def quiet_tensorflow_logs():
+    """Hides TensorFlow's and absl's retracing warnings: every table run builds new models."""
+    from absl import logging
+
+    logging.set_verbosity(logging.ERROR)
+    import_tensorflow_quietly().get_logger().setLevel("ERROR")

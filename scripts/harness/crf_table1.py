@@ -17,13 +17,14 @@ import numpy as np
 from robustcrf import alpha_annealing
 from robustcrf import backbones
 from robustcrf.multilabel import data
-from robustcrf.multilabel import variants
+from scripts.harness import crf_table1_methods as variants
 from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
 from robustcrf.multilabel.callbacks import PosteriorMAPCallback
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.metrics import mean_average_precision
 from robustcrf.multilabel.model import RobustMultilabelCRF
-from tf_data import reporting
+from scripts.harness import presets
+from scripts.harness import reporting
 from tf_data import splits
 
 TABLE = "robustcrf_table1"
@@ -105,10 +106,7 @@ PRESETS = {
 
 def preset_named(name, **overrides):
     """The `Preset` called `name` with non-None `overrides`, or a ValueError."""
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}; choose from {', '.join(PRESETS)}.")
-    changes = {key: value for key, value in overrides.items() if value is not None}
-    return dataclasses.replace(PRESETS[name], **alpha_annealing.one_clock(changes))
+    return presets.resolve(PRESETS, name, **overrides)
 
 
 def load_multilabel_dataset(name, preset, seed=0, data_dir=None, tags_file=None,

@@ -27,20 +27,19 @@ import keras
 import numpy as np
 
 import tf_data
-from tf_data import environment
-from tf_data import reporting
+from scripts.harness import presets
+from scripts.harness import reporting
 from umn import architectures
-from umn import detection
+from scripts.harness import label_detection as detection
 from umn import streams
-from umn.eps_history import EpsHistory
-from umn.histogram_png import write_eps_histogram_png
+from scripts.harness.eps_history import EpsHistory
+from scripts.harness.plots import write_eps_histogram_png
 from umn.mean_teacher import MeanTeacher
 from umn.model import UncertaintyMiningNet
-from umn.noisy_split import make_noisy_split
-from umn.run_settings import PRESETS
+from scripts.harness.umn_split import make_noisy_split
+from scripts.harness.umn_settings import PRESETS
 from umn.supervised import SupervisedClassifier
 
-tf = environment.import_tensorflow_quietly()
 
 METHODS = ("supervised", "supervised_resnet", "mean_teacher", "m_vae", "umn_semi", "umn")
 # S-2 (a ResNet on 50 labels) is left out of the default Table 1 run to keep
@@ -65,9 +64,7 @@ SMOKE_SEEDS = (0,)
 
 def preset_settings(preset, **overrides):
     """`PRESETS[preset]` with overrides; ValueError for an unknown preset."""
-    if preset not in PRESETS:
-        raise ValueError(f"Unknown preset {preset!r}; choose one of {tuple(PRESETS)}.")
-    return PRESETS[preset].replace(**overrides)
+    return presets.resolve(PRESETS, preset, **overrides)
 
 
 def check_methods(methods):
@@ -270,7 +267,7 @@ DETECTION_METRICS = ("precision", "recall", "f1", "roc_auc")
 # README). The guider's disbelief (below) is the better detector.
 TABLE3_EPOCHS = 120
 # Not UMN: ROC AUC of the guider's disbelief 1 - q'(y_obs | x), reported
-# beside eps as a baseline score (see `losses.guider_disbelief`).
+# beside eps as a baseline score (`model.label_issues`' default score).
 BASELINE_METRIC = "disbelief_auc"
 BASELINE_NOTE = ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x), a baseline "
                  "score, not UMN's eps (Eq. 11).")
@@ -284,15 +281,17 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     eps is the final epoch's `model.label_uncertainty` on the labelled set;
     without `settings` the default preset is trained for `TABLE3_EPOCHS`.
     Each row also has `disbelief_auc`, the ROC AUC of the guider's
-    `1 - q'(y_obs | x)` (`model.guider_disbelief`): a baseline score, not
-    UMN's method, printed as its own row.
+    `1 - q'(y_obs | x)` (`model.label_issues(x, y)`, score `"disbelief"`): a
+    baseline score, not UMN's method, printed as its own row.
     Also writes `eps_histogram_noise<r>.png` (per-epoch eps histograms of
     the first seed, clean labels blue, corrupted red; Figure 4b) and
-    `suspected_labels_noise<r>_seed<s>.csv` (flagged labels ranked by eps,
-    with the guider's suggested class).
+    `suspected_labels_noise<r>_seed<s>.csv` (the labels with
+    `eps > threshold`, ranked by eps, with the guider's suggested class;
+    `LabelIssues.to_csv` columns `index,given_label,suggested_label,eps`,
+    `index` into the training set).
     """
     noise_rates = check_noise_rates(noise_rates)
-    settings = settings or PRESETS["default"].replace(epochs=TABLE3_EPOCHS)
+    settings = settings or presets.override(PRESETS["default"], epochs=TABLE3_EPOCHS)
     data = load_experiment_dataset(dataset, data_dir, download)
     num_labels = num_labels or default_num_labels(dataset, data.num_classes)
     detection.resolve_threshold(threshold, np.zeros(1))  # validate early
@@ -310,19 +309,18 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             eps = history.eps_per_epoch[-1]
             cut = detection.resolve_threshold(threshold, eps)
             scores = detection.detection_scores(split.is_corrupted, eps, cut)
-            disbelief = model.guider_disbelief(images, given)
+            disbelief = model.label_issues(images, given)
             scores[BASELINE_METRIC] = detection.detection_scores(
-                split.is_corrupted, disbelief, 0.5)["roc_auc"]
+                split.is_corrupted[disbelief.indices], disbelief.scores, 0.5)["roc_auc"]
             error = error_rate(model, data.x_test, data.y_test)
             rows.append({"method": "umn", "noise": rate, "seed": seed, "num_labels": num_labels,
                          "error_rate": 100.0 * error, **scores})
-            suggested = np.argmax(model.predict(images, verbose=0), axis=-1)
-            flagged = eps > cut
-            reporting.write_suspected_labels_csv(
-                os.path.join(output_dir, f"suspected_labels_noise{rate:g}_seed{seed}.csv"),
-                split.labelled_indices[flagged], given[flagged], suggested[flagged],
-                eps[flagged], score_name="eps", only_disagreements=False,
-            )
+            by_eps = model.label_issues(images, given, score="eps")
+            flagged = by_eps[by_eps.scores > cut]
+            flagged = dataclasses.replace(flagged,
+                                          indices=split.labelled_indices[flagged.indices])
+            flagged.to_csv(
+                os.path.join(output_dir, f"suspected_labels_noise{rate:g}_seed{seed}.csv"))
             if seed == seeds[0]:
                 write_eps_histogram_png(
                     os.path.join(output_dir, f"eps_histogram_noise{rate:g}.png"),

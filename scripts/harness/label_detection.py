@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn import metrics as sk_metrics
 
-from tf_data import reporting
+from scripts.harness import reporting
 
 
 def otsu_threshold(values, bins=256):

@@ -51,7 +51,9 @@ from robustcrf.losses import ForwardCorrectedCrossEntropy
 from robustcrf.robust_model import RobustCRFModel
 from robustcrf.robust_model import add_logits_head
 from robustcrf.transition_estimation import estimate_transition_matrix
-from tf_data import reporting
+from tf_data.label_issues import issues_from_probabilities
+from scripts.harness import presets
+from scripts.harness import reporting
 from tf_data import validation
 
 TABLE_NAME = "robustcrf_table2"
@@ -164,13 +166,7 @@ def default_noise_kind(dataset_name):
 
 def resolve_preset(name, **overrides):
     """The named preset with the non-None `overrides` (e.g. `epochs=5`) applied."""
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}; choose one of {tuple(PRESETS)}.")
-    changes = {key: value for key, value in overrides.items() if value is not None}
-    unknown = set(changes) - {field.name for field in dataclasses.fields(Preset)}
-    if unknown:
-        raise ValueError(f"Unknown preset fields {sorted(unknown)}.")
-    preset = dataclasses.replace(PRESETS[name], **alpha_annealing.one_clock(changes))
+    preset = presets.resolve(PRESETS, name, **overrides)
     if (preset.alpha_epochs is None) == (preset.alpha_fraction is None):
         raise ValueError("Give the alpha annealing exactly one clock: alpha_epochs or "
                          "alpha_fraction.")
@@ -257,12 +253,12 @@ def baseline_loss(method, transition, estimated_transition, class_balance=0.0,
 
 @dataclasses.dataclass
 class RunResult:
-    """One trained method: its Table 2 numbers and, for the CRF, its recovery."""
+    """One trained method: its Table 2 numbers and its ranked label issues."""
 
     prediction_accuracy: float
     recovery_accuracy: float
     recovered_labels: np.ndarray
-    confidence: np.ndarray
+    label_issues: object
     train_probabilities: np.ndarray
     seconds: float
 
@@ -311,15 +307,16 @@ def train_and_score(method, data, noisy_labels, transition, preset, seed,
     test_probabilities = predict_probabilities(model, data.x_test, from_logits)
     train_probabilities = predict_probabilities(model, data.x_train, from_logits)
     if method == "robustcrf":
-        recovered, confidence = model.recover_labels(data.x_train, noisy_labels)
+        issues = model.label_issues(data.x_train, noisy_labels)
     else:
-        recovered = train_probabilities.argmax(axis=1)
-        confidence = train_probabilities.max(axis=1)
+        issues = issues_from_probabilities(train_probabilities, noisy_labels)
+    recovered = np.empty(len(noisy_labels), dtype=np.int64)
+    recovered[issues.indices] = issues.suggested_labels
     return RunResult(
         prediction_accuracy=float(np.mean(test_probabilities.argmax(axis=1) == data.y_test)),
         recovery_accuracy=float(np.mean(recovered == data.y_train)),
         recovered_labels=recovered,
-        confidence=confidence,
+        label_issues=issues,
         train_probabilities=train_probabilities,
         seconds=time.time() - start,
     )
@@ -421,10 +418,8 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
                                 recovery=result.recovery_accuracy,
                                 seconds=round(result.seconds, 1))
                 if method == "robustcrf" and output_dir is not None:
-                    reporting.write_suspected_labels_csv(
-                        suspected_labels_path(output_dir, rate, seed),
-                        np.arange(len(noisy.labels)), noisy.labels, result.recovered_labels,
-                        result.confidence)
+                    result.label_issues.flagged().to_csv(
+                        suspected_labels_path(output_dir, rate, seed))
     if output_dir is not None:
         reporting.write_results_json(
             output_dir, TABLE_NAME, data.name, rows, noise_kind=noise_kind,

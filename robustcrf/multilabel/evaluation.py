@@ -1,0 +1,100 @@
+"""The Keras contract shared by the multilabel models: metrics, evaluation, label issues.
+
+Both `RobustMultilabelCRF` and `CrossEntropyMultilabel` predict
+`p(y_hat = 1 | x)` over the C clean categories. `evaluate` and
+`fit(validation_data=...)` take clean labels: batches `(x, y_clean)` or
+dicts with `tf_data.batch_keys.IMAGE_KEY` and `LABEL_KEY` holding clean
+labels. They report `loss` (the binary cross-entropy of the predicted
+marginals: the CRF's likelihood is intractable), `map` (Section 4.1's mAP,
+`MeanAveragePrecision`) and the metrics given to `compile`.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import LABEL_KEY
+from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
+from tf_data.label_issues import issues_from_probabilities
+
+MAP_NAME = "map"
+
+
+def unpack_evaluation_batch(data):
+    """`(inputs, clean_labels, sample_weight)` of an evaluation batch."""
+    if isinstance(data, dict):
+        return data[IMAGE_KEY], data[LABEL_KEY], data.get(SAMPLE_WEIGHT_KEY)
+    inputs, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if isinstance(inputs, dict):
+        return inputs[IMAGE_KEY], inputs.get(LABEL_KEY, labels), sample_weight
+    return inputs, labels, sample_weight
+
+
+def update_loss_tracker(model, loss):
+    """Updates the `loss` tracker that `compile` creates (Keras' custom-step pattern)."""
+    for metric in model.metrics:
+        if metric.name == "loss":
+            metric.update_state(loss)
+
+
+def training_logs(model, inputs, labels, probabilities, sample_weight, loss):
+    """Updates the loss and the user's compiled metrics in a train step; returns the logs.
+
+    The streaming mAP is a validation metric: it is left out of training logs.
+    """
+    update_loss_tracker(model, loss)
+    logs = model.compute_metrics(inputs, labels, probabilities, sample_weight)
+    logs.pop(MAP_NAME, None)
+    return logs
+
+
+def evaluation_step(model, data):
+    """`test_step` of a multilabel model: clean labels against `p(y_hat = 1 | x)`."""
+    inputs, labels, sample_weight = unpack_evaluation_batch(data)
+    if labels is None:
+        raise ValueError("evaluate needs clean labels: evaluate(x, y_clean) or dict batches "
+                         f"with '{IMAGE_KEY}' and '{LABEL_KEY}'.")
+    labels = ops.cast(labels, "float32")
+    probabilities = model(inputs, training=False)
+    if labels.shape[-1] is not None and labels.shape[-1] != probabilities.shape[-1]:
+        raise ValueError(
+            f"Evaluation labels have {labels.shape[-1]} categories but the model predicts "
+            f"{probabilities.shape[-1]} clean ones; evaluate against the clean labels.")
+    weights = None if sample_weight is None else ops.reshape(
+        ops.cast(sample_weight, "float32"), (-1,))
+    per_example = keras.losses.binary_crossentropy(labels, probabilities)
+    loss = (ops.mean(per_example) if weights is None
+            else ops.divide_no_nan(ops.sum(per_example * weights), ops.sum(weights)))
+    update_loss_tracker(model, loss)
+    model.map_metric.update_state(labels, probabilities, weights)
+    return model.compute_metrics(inputs, labels, probabilities, weights)
+
+
+def label_issues(clean_probabilities, given_labels, num_noisy, num_clean):
+    """`LabelIssues` of multi-hot given labels from `p(y_hat = 1 | ...)` over the same vocabulary."""
+    if num_noisy != num_clean:
+        raise ValueError(
+            f"label_issues compares each given label with the inferred clean one, so the noisy "
+            f"and clean vocabularies must be the same; this model has N={num_noisy} noisy and "
+            f"C={num_clean} clean labels.")
+    return issues_from_probabilities(np.asarray(clean_probabilities), given_labels)
+
+
+def export(model, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+           **kwargs):
+    """`keras.Model.export` with the serving signature taken from the backbone's input.
+
+    The multilabel models build their heads when constructed, so Keras has
+    no recorded call to infer `serve(x)`'s signature from.
+    """
+    if input_signature is None:
+        shape = getattr(model.backbone, "input_shape", None)
+        if not isinstance(shape, tuple) or any(d is None for d in shape[1:]):
+            raise ValueError(
+                "The backbone has no fixed input shape to export with; pass "
+                "input_signature=[tf.TensorSpec((None, ...), tf.float32)].")
+        input_signature = [tf.TensorSpec((None,) + tuple(shape[1:]), tf.float32, name="x")]
+    return keras.Model.export(model, filepath, format=format, verbose=verbose,
+                              input_signature=input_signature, **kwargs)

@@ -1,0 +1,29 @@
+"""The one batch format of every model and pipeline in this project.
+
+A batch is a dict of tensors with these keys (or an `(x, y)` /
+`(x, y, sample_weight)` tuple, read as `{IMAGE_KEY: x, LABEL_KEY: y}`):
+
+* `IMAGE_KEY` (`"image"`): `(B, ...)` float32 inputs: images or feature
+  vectors.
+* `LABEL_KEY` (`"label"`): the given (possibly noisy) labels: `(B,)` int
+  class indices, `UNLABELLED` (-1) for an unlabelled example; or `(B, N)`
+  {0, 1} multi-hot labels for the multilabel models.
+* `VERIFIED_LABEL_KEY` (`"verified_label"`): labels known to be clean (the
+  clean set `D_C` of Vahdat 2017), same layout as `LABEL_KEY`; -1 (multiclass)
+  or ignored rows (multilabel, see `IS_CLEAN_KEY`) where unknown.
+* `IS_CLEAN_KEY` (`"is_clean"`): `(B,)` 1 for rows of `D_C` (multilabel).
+* `INDEX_KEY` (`"index"`): `(B,)` int64 position of the example in its
+  training set (the multilabel CRF keys its persistent chains by it).
+* `SAMPLE_WEIGHT_KEY` (`"sample_weight"`): optional `(B,)` example weights.
+* `TRUE_LABEL_KEY` (`"true_label"`): ground truth of synthetic noise, carried
+  for evaluation only; no model reads it.
+"""
+
+IMAGE_KEY = "image"
+LABEL_KEY = "label"
+VERIFIED_LABEL_KEY = "verified_label"
+IS_CLEAN_KEY = "is_clean"
+INDEX_KEY = "index"
+SAMPLE_WEIGHT_KEY = "sample_weight"
+TRUE_LABEL_KEY = "true_label"
+UNLABELLED = -1

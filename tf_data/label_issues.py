@@ -1,0 +1,151 @@
+"""`LabelIssues`: every model's answer to "which of my labels are wrong?".
+
+Each model of this project has `label_issues(x, y)`, which scores every given
+label and returns a `LabelIssues`: example indices ranked by score (most
+suspicious first), the given label, the label the model suggests and the
+score. Multiclass labels are ints; multilabel ones are `(n, N)` multi-hot rows
+(written to CSV as the `;`-separated indices of the present labels).
+"""
+
+import csv
+import dataclasses
+import os
+
+import numpy as np
+
+from tf_data import validation
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelIssues:
+    """Training labels ranked by a score of how likely each one is wrong.
+
+    Build it with `rank_label_issues`; rows are sorted by `scores`,
+    highest first (ties keep index order).
+
+    Attributes:
+        indices: `(k,)` int64 example indices into the data that was scored.
+        given_labels: `(k,)` ints or `(k, N)` multi-hot rows: the labels given.
+        suggested_labels: what the model believes instead, same layout.
+        scores: `(k,)` float64, higher = more likely the given label is wrong.
+        score_name: what the score is (the CSV column header), e.g.
+            `"wrong_label_probability"`.
+
+    Example:
+
+    >>> issues = model.label_issues(x_train, y_train)
+    >>> issues.indices[:10]          # the ten most suspicious examples
+    >>> issues.flagged().to_csv("suspected_labels.csv")
+    """
+
+    indices: np.ndarray
+    given_labels: np.ndarray
+    suggested_labels: np.ndarray
+    scores: np.ndarray
+    score_name: str = "score"
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, rows):
+        """The issues at `rows` (a slice, int array or bool mask over the ranked rows)."""
+        if isinstance(rows, (int, np.integer)):
+            rows = [rows]
+        return dataclasses.replace(
+            self, indices=self.indices[rows], given_labels=self.given_labels[rows],
+            suggested_labels=self.suggested_labels[rows], scores=self.scores[rows])
+
+    @property
+    def disagrees(self):
+        """`(k,)` bool: the suggested label differs from the given one."""
+        differs = self.given_labels != self.suggested_labels
+        return differs.any(axis=1) if differs.ndim > 1 else differs
+
+    def flagged(self):
+        """Only the rows whose suggested label differs from the given one."""
+        return self[self.disagrees]
+
+    def top(self, count):
+        """The `count` most suspicious rows."""
+        return self[:count]
+
+    def to_csv(self, path):
+        """Writes `index, given_label, suggested_label, <score_name>`, ranked; returns `path`."""
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", "given_label", "suggested_label", self.score_name])
+            for index, given, suggested, score in zip(
+                    self.indices, self.given_labels, self.suggested_labels, self.scores):
+                writer.writerow([int(index), _label_text(given), _label_text(suggested),
+                                 f"{float(score):.6f}"])
+        return path
+
+
+def _label_text(label):
+    label = np.asarray(label)
+    if label.ndim == 0:
+        return str(int(label))
+    return ";".join(str(int(k)) for k in np.flatnonzero(label))
+
+
+def rank_label_issues(given_labels, suggested_labels, scores, indices=None,
+                      score_name="score"):
+    """Ranks given labels by `scores`, most suspicious first.
+
+    Args:
+        given_labels: `(n,)` int labels or `(n, N)` multi-hot rows.
+        suggested_labels: the model's labels, same shape.
+        scores: `(n,)` finite floats, higher = more likely wrong.
+        indices: `(n,)` example indices; default `arange(n)`.
+        score_name: the score's name (CSV header).
+
+    Returns:
+        A `LabelIssues` with all `n` rows, sorted by score (stable).
+    """
+    given = np.asarray(given_labels)
+    suggested = np.asarray(suggested_labels)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if given.shape != suggested.shape:
+        raise ValueError(f"given_labels {given.shape} and suggested_labels {suggested.shape} "
+                         "must have the same shape.")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("scores contain NaN or inf; check the model's outputs.")
+    indices = np.arange(len(given)) if indices is None else np.asarray(indices).reshape(-1)
+    validation.check_same_length(given_labels=given, suggested_labels=suggested,
+                                 scores=scores, indices=indices)
+    order = np.argsort(-scores, kind="stable")
+    return LabelIssues(indices[order].astype(np.int64), given[order], suggested[order],
+                       scores[order], score_name)
+
+
+def issues_from_probabilities(probabilities, given_labels, indices=None):
+    """Label issues from a classifier's probabilities of the clean label.
+
+    Multiclass (`(n, C)` softmax rows, `(n,)` given ints): the suggestion is
+    the most probable class and the score `1 - p(given | x)`, the probability
+    that the given label is wrong. Multilabel (`(n, N)` independent
+    probabilities, `(n, N)` multi-hot given rows): the suggestion is
+    `p > 0.5` per label and the score `max_k |given_k - p_k|`, the
+    probability that the most doubtful label of the example is wrong.
+
+    Returns:
+        A `LabelIssues` ranked by that score, `score_name` `"wrong_label_probability"`.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    given = np.asarray(given_labels)
+    if probabilities.ndim != 2:
+        raise ValueError(f"probabilities must be (n, classes), got shape {probabilities.shape}.")
+    if given.ndim == 1:
+        given = validation.check_labels(given, probabilities.shape[1], "given_labels")
+        validation.check_same_length(probabilities=probabilities, given_labels=given)
+        scores = 1.0 - probabilities[np.arange(len(given)), given]
+        suggested = probabilities.argmax(axis=1).astype(np.int64)
+    else:
+        if given.shape != probabilities.shape:
+            raise ValueError(f"Multi-hot given_labels {given.shape} must match the "
+                             f"probabilities {probabilities.shape}.")
+        scores = np.abs(given - probabilities).max(axis=1)
+        suggested = (probabilities > 0.5).astype(given.dtype)
+    return rank_label_issues(given, suggested, scores, indices, "wrong_label_probability")
