@@ -1,4 +1,8 @@
-"""Installs robustcrf, umn, tf_data and scripts."""
+"""Installs the library packages robustcrf, umn and tf_data.
+
+The paper harness (`scripts/`) runs from the checkout as `python -m scripts.<name>`;
+it is not installed, so no generic top-level `scripts` package lands in site-packages.
+"""
 
 import setuptools
 
@@ -12,7 +16,7 @@ setuptools.setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=setuptools.find_packages(include=["robustcrf*", "umn*", "tf_data*", "scripts*"]),
+    packages=setuptools.find_packages(include=["robustcrf*", "umn*", "tf_data*"]),
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",

@@ -23,11 +23,14 @@ from robustcrf.losses import check_class_balance
 from robustcrf.losses import class_balance_penalty
 from tf_data import validation
 from tf_data.batch_keys import IMAGE_KEY
-from tf_data.label_issues import rank_label_issues
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
 from tf_data.batch_keys import UNLABELLED
 from tf_data.batch_keys import VERIFIED_LABEL_KEY
+from tf_data.keras_contract import compiled_loss_tracker
+from tf_data.keras_contract import fixed_input_shape
+from tf_data.keras_contract import serving_signature
+from tf_data.label_issues import rank_label_issues
 
 
 def add_logits_head(features_model, num_classes, name=None):
@@ -245,9 +248,7 @@ class RobustCRFModel(keras.Model):
     def _update_metrics(self, images, loss, log_likelihood, marginal, weights, labels):
         """Updates Keras' loss tracker, the model's trackers and the user's compiled
         metrics (given labels against the clean marginal `p(y_hat | x)`); returns the logs."""
-        for metric in self.metrics:
-            if metric.name == "loss":  # the tracker `compile` creates
-                metric.update_state(loss)
+        compiled_loss_tracker(self).update_state(loss)
         self.noisy_nll_tracker.update_state(-log_likelihood, sample_weight=weights)
         self.accuracy_tracker.update_state(labels, marginal, sample_weight=weights)
         return self.compute_metrics(images, labels, marginal, sample_weight=weights)
@@ -270,7 +271,7 @@ class RobustCRFModel(keras.Model):
             self.build(tuple(config["input_shape"]))
 
     def _build_from_backbone(self):
-        shape = self._input_shape()
+        shape = fixed_input_shape(self.backbone)
         if not self.built and shape is not None:
             self.build(shape)
 
@@ -396,12 +397,6 @@ class RobustCRFModel(keras.Model):
                                  score_name="wrong_label_probability")
 
     # -------------------------------------------------------------------- export
-    def _input_shape(self):
-        shape = getattr(self.backbone, "input_shape", None)
-        if isinstance(shape, tuple) and shape and all(d is not None for d in shape[1:]):
-            return shape
-        return None
-
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
                **kwargs):
         """Writes a SavedModel whose `serve(x)` returns `p(y_hat | x)`.
@@ -410,9 +405,9 @@ class RobustCRFModel(keras.Model):
         without a known input shape must be called on a batch first (or
         `input_signature` given).
         """
-        shape = self._input_shape()
+        shape = fixed_input_shape(self.backbone)
         if input_signature is None and shape is not None:
-            input_signature = [tf.TensorSpec((None,) + tuple(shape[1:]), tf.float32, name="x")]
+            input_signature = serving_signature(shape[1:])
         self._build_from_backbone()
         if not self.built:
             if shape is None:

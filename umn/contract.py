@@ -9,6 +9,8 @@ from keras import ops
 from tf_data import validation
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import UNLABELLED
+from tf_data.keras_contract import compiled_loss_tracker
+from tf_data.keras_contract import serving_signature
 from tf_data.label_issues import issues_from_probabilities
 from tf_data.label_issues import rank_label_issues
 from umn.batches import check_batch_images
@@ -72,16 +74,10 @@ class KerasContract:
     def _total_loss(self, loss):
         return loss + ops.sum(self.losses) if self.losses else loss
 
-    def _keras_loss_tracker(self):
-        for metric in self.metrics:
-            if metric.name == "loss":  # the tracker `compile` creates
-                return metric
-        raise ValueError("Compile the model (model.compile(optimizer=...)) before fit / evaluate.")
-
     def _report(self, images, labels, loss, step):
         """Updates every metric of one step and returns all their results."""
         loss_weight = step.get("loss_weight", ops.shape(labels)[0])
-        self._keras_loss_tracker().update_state(loss, sample_weight=loss_weight)
+        compiled_loss_tracker(self).update_state(loss, sample_weight=loss_weight)
         for tracker, value, weight in step["trackers"]:
             tracker.update_state(value, sample_weight=weight)
         labelled = ops.cast(labels >= 0, "float32")
@@ -193,7 +189,6 @@ class KerasContract:
         >>> tf.saved_model.load("/tmp/umn_model").serve(x_test[:4])
         """
         if input_signature is None:
-            input_signature = [tf.TensorSpec((None,) + tuple(self.image_shape), tf.float32,
-                                             name="images")]
+            input_signature = serving_signature(self.image_shape, name="images")
         return super().export(filepath, format=format, verbose=verbose,
                               input_signature=input_signature, **kwargs)

@@ -12,6 +12,7 @@ from robustcrf.multilabel.model import build_heads
 from tf_data import validation
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import LABEL_KEY
+from tf_data.label_issues import issues_from_probabilities
 
 
 def noisy_or(probabilities, mapping):
@@ -126,7 +127,7 @@ class CrossEntropyMultilabel(keras.Model):
         """
         labels = validation.check_binary_labels(y, self.num_clean, "y")
         probabilities = self.predict(np.asarray(x), batch_size=batch_size, verbose=0)
-        return evaluation.label_issues(probabilities, labels, labels.shape[1], self.num_clean)
+        return issues_from_probabilities(probabilities, labels)
 
     def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
                **kwargs):

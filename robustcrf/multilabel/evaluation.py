@@ -11,12 +11,14 @@ marginals: the CRF's likelihood is intractable), `map` (Section 4.1's mAP,
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
+from tf_data.keras_contract import compiled_loss_tracker
+from tf_data.keras_contract import fixed_input_shape
+from tf_data.keras_contract import serving_signature
 from tf_data.label_issues import issues_from_probabilities
 
 MAP_NAME = "map"
@@ -32,19 +34,12 @@ def unpack_evaluation_batch(data):
     return inputs, labels, sample_weight
 
 
-def update_loss_tracker(model, loss):
-    """Updates the `loss` tracker that `compile` creates (Keras' custom-step pattern)."""
-    for metric in model.metrics:
-        if metric.name == "loss":
-            metric.update_state(loss)
-
-
 def training_logs(model, inputs, labels, probabilities, sample_weight, loss):
     """Updates the loss and the user's compiled metrics in a train step; returns the logs.
 
     The streaming mAP is a validation metric: it is left out of training logs.
     """
-    update_loss_tracker(model, loss)
+    compiled_loss_tracker(model).update_state(loss)
     logs = model.compute_metrics(inputs, labels, probabilities, sample_weight)
     logs.pop(MAP_NAME, None)
     return logs
@@ -67,7 +62,7 @@ def evaluation_step(model, data):
     per_example = keras.losses.binary_crossentropy(labels, probabilities)
     loss = (ops.mean(per_example) if weights is None
             else ops.divide_no_nan(ops.sum(per_example * weights), ops.sum(weights)))
-    update_loss_tracker(model, loss)
+    compiled_loss_tracker(model).update_state(loss)
     model.map_metric.update_state(labels, probabilities, weights)
     return model.compute_metrics(inputs, labels, probabilities, weights)
 
@@ -90,11 +85,11 @@ def export(model, filepath, format="tf_saved_model", verbose=None, input_signatu
     no recorded call to infer `serve(x)`'s signature from.
     """
     if input_signature is None:
-        shape = getattr(model.backbone, "input_shape", None)
-        if not isinstance(shape, tuple) or any(d is None for d in shape[1:]):
+        shape = fixed_input_shape(model.backbone)
+        if shape is None:
             raise ValueError(
                 "The backbone has no fixed input shape to export with; pass "
                 "input_signature=[tf.TensorSpec((None, ...), tf.float32)].")
-        input_signature = [tf.TensorSpec((None,) + tuple(shape[1:]), tf.float32, name="x")]
+        input_signature = serving_signature(shape[1:])
     return keras.Model.export(model, filepath, format=format, verbose=verbose,
                               input_signature=input_signature, **kwargs)

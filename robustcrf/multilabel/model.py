@@ -250,7 +250,8 @@ class RobustMultilabelCRF(keras.Model):
             data: the batch dict.
 
         Returns:
-            A dict of `(B, ...)` tensors: `y_hat_positive`, `h_positive`,
+            A dict of `(B, ...)` tensors: `clean_posterior` (Eq. 10's `q`
+            for every row), `y_hat_positive`, `h_positive`,
             `y_negative`, `y_hat_negative`, `h_negative` (chains on axis 1)
             and `weights` (`1 / m_c` or `1 / m_n`).
         """
@@ -262,9 +263,10 @@ class RobustMultilabelCRF(keras.Model):
         clean_logits, hidden_logits = self.posterior_logits(a, y)
         num_clean = replica_sum(ops.sum(is_clean))
         num_noisy = replica_sum(ops.sum(1.0 - is_clean))
+        clean_posterior = ops.sigmoid(clean_logits)
         return {
-            "y_hat_positive": ops.where(is_clean[:, None] > 0, observed_clean,
-                                        ops.sigmoid(clean_logits)),
+            "clean_posterior": clean_posterior,
+            "y_hat_positive": ops.where(is_clean[:, None] > 0, observed_clean, clean_posterior),
             "h_positive": ops.sigmoid(hidden_logits),
             "y_negative": y_negative,
             "y_hat_negative": y_hat_negative,
@@ -294,10 +296,8 @@ class RobustMultilabelCRF(keras.Model):
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         # The user's compiled metrics see q(y_hat | y, x) (Eq. 10) against the
         # verified labels of the clean-set rows.
-        clean_logits, _ = self.posterior_logits(ops.stop_gradient(a),
-                                                ops.cast(data[LABEL_KEY], "float32"))
         return evaluation.training_logs(
-            self, data[IMAGE_KEY], data[VERIFIED_LABEL_KEY], ops.sigmoid(clean_logits),
+            self, data[IMAGE_KEY], data[VERIFIED_LABEL_KEY], statistics["clean_posterior"],
             ops.cast(data[IS_CLEAN_KEY], "float32"), loss * num_replicas())
 
     def _checked_indices(self, batch):

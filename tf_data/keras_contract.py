@@ -1,0 +1,33 @@
+"""Two pieces of the Keras trainer contract that every model of this project shares.
+
+Models with a custom `train_step` report their objective through the `loss`
+tracker that `compile` creates (the pattern of Keras' custom-step guide),
+and export a serving signature built from their input shape.
+"""
+
+import tensorflow as tf
+
+
+def compiled_loss_tracker(model):
+    """The `loss` metric that `model.compile` creates.
+
+    Raises:
+        ValueError: the model is not compiled.
+    """
+    for metric in model.metrics:
+        if metric.name == "loss":
+            return metric
+    raise ValueError("Compile the model (model.compile(optimizer=...)) before fit / evaluate.")
+
+
+def fixed_input_shape(model):
+    """`model.input_shape` when every non-batch dimension is known, else None."""
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, tuple) and shape and all(d is not None for d in shape[1:]):
+        return shape
+    return None
+
+
+def serving_signature(example_shape, name="x"):
+    """`[TensorSpec((None,) + example_shape, float32)]`: the `serve(x)` signature of an export."""
+    return [tf.TensorSpec((None,) + tuple(example_shape), tf.float32, name=name)]
