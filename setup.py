@@ -27,5 +27,9 @@ setuptools.setup(
         # tensorflow-datasets needs it at download time and does not declare it.
         "importlib_resources",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={
+        # The paper harness (`python -m scripts.<name>`) draws its figures with matplotlib.
+        "scripts": ["matplotlib"],
+        "test": ["pytest", "matplotlib"],
+    },
 )

@@ -18,6 +18,12 @@ DEFAULT_END = 0.1
 DEFAULT_FRACTION = 2.0 / 3.0
 
 
+def check_alpha(alpha, name="alpha"):
+    """Returns `alpha` of Eq. 10 as a finite float >= 0, or raises a ValueError saying so."""
+    return validation.check_non_negative(
+        alpha, name, "0: q is the model posterior; large: q follows p_aux")
+
+
 def annealed_alpha(progress, start, end, hold=0.0, length=1.0, schedule="linear"):
     """`alpha` after a share `progress` in [0, 1] of the annealing's clock.
 
@@ -116,8 +122,8 @@ class AlphaAnnealing(keras.callbacks.Callback):
     def __init__(self, start=DEFAULT_START, end=DEFAULT_END, epochs=None, schedule="linear",
                  fraction=None, hold=0.0, total_steps=None):
         super().__init__()
-        start = validation.check_non_negative(start, "alpha start")
-        end = validation.check_non_negative(end, "alpha end")
+        start = check_alpha(start, "alpha start")
+        end = check_alpha(end, "alpha end")
         if epochs is not None and fraction is not None:
             raise ValueError(
                 "Give one clock: epochs=E (anneal over the first E epochs, the paper's form) "

@@ -19,6 +19,8 @@ class j; `noisy_onehot` `(B, C)`.
 import keras
 from keras import ops
 
+from robustcrf.regularised_posterior import geometric_mean_logits
+
 
 NOISY_BIAS_KINDS = ("constant", "head")
 
@@ -88,7 +90,7 @@ def regularised_posterior(clean_logits, pairwise, noisy_onehot, auxiliary_logits
     """
     model_logits = clean_logits + pairwise_given_noisy(pairwise, noisy_onehot)
     alpha = ops.cast(alpha, model_logits.dtype)
-    return ops.softmax((model_logits + alpha * auxiliary_logits) / (alpha + 1.0), axis=-1)
+    return ops.softmax(geometric_mean_logits(model_logits, auxiliary_logits, alpha), axis=-1)
 
 
 def expected_complete_log_likelihood(clean_logits, noisy_bias, pairwise, noisy_onehot, posterior):

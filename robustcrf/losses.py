@@ -20,6 +20,8 @@ from keras import ops
 
 from robustcrf.auxiliary import bayes_posterior_logits
 from tf_data import validation
+from tf_data.classification import cross_entropy_from_logits
+from tf_data.classification import given_label_values
 
 LOG_FLOOR = 1e-12
 MAX_CONDITION_NUMBER = 1e6
@@ -27,17 +29,6 @@ MAX_CONDITION_NUMBER = 1e6
 
 def _flat_labels(labels):
     return ops.reshape(ops.cast(labels, "int32"), (-1,))
-
-
-def _pick(values, labels):
-    """`values[n, labels[n]]` for every row."""
-    onehot = ops.one_hot(_flat_labels(labels), ops.shape(values)[-1], dtype=values.dtype)
-    return ops.sum(values * onehot, axis=-1)
-
-
-def cross_entropy(labels, logits):
-    """`-log softmax(logits)[y]`, `(B,)`."""
-    return -_pick(ops.log_softmax(logits, axis=-1), labels)
 
 
 def forward_corrected_cross_entropy(labels, logits, transition):
@@ -49,7 +40,7 @@ def forward_corrected_cross_entropy(labels, logits, transition):
     log_transition = ops.log(ops.maximum(ops.cast(transition, logits.dtype), LOG_FLOOR))
     log_clean = ops.log_softmax(logits, axis=-1)
     log_noisy = ops.logsumexp(log_clean[:, :, None] + log_transition[None], axis=1)
-    return -_pick(log_noisy, labels)
+    return -given_label_values(log_noisy, labels)
 
 
 # Weight of `class_balance_penalty` in the robust CRF and forward correction.
@@ -142,7 +133,7 @@ class CrossEntropy(keras.losses.Loss):
         super().__init__(name=name, **kwargs)
 
     def call(self, y_true, y_pred):
-        return cross_entropy(y_true, y_pred)
+        return cross_entropy_from_logits(y_true, y_pred)
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")

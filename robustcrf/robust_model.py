@@ -12,6 +12,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from robustcrf.alpha_annealing import check_alpha
 from robustcrf.auxiliary import AuxiliaryPosterior
 from robustcrf.class_collapse import ClassShareTracker
 from robustcrf.class_collapse import collapsed_classes
@@ -53,12 +54,6 @@ def add_logits_head(features_model, num_classes, name=None):
     inputs = keras.Input(features_model.input_shape[1:])
     logits = keras.layers.Dense(num_classes, name="logits")(features_model(inputs))
     return keras.Model(inputs, logits, name=name or f"{features_model.name}_logits")
-
-
-def check_alpha(alpha):
-    """Returns `alpha` as a float >= 0, or raises a ValueError saying so."""
-    return validation.check_non_negative(
-        alpha, "alpha", "0: q is the model posterior; large: q follows p_aux")
 
 
 def em_loss(objective, weights):

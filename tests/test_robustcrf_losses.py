@@ -17,11 +17,6 @@ LOGITS = np.array([[np.log(0.6), np.log(0.4)], [0.0, np.log(3.0)]])  # p = (.6,.
 LABELS = np.array([1, 0])
 
 
-def test_cross_entropy_by_hand():
-    values = ops.convert_to_numpy(losses.cross_entropy(LABELS, LOGITS))
-    np.testing.assert_allclose(values, [-np.log(0.4), -np.log(0.25)], rtol=1e-6)
-
-
 def test_forward_correction_by_hand():
     # p(noisy=1 | x0) = .6*.2 + .4*.7 = .40; p(noisy=0 | x1) = .25*.8 + .75*.3 = .425
     values = ops.convert_to_numpy(losses.forward_corrected_cross_entropy(LABELS, LOGITS, T2))

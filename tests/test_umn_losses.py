@@ -2,13 +2,15 @@
 
 import math
 
+import matplotlib.image
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
 
 from keras import ops
 
 from scripts.harness import label_detection as detection
-from scripts.harness import plots as histogram_png
+from scripts.harness import plots
 from umn import losses
 from tf_data.noise import corrupt_within_classes
 
@@ -143,18 +145,10 @@ def test_ema_schedules():
     assert float(numpy_of(losses.sigmoid_rampup(3, 0))) == 1.0
 
 
-def test_masked_mean_and_cross_entropy():
+def test_masked_mean():
     values = np.array([1.0, 2.0, 3.0], "float32")
     assert float(numpy_of(losses.masked_mean(values, np.array([1, 0, 1])))) == 2.0
     assert float(numpy_of(losses.masked_mean(values, np.array([0, 0, 0])))) == 0.0
-    logits = np.log(np.array([[0.25, 0.75]], "float32")) - 3.0
-    np.testing.assert_allclose(
-        numpy_of(losses.sparse_cross_entropy_from_logits(logits, np.array([1]))),
-        [-np.log(0.75)], rtol=1e-6)
-    # No probability floor: a confident wrong logit gives its exact, large loss.
-    np.testing.assert_allclose(
-        numpy_of(losses.sparse_cross_entropy_from_logits(np.array([[0.0, 40.0]], "float32"),
-                                                         np.array([0]))), [40.0], rtol=1e-5)
 
 
 def test_otsu_threshold_separates_two_modes():
@@ -190,20 +184,29 @@ def test_corrupt_within_classes_exact_and_balanced(rate, flips):
         corrupt_within_classes(clean, rate, 10, seed=3).labels, noisy.labels)
 
 
-def test_histogram_image_draws_clean_and_corrupted_bars():
+def test_eps_histogram_stacks_clean_under_corrupted_per_epoch():
     eps = [np.array([0.0, 0.01, 0.5, 0.6]), np.array([0.0, 0.02, 0.7, 0.9])]
-    image = histogram_png.eps_histogram_image(eps, np.array([0, 0, 1, 1], bool), bins=10)
-    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
-    colours = {tuple(c) for c in image.reshape(-1, 3)}
-    assert histogram_png.CLEAN_COLOUR in colours and histogram_png.CORRUPTED_COLOUR in colours
+    corrupted = np.array([0, 0, 1, 1], bool)
+    figure = plots.eps_histogram_figure(eps, corrupted, bins=10, value_range=(0.0, 1.0))
+    axes = figure.get_axes()
+    assert len(axes) == 2  # one panel per epoch
+    for ax, values in zip(axes, eps):
+        colours = {patch.get_facecolor()[:3] for patch in ax.patches}
+        assert colours == {to_rgb(plots.CLEAN_COLOUR), to_rgb(plots.CORRUPTED_COLOUR)}
+        # Stacked bars: the tops of the corrupted bars are the totals per bin.
+        tops = sorted(p.get_y() + p.get_height() for p in ax.patches
+                      if p.get_facecolor()[:3] == to_rgb(plots.CORRUPTED_COLOUR))
+        np.testing.assert_array_equal(tops, sorted(np.histogram(values, 10, (0, 1))[0]))
     with pytest.raises(ValueError, match="same examples"):
-        histogram_png.eps_histogram_image([np.zeros(3), np.zeros(4)])
+        plots.eps_histogram_figure([np.zeros(3), np.zeros(4)])
+    # At most max_rows epochs, the first and the last always drawn.
+    many = plots.eps_histogram_figure([np.full(3, k / 10) for k in range(10)], max_rows=4)
+    labels = [ax.get_ylabel() for ax in many.get_axes()]
+    assert len(labels) == 4 and labels[0] == "epoch 1" and labels[-1] == "epoch 10"
 
 
-def test_histogram_png_file_decodes(tmp_path):
-    import tensorflow as tf
+def test_eps_histogram_png_file_decodes(tmp_path):
     path = str(tmp_path / "eps.png")
-    histogram_png.write_eps_histogram_png(path, [np.linspace(0, 1, 20)] * 3, bins=8)
-    decoded = tf.io.decode_png(tf.io.read_file(path)).numpy()
-    assert decoded.shape == histogram_png.eps_histogram_image([np.linspace(0, 1, 20)] * 3,
-                                                              bins=8).shape
+    plots.write_eps_histogram_png(path, [np.linspace(0, 1, 20)] * 3, bins=8)
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100

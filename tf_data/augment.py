@@ -14,6 +14,18 @@ drawers:
 
 Paper settings: translation by up to 2 px and Gaussian noise with sigma 0.15
 (UMN, Mean Teacher), horizontal flips for CIFAR-10.
+
+Why not Keras's preprocessing layers: `keras.layers.RandomTranslation`
+draws a continuous shift and resamples the image (nearest or bilinear), so
+its integer shifts are not uniform on `[-2, 2]` (the end points get half
+the mass under "nearest") and its bilinear default blurs; the papers shift by
+whole pixels with zero fill. `RandomFlip` and `GaussianNoise` do match, but
+each owns its own seed generator, while UMN needs the translated image
+before the noise is added (`perturb_stages`) and every draw of a model from
+the model's one `SeedGenerator` (checkpointed with it), and the `tf.data`
+pipeline needs stateless per-batch seeds to be reproducible. The cores
+below are three lines each and are checked against NumPy in
+`tests/test_augment.py`.
 """
 
 from keras import ops

@@ -12,6 +12,9 @@ A batch is a dict of tensors with these keys (or an `(x, y)` /
   clean set `D_C` of Vahdat 2017), same layout as `LABEL_KEY`; -1 (multiclass)
   or ignored rows (multilabel, see `IS_CLEAN_KEY`) where unknown.
 * `IS_CLEAN_KEY` (`"is_clean"`): `(B,)` 1 for rows of `D_C` (multilabel).
+* `IS_LABELLED_KEY` (`"is_labelled"`): `(B,)` True for rows drawn from the
+  labelled set of UMN's mixed stream (`umn.semi_supervised_stream`); the
+  models read `LABEL_KEY >= 0` instead, the flag is for inspecting batches.
 * `INDEX_KEY` (`"index"`): `(B,)` int64 position of the example in its
   training set (the multilabel CRF keys its persistent chains by it).
 * `SAMPLE_WEIGHT_KEY` (`"sample_weight"`): optional `(B,)` example weights.
@@ -23,6 +26,7 @@ IMAGE_KEY = "image"
 LABEL_KEY = "label"
 VERIFIED_LABEL_KEY = "verified_label"
 IS_CLEAN_KEY = "is_clean"
+IS_LABELLED_KEY = "is_labelled"
 INDEX_KEY = "index"
 SAMPLE_WEIGHT_KEY = "sample_weight"
 TRUE_LABEL_KEY = "true_label"

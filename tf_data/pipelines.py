@@ -157,7 +157,7 @@ def mixed_pipeline(
         first, second: dicts from `example_features` with the same keys.
         first_per_batch, second_per_batch: rows per batch from each set.
         seed: int seed.
-        flag_key: name of the flag, e.g. `"is_labelled"` or `"is_clean"`.
+        flag_key: name of the flag, `batch_keys.IS_LABELLED_KEY` or `IS_CLEAN_KEY`.
         augmentation: optional batch augmentation (see `training_pipeline`).
     """
     first_per_batch = _check_batch_size(first_per_batch, "first_per_batch")

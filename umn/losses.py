@@ -9,6 +9,9 @@ import math
 
 from keras import ops
 
+from tf_data.classification import cross_entropy_from_logits
+from tf_data.classification import given_label_values
+
 
 LOG_2PI = math.log(2.0 * math.pi)
 PROBABILITY_FLOOR = 1e-7
@@ -202,20 +205,6 @@ def noisy_label_weight(eps, num_classes):
     return ops.log((num_classes - 1.0) * (1.0 - eps) / eps)
 
 
-def observed_label_probability(probs, labels):
-    """`q(y_obs | z_a)`: the probability of each example's given label.
-
-    Args:
-        probs: `(B, C)` probabilities.
-        labels: `(B,)` int labels in `[0, C)`.
-
-    Returns:
-        `(B,)`.
-    """
-    labels = ops.cast(ops.reshape(labels, (-1, 1)), "int32")
-    return ops.squeeze(ops.take_along_axis(probs, labels, axis=1), axis=1)
-
-
 LABEL_TERM_FORMS = ("linear", "log")
 
 
@@ -250,10 +239,10 @@ def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear", l
         raise ValueError(f"form must be one of {LABEL_TERM_FORMS}, got {form!r}.")
     weight = noisy_label_weight(ops.stop_gradient(eps), num_classes)
     if form == "linear":
-        return weight * observed_label_probability(probs, labels)
+        return weight * given_label_values(probs, labels)
     if logits is not None:
-        return -weight * sparse_cross_entropy_from_logits(logits, labels)
-    observed = observed_label_probability(probs, labels)
+        return -weight * cross_entropy_from_logits(labels, logits)
+    observed = given_label_values(probs, labels)
     return weight * ops.log(ops.maximum(observed, PROBABILITY_FLOOR))
 
 
@@ -268,7 +257,7 @@ def label_uncertainty(guider_probs, learner_probs, labels):
     Returns:
         `(B,)` uncertainties in [0, 1].
     """
-    difference = observed_label_probability(guider_probs, labels) - observed_label_probability(
+    difference = given_label_values(guider_probs, labels) - given_label_values(
         learner_probs, labels
     )
     return ops.stop_gradient(ops.abs(difference))
@@ -314,22 +303,3 @@ def masked_mean(values, mask):
     """Mean of `values` where `mask` is 1; 0 when the mask is empty."""
     mask = ops.cast(mask, values.dtype)
     return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
-
-
-def sparse_cross_entropy_from_logits(logits, labels):
-    """`-log softmax(logits)[label]` per example, computed from the logits.
-
-    Args:
-        logits: `(B, C)` class logits.
-        labels: `(B,)` int labels in `[0, C)`.
-
-    Returns:
-        `(B,)` cross-entropies (exact, no probability floor).
-
-    Example:
-
-    >>> sparse_cross_entropy_from_logits(np.zeros((1, 4)), np.array([2]))
-    array([1.3862...])  # log 4
-    """
-    return ops.sparse_categorical_crossentropy(ops.cast(labels, "int32"), logits,
-                                               from_logits=True)

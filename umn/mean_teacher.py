@@ -5,13 +5,13 @@ from keras import ops
 
 from tf_data import augment
 from tf_data import validation
+from tf_data.classification import cross_entropy_from_logits
 from umn import architectures
 from umn import losses
 from umn.batches import images_of
 from umn.contract import KerasContract
 from umn.guider import Guider
 from umn.model import check_ema_decay
-from umn.model import check_non_negative
 
 
 @keras.saving.register_keras_serializable(package="umn")
@@ -85,11 +85,12 @@ class MeanTeacher(KerasContract, keras.Model):
         self.dropout_rate = dropout_rate
         self.ema_decay = check_ema_decay(ema_decay, allow_none=False)
         self.rampup_ema_decay = check_ema_decay(rampup_ema_decay, allow_none=False)
-        self.consistency_weight = check_non_negative(consistency_weight, "consistency_weight")
+        self.consistency_weight = validation.check_non_negative(
+            consistency_weight, "consistency_weight")
         self.rampup_steps = int(rampup_steps)
         self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
                                                          max_shift)
-        self.noise_stddev = float(noise_stddev)
+        self.noise_stddev = validation.check_non_negative(noise_stddev, "noise_stddev")
         self.seed = seed
         self.reads_latent = architectures.classifier_reads_latent(architecture)
         self.networks = architectures.build_networks(
@@ -123,7 +124,7 @@ class MeanTeacher(KerasContract, keras.Model):
         probs = ops.softmax(logits, axis=-1)
         labelled = labels >= 0
         classification = losses.masked_mean(
-            losses.sparse_cross_entropy_from_logits(logits, ops.where(labelled, labels, 0)),
+            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits),
             labelled)
         consistency = ops.mean(losses.consistency_mse(probs, teacher_probs))
         weight = self.consistency_weight * losses.sigmoid_rampup(step, self.rampup_steps)

@@ -45,17 +45,6 @@ def check_ema_decay(ema_decay, allow_none=True):
     return value
 
 
-def check_non_negative(value, name):
-    """Returns `value` as a finite float >= 0, else ValueError."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}.") from None
-    if not np.isfinite(number) or number < 0.0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-    return number
-
-
 @keras.saving.register_keras_serializable(package="umn")
 class UncertaintyMiningNet(KerasContract, keras.Model):
     """UMN: semi-supervised M1+M2 VAE with guider-estimated label uncertainty.
@@ -204,7 +193,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                     "corruption rate rho in [0, 1)."
                 )
             fixed_uncertainty = validation.check_rate(fixed_uncertainty, "fixed_uncertainty")
-        self.consistency_weight = check_non_negative(consistency_weight, "consistency_weight")
+        self.consistency_weight = validation.check_non_negative(
+            consistency_weight, "consistency_weight")
         if self.consistency_weight and self.ema_decay is None:
             raise ValueError("consistency_weight > 0 needs a guider (set ema_decay).")
         self.image_shape = tuple(int(d) for d in image_shape)
@@ -218,11 +208,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.uncertainty = uncertainty
         self.fixed_uncertainty = fixed_uncertainty
         self.label_term = label_term
-        self.label_weight = check_non_negative(label_weight, "label_weight")
+        self.label_weight = validation.check_non_negative(label_weight, "label_weight")
         self.ema_warmup = bool(ema_warmup)
         self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
                                                          max_shift)
-        self.noise_stddev = check_non_negative(noise_stddev, "noise_stddev")
+        self.noise_stddev = validation.check_non_negative(noise_stddev, "noise_stddev")
         self.seed = seed
         self.vae = StackedVae(
             self.image_shape, self.num_classes, architecture, hidden_units, latent_dim,

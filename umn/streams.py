@@ -11,6 +11,7 @@ import numpy as np
 import tf_data
 from tf_data import pipelines
 from tf_data import validation
+from tf_data.batch_keys import IS_LABELLED_KEY
 from tf_data.batch_keys import UNLABELLED
 
 
@@ -72,7 +73,7 @@ def semi_supervised_stream(images, labels, num_classes, labelled_per_batch,
     first = tf_data.example_features(images[labelled], labels[labelled], labelled)
     second = tf_data.example_features(images[unlabelled], labels[unlabelled], unlabelled)
     dataset = tf_data.mixed_pipeline(first, second, labelled_per_batch,
-                                     unlabelled_per_batch, seed, "is_labelled")
+                                     unlabelled_per_batch, seed, IS_LABELLED_KEY)
     steps = pipelines.mixed_steps_per_epoch(len(unlabelled), unlabelled_per_batch)
     return dataset, steps
 

@@ -5,6 +5,7 @@ from keras import ops
 
 from tf_data import augment
 from tf_data import validation
+from tf_data.classification import cross_entropy_from_logits
 from umn import architectures
 from umn import losses
 from umn.batches import images_of
@@ -25,7 +26,7 @@ class SupervisedClassifier(KerasContract, keras.Model):
     resnet_classifier`; the paper's ResNet-101 scaled down). Unlabelled
     examples (label -1) in a batch are ignored. Inputs get the same eta
     perturbation as UMN's learner. The loss is the cross-entropy of the
-    logits (`losses.sparse_cross_entropy_from_logits`).
+    logits (`tf_data.classification.cross_entropy_from_logits`).
 
     Keras contract (`umn.contract.KerasContract`): `fit` / `evaluate` take
     dict batches (`tf_data.batch_keys`), `(x, y)` arrays or `tf.data`, and
@@ -86,7 +87,7 @@ class SupervisedClassifier(KerasContract, keras.Model):
         self.resnet_blocks = resnet_blocks
         self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
                                                          max_shift)
-        self.noise_stddev = float(noise_stddev)
+        self.noise_stddev = validation.check_non_negative(noise_stddev, "noise_stddev")
         self.seed = seed
         if architecture == "resnet":
             self.networks = {"resnet": architectures.resnet_classifier(
@@ -118,7 +119,7 @@ class SupervisedClassifier(KerasContract, keras.Model):
         logits = self.logits(images, training=training)
         labelled = labels >= 0
         loss = losses.masked_mean(
-            losses.sparse_cross_entropy_from_logits(logits, ops.where(labelled, labels, 0)),
+            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits),
             labelled)
         return {"loss": loss, "loss_weight": ops.sum(ops.cast(labelled, "float32")),
                 "probabilities": ops.softmax(logits, axis=-1), "trackers": []}

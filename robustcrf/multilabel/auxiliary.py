@@ -10,6 +10,9 @@ from robustcrf.multilabel.conditionals import FactorialConditionals
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
+from robustcrf.multilabel.losses import mean_chain_energy
+from robustcrf.multilabel.losses import negative_phase
+from robustcrf.multilabel.losses import pcd_surrogate_loss
 from tf_data import validation
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import VERIFIED_LABEL_KEY
@@ -101,17 +104,17 @@ class AuxiliaryRBM(keras.Model):
         with tf.GradientTape() as tape:
             a, b = self.unaries()
             with tape.stop_recording():
-                chain_index = ops.zeros((1,), "int32")
-                state, y_negative = self.sampler(a[:, None], b[:, None],
-                                                 self.fantasy_chains.read(chain_index),
-                                                 num_sweeps=self.num_sweeps)
-                self.fantasy_chains.write(chain_index, state)
+                y_negative, y_hat_negative, h_negative = negative_phase(
+                    self.energy, self.sampler, self.fantasy_chains, a, b,
+                    ops.zeros((1,), "int32"), self.num_sweeps)
                 h_positive = ops.sigmoid(self.energy.hidden_logits(y))
-                y_hat_negative = ops.sigmoid(self.energy.clean_logits(a, y_negative))
-                h_negative = ops.sigmoid(self.energy.hidden_logits(y_negative))
             positive = self.energy(a, b, y, y_hat, h_positive)
-            negative = self.energy(a, b, y_negative, y_hat_negative, h_negative)
-            loss = ops.mean(positive) - ops.mean(negative)
+            negative = mean_chain_energy(self.energy, a, b, y_negative, y_hat_negative,
+                                         h_negative)
+            # Every clean row has weight 1 / B against the one shared set of
+            # fantasy chains: mean(E_pos) - mean(E_neg).
+            batch_size = ops.cast(ops.shape(y)[0], "float32")
+            loss = pcd_surrogate_loss(positive, negative, ops.ones_like(positive) / batch_size)
         variables = self.trainable_weights
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self.loss_tracker.update_state(loss)

@@ -1,16 +1,6 @@
-"""The PCD surrogate loss and the variational posterior (Eq. 10-13)."""
+"""PCD for the CRF and the auxiliary RBM: negative phase, weights, surrogate loss (Eq. 12-13)."""
 
 from keras import ops
-
-
-def geometric_mean_logits(model_logits, auxiliary_logits, alpha):
-    """Logits of `q ∝ [p_theta * p_aux^alpha]^(1 / (alpha + 1))` (Eq. 10, 11).
-
-    For factorial Bernoullis the weighted geometric mean is factorial with
-    logits `(l_theta + alpha * l_aux) / (alpha + 1)`; `alpha = 0` gives
-    `p_theta`, `alpha -> inf` gives `p_aux`.
-    """
-    return (model_logits + alpha * auxiliary_logits) / (1.0 + alpha)
 
 
 def set_weights(is_clean, num_clean, num_noisy):
@@ -44,3 +34,41 @@ def pcd_surrogate_loss(positive_energy, negative_energy, weights):
         A scalar.
     """
     return ops.sum(weights * (positive_energy - negative_energy))
+
+
+def negative_phase(energy, sampler, chains, a, b, indices, num_sweeps):
+    """Advances persistent chains and returns the negative-phase statistics (Eq. 12-13).
+
+    The chains of `indices` take `num_sweeps` block-Gibbs sweeps under the
+    unaries `a`, `b` and are written back (PCD, Tieleman 2008). The latent
+    units are returned as their exact conditional means given each chain's
+    noisy state `y` (Rao-Blackwellised), which the energy's linearity in
+    `y_hat` and `h` makes equivalent to sampling them.
+
+    Args:
+        energy: the `CRFEnergy`.
+        sampler: a `BlockGibbsSampler` of that energy.
+        chains: the `ChainBank` holding the chains.
+        a: `(B, C)` clean unaries (the CRF's `a(x)`, or the RBM's `(1, C)` `a_aux`).
+        b: `(B, N)` noisy unaries.
+        indices: `(B,)` rows of `chains` to advance.
+        num_sweeps: Gibbs sweeps.
+
+    Returns:
+        `y` `(B, K, N)`, `E[y_hat | y]` `(B, K, C)` and `E[h | y]` `(B, K, H)`.
+    """
+    state, y = sampler(a[:, None], b[:, None], chains.read(indices), num_sweeps=num_sweeps)
+    chains.write(indices, state)
+    return (y, ops.sigmoid(energy.clean_logits(a[:, None], y)),
+            ops.sigmoid(energy.hidden_logits(y)))
+
+
+def mean_chain_energy(energy, a, b, y, y_hat, h):
+    """`(1 / K) sum_k E(y_k, y_hat_k, h_k, x)`, the negative-phase energy, `(B,)`.
+
+    Args:
+        energy: the `CRFEnergy`.
+        a, b: `(B, C)`, `(B, N)` unaries.
+        y, y_hat, h: `(B, K, ...)` chain statistics from `negative_phase`.
+    """
+    return ops.mean(energy(a[:, None], b[:, None], y, y_hat, h), axis=1)

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from robustcrf.alpha_annealing import check_alpha
 from robustcrf.multilabel.auxiliary import AuxiliaryRBM
 from robustcrf.multilabel.chain_bank import ChainBank
 from robustcrf.multilabel.conditionals import FactorialConditionals
@@ -13,11 +14,13 @@ from robustcrf.multilabel.distribution import replica_sum
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
-from robustcrf.multilabel.losses import geometric_mean_logits
-from robustcrf.multilabel.losses import pcd_surrogate_loss
 from robustcrf.multilabel import evaluation
+from robustcrf.multilabel.losses import mean_chain_energy
+from robustcrf.multilabel.losses import negative_phase
+from robustcrf.multilabel.losses import pcd_surrogate_loss
 from robustcrf.multilabel.losses import set_weights
 from robustcrf.multilabel.metrics import MeanAveragePrecision
+from robustcrf.regularised_posterior import geometric_mean_logits
 from tf_data import validation
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import INDEX_KEY
@@ -153,12 +156,7 @@ class RobustMultilabelCRF(keras.Model):
         self.built = all(head is None or head.built for head in (self.clean_head, self.noisy_head))
 
     def _check_auxiliary(self, alpha):
-        try:
-            alpha = float(alpha)
-        except (TypeError, ValueError):
-            raise ValueError(f"alpha must be a number >= 0, got {alpha!r}.") from None
-        if not alpha >= 0:
-            raise ValueError(f"alpha must be a number >= 0, got {alpha!r}.")
+        alpha = check_alpha(alpha)
         aux = self.auxiliary
         if aux is None:
             if alpha > 0:
@@ -218,11 +216,8 @@ class RobustMultilabelCRF(keras.Model):
         """
         if not self.pairwise:
             return ops.sigmoid(b)[:, None], ops.sigmoid(a)[:, None], a[:, None, :0]
-        state = self.chain_bank.read(indices)
-        state, y = self.sampler(a[:, None], b[:, None], state, num_sweeps=self.num_sweeps)
-        self.chain_bank.write(indices, state)
-        y_hat = ops.sigmoid(self.energy.clean_logits(a[:, None], y))
-        return y, y_hat, ops.sigmoid(self.energy.hidden_logits(y))
+        return negative_phase(self.energy, self.sampler, self.chain_bank, a, b, indices,
+                              self.num_sweeps)
 
     def call(self, images, training=False):
         a, b = self.unaries(images, training=training)
@@ -278,9 +273,8 @@ class RobustMultilabelCRF(keras.Model):
         """`pcd_surrogate_loss` of the batch: its gradient is minus Eq. 12-13's."""
         y = ops.cast(noisy_labels, a.dtype)
         positive = self.energy(a, b, y, statistics["y_hat_positive"], statistics["h_positive"])
-        negative = ops.mean(self.energy(a[:, None], b[:, None], statistics["y_negative"],
-                                        statistics["y_hat_negative"], statistics["h_negative"]),
-                            axis=1)
+        negative = mean_chain_energy(self.energy, a, b, statistics["y_negative"],
+                                     statistics["y_hat_negative"], statistics["h_negative"])
         return pcd_surrogate_loss(positive, negative, statistics["weights"])
 
     def train_step(self, data):

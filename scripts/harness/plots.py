@@ -1,42 +1,43 @@
-"""The eps histogram per epoch (the paper's Figure 4b) as a PNG, without matplotlib.
+"""The eps histogram per epoch (the UMN paper's Figure 4b), drawn with matplotlib.
 
-Drawn with NumPy into an RGB array and encoded with `tf.io.encode_png`.
-Layout: one horizontal strip per epoch, first epoch at the top; within a
-strip, bars over eps bins from `value_range[0]` (left) to
-`value_range[1]` (right), heights relative to the tallest bin of that
-epoch (so late, spread-out epochs stay visible next to the first ones,
-where every eps is near 0). With ground truth, each bar stacks clean labels (blue, bottom) and
-corrupted labels (red, top), so the separation the paper describes shows as
-red mass drifting right.
+One panel per recorded epoch (at most `max_rows`, evenly spaced, the last
+always included), first epoch at the top, sharing the eps axis. With ground
+truth, each bar stacks the clean labels (blue, bottom) and the corrupted
+ones (red, top), so the separation the paper describes shows as red mass
+drifting right over the epochs. Each panel has its own count axis: early
+epochs, where every eps is near 0, would otherwise flatten the later ones.
+
+The figures use matplotlib's object-oriented API (`matplotlib.figure.Figure`
+with the Agg canvas that `savefig` picks), so drawing touches no global
+pyplot state and needs no display.
 """
 
-import tensorflow as tf
 import numpy as np
+from matplotlib.figure import Figure
+
+CLEAN_COLOUR = "#3465a4"
+CORRUPTED_COLOUR = "#cc0000"
 
 
-
-CLEAN_COLOUR = (52, 101, 164)
-CORRUPTED_COLOUR = (204, 0, 0)
-AXIS_COLOUR = (0, 0, 0)
-SEPARATOR_COLOUR = (200, 200, 200)
-BACKGROUND = 255
+def _epochs_to_draw(num_epochs, max_rows):
+    return np.unique(np.linspace(0, num_epochs - 1, min(max_rows, num_epochs)).round()
+                     ).astype(int)
 
 
-def eps_histogram_image(eps_per_epoch, is_corrupted=None, bins=40, value_range=None,
-                        max_rows=30, row_height=28, bin_width=8, margin=6):
-    """Draws per-epoch eps histograms into a `(H, W, 3)` uint8 array.
+def eps_histogram_figure(eps_per_epoch, is_corrupted=None, bins=40, value_range=None,
+                         max_rows=6, epoch_numbers=None):
+    """Per-epoch eps histograms as a matplotlib `Figure`.
 
     Args:
-        eps_per_epoch: list of `(n,)` arrays, one per epoch.
-        is_corrupted: optional `(n,)` bool ground truth for colouring.
+        eps_per_epoch: list of `(n,)` arrays, one per epoch, for the same examples.
+        is_corrupted: optional `(n,)` bool ground truth; colours the bars.
         bins: histogram bins.
         value_range: `(low, high)` of the eps axis; default `(0, max eps)`.
-        max_rows: at most this many epochs are drawn (evenly spaced, the
-            last one always included).
-        row_height, bin_width, margin: pixel sizes.
+        max_rows: at most this many epochs are drawn.
+        epoch_numbers: optional labels of the epochs (default 1, 2, ...).
 
     Returns:
-        The image array.
+        The `Figure` (one `Axes` per drawn epoch).
     """
     if not len(eps_per_epoch):
         raise ValueError("eps_per_epoch is empty: record at least one epoch.")
@@ -50,35 +51,25 @@ def eps_histogram_image(eps_per_epoch, is_corrupted=None, bins=40, value_range=N
     if value_range is None:
         top = max(float(np.max(e)) for e in stacked)
         value_range = (0.0, top if top > 0 else 1.0)
-    rows = np.unique(np.linspace(0, len(stacked) - 1, min(max_rows, len(stacked))).round()
-                     ).astype(int)
-    counts = []
-    for index in rows:
-        clean, _ = np.histogram(stacked[index][~corrupted], bins, value_range)
-        noisy, _ = np.histogram(stacked[index][corrupted], bins, value_range)
-        counts.append((clean, noisy))
-    height = len(rows) * row_height + 2 * margin
-    width = bins * bin_width + 2 * margin
-    image = np.full((height, width, 3), BACKGROUND, dtype=np.uint8)
-    usable = row_height - 4
-    for row, (clean, noisy) in enumerate(counts):
-        tallest = max(1, int((clean + noisy).max()))
-        base = margin + (row + 1) * row_height - 2
-        image[base, margin:width - margin] = AXIS_COLOUR
-        if row:
-            image[base - row_height + 1, margin:width - margin] = SEPARATOR_COLOUR
-        for b in range(bins):
-            left = margin + b * bin_width + 1
-            right = left + bin_width - 2
-            clean_px = int(round(usable * clean[b] / tallest))
-            noisy_px = int(round(usable * noisy[b] / tallest))
-            image[base - clean_px:base, left:right] = CLEAN_COLOUR
-            image[base - clean_px - noisy_px:base - clean_px, left:right] = CORRUPTED_COLOUR
-    return image
+    numbers = list(epoch_numbers) if epoch_numbers is not None else range(1, len(stacked) + 1)
+    rows = _epochs_to_draw(len(stacked), max_rows)
+    figure = Figure(figsize=(6.0, 1.2 * len(rows) + 0.8), layout="constrained")
+    axes = figure.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, index in zip(axes, rows):
+        eps = stacked[index]
+        ax.hist([eps[~corrupted], eps[corrupted]], bins=bins, range=value_range,
+                stacked=True, color=[CLEAN_COLOUR, CORRUPTED_COLOUR],
+                label=["clean label", "corrupted label"])
+        ax.set_ylabel(f"epoch {numbers[index]}", rotation=0, ha="right", va="center")
+        ax.tick_params(axis="y", labelsize="small")
+    if corrupted.any():
+        axes[0].legend(loc="upper right", fontsize="small")
+    axes[-1].set_xlabel("eps = |guider - learner| on the given label")
+    figure.suptitle("Label uncertainty per epoch (counts)")
+    return figure
 
 
 def write_eps_histogram_png(path, eps_per_epoch, is_corrupted=None, **kwargs):
-    """Writes `eps_histogram_image(...)` to `path` as PNG; returns the path."""
-    image = eps_histogram_image(eps_per_epoch, is_corrupted, **kwargs)
-    tf.io.write_file(path, tf.io.encode_png(image))
+    """Writes `eps_histogram_figure(...)` to `path` as a PNG; returns the path."""
+    eps_histogram_figure(eps_per_epoch, is_corrupted, **kwargs).savefig(path, dpi=100)
     return path
