@@ -123,6 +123,42 @@ def test_bad_folders(tmp_path):
         tf_data.load_dataset(f"folder:{tmp_path}")
 
 
+def test_folder_rows_keep_their_file_paths(tmp_path):
+    _write_folder(tmp_path)
+    data = sources.load_folder(str(tmp_path))
+    assert len(data.train_files) == len(data.x_train) and len(data.test_files) == len(data.x_test)
+    for images, labels, files in ((data.x_train, data.y_train, data.train_files),
+                                  (data.x_test, data.y_test, data.test_files)):
+        for image, label, path in zip(images, labels, files):
+            assert os.path.basename(os.path.dirname(path)) == data.class_names[label]
+            decoded = tf.io.decode_png(tf.io.read_file(path)).numpy()
+            np.testing.assert_allclose(image, decoded / 255.0, rtol=1e-6)
+
+
+def _plant_bad_files(root):
+    """A truncated PNG and a text file named .png; returns their paths."""
+    good = tf.io.encode_png(np.zeros((5, 5, 3), np.uint8)).numpy()
+    truncated = root / "class_0" / "truncated.png"
+    truncated.write_bytes(good[: len(good) // 2])
+    not_an_image = root / "class_1" / "notes.png"
+    not_an_image.write_text("not an image")
+    return sorted([str(truncated), str(not_an_image)])
+
+
+def test_unreadable_files_are_listed_or_skipped(tmp_path):
+    _write_folder(tmp_path)
+    bad = _plant_bad_files(tmp_path)
+    with pytest.raises(ValueError, match="2 of 12 files") as raised:
+        tf_data.load_dataset(f"folder:{tmp_path}")
+    assert all(path in str(raised.value) for path in bad)
+    assert "skip_bad_files=True" in str(raised.value)
+    with pytest.warns(UserWarning, match="Skipped 2 of 12 files") as caught:
+        data = tf_data.load_dataset(f"folder:{tmp_path}", skip_bad_files=True)
+    assert all(path in str(caught[0].message) for path in bad)
+    kept = set(data.train_files) | set(data.test_files)
+    assert len(kept) == 10 and not kept & set(bad)
+
+
 def test_image_dataset_validates():
     x = np.zeros((4, 2, 2, 1), np.float32)
     with pytest.raises(ValueError, match="different shapes"):

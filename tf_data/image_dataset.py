@@ -20,6 +20,9 @@ class ImageDataset:
         x_train, y_train, x_test, y_test: the arrays.
         num_classes: C.
         class_names: C names, for reports.
+        train_files, test_files: for data read from files (`folder:PATH`),
+            the path of every row of `x_train` / `x_test`, so a row index
+            (e.g. from `label_issues`) names its file; `None` otherwise.
     """
 
     name: str
@@ -29,6 +32,8 @@ class ImageDataset:
     y_test: np.ndarray
     num_classes: int
     class_names: tuple
+    train_files: tuple = None
+    test_files: tuple = None
 
     def __post_init__(self):
         set_ = lambda key, value: object.__setattr__(self, key, value)  # noqa: E731
@@ -55,6 +60,16 @@ class ImageDataset:
             )
         set_("class_names", names)
         set_("num_classes", num_classes)
+        for split in ("train", "test"):
+            files = getattr(self, f"{split}_files")
+            if files is None:
+                continue
+            files = tuple(str(f) for f in files)
+            if len(files) != len(getattr(self, f"y_{split}")):
+                raise ValueError(
+                    f"{split}_files names {len(files)} files for "
+                    f"{len(getattr(self, f'y_{split}'))} {split} examples; give one per row.")
+            set_(f"{split}_files", files)
 
     @property
     def image_shape(self):

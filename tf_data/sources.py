@@ -14,6 +14,7 @@
 """
 
 import os
+import warnings
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _stratified_test_split(labels, test_fraction, seed):
     return train, test
 
 
-def _split_into_dataset(name, images, labels, class_names, seed):
+def _split_into_dataset(name, images, labels, class_names, seed, files=None):
     labels = np.asarray(labels)
     train, test = _stratified_test_split(labels, USER_TEST_FRACTION, seed)
     if len(test) == 0 or len(train) == 0:
@@ -60,9 +61,12 @@ def _split_into_dataset(name, images, labels, class_names, seed):
             f"{name!r} has too few examples ({len(labels)}) to hold out a "
             f"{USER_TEST_FRACTION:.0%} test split; supply a test set (x_test/y_test)."
         )
+    paths = {} if files is None else {
+        "train_files": tuple(files[i] for i in train),
+        "test_files": tuple(files[i] for i in test)}
     return ImageDataset(
         name, images[train], labels[train], images[test], labels[test],
-        len(class_names), class_names,
+        len(class_names), class_names, **paths,
     )
 
 
@@ -225,18 +229,46 @@ def _scale_user_images(images, source):
     return checked
 
 
-def load_folder(path, image_size=None, seed=0):
+def _decode_image_files(files):
+    """Decodes every file; returns `(images, bad)` with `bad` as `(path, reason)` pairs."""
+    import tensorflow as tf
+    images, bad = [], []
+    for file_name in files:
+        try:
+            images.append(tf.io.decode_image(tf.io.read_file(file_name),
+                                             expand_animations=False).numpy())
+        except (tf.errors.OpError, ValueError) as error:
+            reason = getattr(error, "message", None) or str(error)
+            bad.append((file_name, reason.strip().splitlines()[0] if reason.strip() else "?"))
+            images.append(None)
+    return images, bad
+
+
+def _list_bad_files(bad, limit=10):
+    lines = [f"  {path}: {reason}" for path, reason in bad[:limit]]
+    if len(bad) > limit:
+        lines.append(f"  ... and {len(bad) - limit} more")
+    return "\n".join(lines)
+
+
+def load_folder(path, image_size=None, seed=0, skip_bad_files=False):
     """Loads `PATH/<class name>/<image>` files; classes sorted by name.
 
     Images are decoded with `tf.io.decode_image` (PNG, JPEG, BMP, GIF), as
     `keras.utils.image_dataset_from_directory` does. Greyscale folders stay
-    one-channel; if any image has colour, all are converted to RGB.
+    one-channel; if any image has colour, all are converted to RGB. The
+    returned dataset keeps the path of every row (`train_files`,
+    `test_files`), so an index from `label_issues` names its file.
 
     Args:
         path: the root folder.
         image_size: `(H, W)` to resize to; default: the size of the first
             image, and every image must share it.
         seed: seed of the stratified 20% test split.
+        skip_bad_files: files that cannot be read or decoded (truncated,
+            not an image) raise a ValueError listing them (False, the
+            default), or are left out with a warning giving their number
+            and paths (True).
     """
     import tensorflow as tf
     if not os.path.isdir(path):
@@ -257,9 +289,18 @@ def load_folder(path, image_size=None, seed=0):
             raise ValueError(f"Class folder {folder!r} holds no images {IMAGE_EXTENSIONS}.")
         files += [os.path.join(folder, name) for name in names]
         labels += [label] * len(names)
-    decoded = [
-        tf.io.decode_image(tf.io.read_file(f), expand_animations=False).numpy() for f in files
-    ]
+    decoded, bad = _decode_image_files(files)
+    if bad and not skip_bad_files:
+        raise ValueError(
+            f"{len(bad)} of {len(files)} files in {path!r} cannot be read as images:\n"
+            f"{_list_bad_files(bad)}\nRemove or replace them, or pass skip_bad_files=True "
+            "to tf_data.load_dataset / load_folder to leave them out.")
+    if bad:
+        warnings.warn(f"Skipped {len(bad)} of {len(files)} files in {path!r} that cannot be "
+                      f"read as images:\n{_list_bad_files(bad)}", stacklevel=2)
+        kept = [i for i, image in enumerate(decoded) if image is not None]
+        files, labels, decoded = ([files[i] for i in kept], [labels[i] for i in kept],
+                                  [decoded[i] for i in kept])
     channels = 3 if any(image.shape[-1] >= 3 for image in decoded) else 1
     images = []
     for file_name, image in zip(files, decoded):
@@ -276,10 +317,11 @@ def load_folder(path, image_size=None, seed=0):
             )
         images.append(image)
     images = _scale_user_images(np.stack(images), path)
-    return _split_into_dataset(f"folder:{path}", images, np.asarray(labels), class_names, seed)
+    return _split_into_dataset(f"folder:{path}", images, np.asarray(labels), class_names, seed,
+                               files=files)
 
 
-def load_dataset(name, data_dir=None, download=False, seed=0):
+def load_dataset(name, data_dir=None, download=False, seed=0, skip_bad_files=False):
     """Loads a dataset by the name every script's `--dataset` flag takes.
 
     Args:
@@ -288,6 +330,8 @@ def load_dataset(name, data_dir=None, download=False, seed=0):
         data_dir: TFDS data directory.
         download: let TFDS download missing data.
         seed: seed of the test split made for user data without one.
+        skip_bad_files: `folder:PATH` only: leave unreadable files out with a
+            warning instead of raising (see `load_folder`).
 
     Returns:
         An `ImageDataset`.
@@ -301,7 +345,7 @@ def load_dataset(name, data_dir=None, download=False, seed=0):
     if name.startswith("npz:"):
         return load_npz(name[4:], seed=seed)
     if name.startswith("folder:"):
-        return load_folder(name[7:], seed=seed)
+        return load_folder(name[7:], seed=seed, skip_bad_files=skip_bad_files)
     raise ValueError(
         f"Unknown dataset {name!r}. Choose one of {BUILTIN_DATASETS}, "
         "'npz:PATH' or 'folder:PATH'."
