@@ -238,8 +238,8 @@ def _decode_image_files(files):
             images.append(tf.io.decode_image(tf.io.read_file(file_name),
                                              expand_animations=False).numpy())
         except (tf.errors.OpError, ValueError) as error:
-            reason = getattr(error, "message", None) or str(error)
-            bad.append((file_name, reason.strip().splitlines()[0] if reason.strip() else "?"))
+            reason = str(getattr(error, "message", error)).strip()
+            bad.append((file_name, reason.split("\n")[0] or "unreadable"))
             images.append(None)
     return images, bad
 
