@@ -30,6 +30,7 @@ import numpy as np
 from keras import ops
 
 from tf_data import validation
+from tf_data.classification import one_hot_labels
 
 TRANSITION_FLOOR = 1e-6
 
@@ -176,12 +177,7 @@ class AuxiliaryPosterior(keras.layers.Layer):
         return cls(clean_bias, pairwise, **kwargs)
 
     def call(self, noisy_labels):
-        labels = ops.convert_to_tensor(noisy_labels)
-        if len(labels.shape) == 2 and labels.shape[-1] == self.num_classes:
-            onehot = ops.cast(labels, self.compute_dtype)
-        else:
-            labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-            onehot = ops.one_hot(labels, self.num_classes, dtype=self.compute_dtype)
+        onehot = one_hot_labels(noisy_labels, self.num_classes, self.compute_dtype)
         return self.clean_bias_weight + ops.matmul(onehot, ops.transpose(self.pairwise_weight))
 
     def posterior(self, noisy_labels):

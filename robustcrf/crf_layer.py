@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from robustcrf.regularised_posterior import geometric_mean_logits
+from tf_data.classification import one_hot_labels
 
 
 NOISY_BIAS_KINDS = ("constant", "head")
@@ -190,11 +191,7 @@ class MulticlassCRF(keras.layers.Layer):
         return noisy_logits
 
     def _onehot(self, noisy_labels):
-        labels = ops.convert_to_tensor(noisy_labels)
-        if len(labels.shape) == 2 and labels.shape[-1] == self.num_classes:
-            return ops.cast(labels, self.compute_dtype)
-        labels = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        return ops.one_hot(labels, self.num_classes, dtype=self.compute_dtype)
+        return one_hot_labels(noisy_labels, self.num_classes, self.compute_dtype)
 
     def call(self, clean_logits, noisy_logits=None):
         return clean_marginal(clean_logits, self._bias(noisy_logits), self.pairwise)

@@ -15,6 +15,7 @@ from absl import flags
 
 from scripts.harness import runtime  # first: quiet TF import
 from scripts.harness import crf_table1 as experiment
+from scripts.harness import training
 from scripts.harness import crf_table1_methods as variants
 
 FLAGS = flags.FLAGS
@@ -40,6 +41,7 @@ flags.DEFINE_bool("download", False, "Let the COCO loader download missing data.
 flags.DEFINE_bool("deterministic", True,
                   "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
 flags.DEFINE_string("weights", None, "Backbone weights for resnet50/vgg16 (file or 'imagenet').")
+training.define_flags()
 
 
 def main(argv):
@@ -53,7 +55,7 @@ def main(argv):
         seeds=[int(seed) for seed in FLAGS.seeds], output_dir=FLAGS.output_dir,
         data_dir=FLAGS.data_dir, tags_file=FLAGS.tags_file, download=FLAGS.download,
         weights=FLAGS.weights, clean_fraction=FLAGS.clean_fraction, flip_on=FLAGS.flip_on,
-        flip_off=FLAGS.flip_off)
+        flip_off=FLAGS.flip_off, training=training.from_flags(FLAGS))
     print(result["table"])
     print(f"Wrote {result['results_path']}")
 

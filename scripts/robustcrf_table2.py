@@ -8,6 +8,7 @@ analytic robust CRF, per noise rate, mean ± std over seeds. Writes
     python -m scripts.robustcrf_table2                       # digits, ~1.5 min on 2 busy CPUs
     python -m scripts.robustcrf_table2 --preset=smoke        # seconds
     python -m scripts.robustcrf_table2 --dataset=cifar10 --preset=paper --seeds=0,1,2
+    python -m scripts.robustcrf_table2 --backup_dir=runs/backup   # killed? run it again
 """
 
 from absl import app
@@ -15,6 +16,7 @@ from absl import flags
 
 from scripts.harness import runtime  # first: quiet TF import
 from scripts.harness import crf_table2 as table2
+from scripts.harness import training
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "digits",
@@ -50,6 +52,8 @@ flags.DEFINE_bool("deterministic", True,
                   "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
 flags.DEFINE_string("output_dir", "runs/robustcrf_table2",
                     "Where results.json and the suspected-label CSVs go.")
+training.define_flags()
+training.define_source_flags()
 
 
 def parse_floats(values, name):
@@ -71,6 +75,7 @@ def main(argv):
         noise_rates=parse_floats(FLAGS.noise_rates, "noise_rates"),
         methods=FLAGS.methods, seeds=seeds, preset=FLAGS.preset,
         output_dir=FLAGS.output_dir, data_dir=FLAGS.data_dir, download=FLAGS.download,
+        source_options=training.source_options(FLAGS), training=training.from_flags(FLAGS),
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
         alpha_start=FLAGS.alpha_start, alpha_end=FLAGS.alpha_end,
         alpha_epochs=FLAGS.alpha_epochs, alpha_fraction=FLAGS.alpha_fraction,

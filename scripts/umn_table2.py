@@ -9,6 +9,7 @@ from absl import flags
 
 from scripts.harness import runtime
 from scripts.harness import umn_tables as experiment
+from scripts.harness import training
 from scripts.harness import umn_flags as script_flags
 
 script_flags.define_common_flags("runs/umn_table2")
@@ -35,6 +36,7 @@ def main(argv):
         noise_rate=FLAGS.noise_rate, seeds=script_flags.seeds_from_flags(FLAGS),
         settings=script_flags.settings_from_flags(FLAGS), output_dir=FLAGS.output_dir,
         architecture=FLAGS.architecture, data_dir=FLAGS.data_dir, download=FLAGS.download,
+        source_options=training.source_options(FLAGS), training=training.from_flags(FLAGS),
     )
 
 

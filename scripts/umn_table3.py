@@ -19,6 +19,7 @@ from absl import flags
 
 from scripts.harness import runtime
 from scripts.harness import umn_tables as experiment
+from scripts.harness import training
 from scripts.harness import umn_flags as script_flags
 
 script_flags.define_common_flags("runs/umn_table3", default_seeds=("0",))
@@ -41,6 +42,7 @@ def main(argv):
             FLAGS, default_epochs=experiment.TABLE3_EPOCHS), threshold=FLAGS.threshold,
         output_dir=FLAGS.output_dir, num_labels=FLAGS.num_labels,
         architecture=FLAGS.architecture, data_dir=FLAGS.data_dir, download=FLAGS.download,
+        source_options=training.source_options(FLAGS), training=training.from_flags(FLAGS),
     )
 
 

@@ -50,3 +50,40 @@ def test_geometric_mean_is_the_normalised_weighted_product(alpha):
 
 def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_labels_out_of_range_raise_naming_the_range_eager_and_in_graph_mode():
+    import tensorflow as tf
+
+    from tf_data.classification import one_hot_labels
+
+    with pytest.raises(ValueError, match=r"\[0, 3\).*Got values in \[0, 3\]"):
+        given_label_values(np.zeros((2, 3), "float32"), np.array([0, 3]))
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        cross_entropy_from_logits(np.array([-1]), np.zeros((1, 2), "float32"))
+    np.testing.assert_array_equal(ops.convert_to_numpy(one_hot_labels(np.array([1]), 2)), [[0, 1]])
+    compiled = tf.function(lambda labels: one_hot_labels(labels, 3))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must lie in \[0, 3\)"):
+        compiled(tf.constant([0, 7]))
+
+
+def test_a_tf_data_label_out_of_range_stops_fit_of_the_robust_crf_in_graph_mode():
+    import keras
+    import tensorflow as tf
+
+    import tf_data
+    from robustcrf.auxiliary import AuxiliaryPosterior
+    from robustcrf.robust_model import RobustCRFModel
+
+    inputs = keras.Input((4,))
+    backbone = keras.Model(inputs, keras.layers.Dense(3)(inputs))
+    auxiliary = AuxiliaryPosterior.from_transition_matrix(
+        tf_data.transition_matrix("symmetric", 3, 0.2), np.full(3, 1 / 3))
+    model = RobustCRFModel(backbone, auxiliary)
+    model.compile(optimizer="adam")
+    assert not model.run_eagerly
+    batches = tf.data.Dataset.from_tensor_slices(
+        {"image": np.zeros((4, 4), "float32"), "label": np.array([0, 1, 2, 5]),
+         "index": np.arange(4)}).batch(4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must lie in \[0, 3\)"):
+        model.fit(batches, epochs=1, verbose=0)

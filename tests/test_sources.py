@@ -107,7 +107,7 @@ def test_folder_source(tmp_path):
 
 def test_folder_of_mixed_sizes_needs_image_size(tmp_path):
     _write_folder(tmp_path, sizes=((5, 5), (6, 4)))
-    with pytest.raises(ValueError, match="pass image_size"):
+    with pytest.raises(ValueError, match=r"image_size=\(H, W\) \(--image_size=H,W"):
         sources.load_folder(str(tmp_path))
     assert sources.load_folder(str(tmp_path), image_size=(4, 4)).image_shape == (4, 4, 3)
 
@@ -165,3 +165,58 @@ def test_image_dataset_validates():
         tf_data.ImageDataset("t", x, np.arange(4) % 2, np.zeros((2, 3, 3, 1)), [0, 1], 2, ())
     with pytest.raises(ValueError, match="class names"):
         tf_data.ImageDataset("t", x, np.arange(4) % 2, x, np.arange(4) % 2, 2, ("a",))
+
+
+def test_table2_script_reads_a_messy_folder_with_its_flags_and_names_files(
+        tmp_path, run_script):
+    """Mixed sizes and unreadable files: the script's error says which flags fix it;
+    with them, the suspected-label CSV names each row's file."""
+    import csv
+
+    folder = tmp_path / "images"
+    _write_folder(folder, sizes=((5, 5), (6, 4), (5, 5)), per_class=12)
+    bad = _plant_bad_files(folder)
+    arguments = [f"--dataset=folder:{folder}", "--preset=smoke", "--noise=symmetric",
+                 "--noise_rates=0.4", "--methods=robustcrf", f"--output_dir={tmp_path / 'out'}"]
+    with pytest.raises(ValueError, match="--skip_bad_files"):
+        run_script("robustcrf_table2", *arguments)
+    with pytest.warns(UserWarning, match="Skipped 2 of 38"), \
+            pytest.raises(ValueError, match="--image_size=H,W"):
+        run_script("robustcrf_table2", *arguments, "--skip_bad_files")
+    with pytest.raises(ValueError, match="two positive integers"):
+        run_script("robustcrf_table2", *arguments, "--skip_bad_files", "--image_size=4")
+    with pytest.warns(UserWarning, match="Skipped 2 of 38"):
+        run_script("robustcrf_table2", *arguments, "--skip_bad_files", "--image_size=4,4")
+    with open(tmp_path / "out" / "suspected_labels_robustcrf_noise0.4_seed0.csv") as handle:
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    assert reader.fieldnames[-1] == "file"
+    for row in rows:  # (a one-epoch smoke run may flag none)
+        assert row["file"].startswith(str(folder)) and row["file"] not in bad
+        assert os.path.exists(row["file"])
+
+
+def test_label_issues_csv_names_the_file_of_each_row(tmp_path):
+    import csv
+
+    from tf_data.label_issues import rank_label_issues
+
+    issues = rank_label_issues(np.array([0, 1, 1]), np.array([1, 1, 0]),
+                               np.array([0.9, 0.1, 0.5]))
+    files = ("a.png", "b.png", "c.png")
+    with open(issues.to_csv(tmp_path / "issues.csv", files=files)) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["index"], row["file"]) for row in rows] == [("0", "a.png"), ("2", "c.png"),
+                                                             ("1", "b.png")]
+    with pytest.raises(ValueError, match="files names 2 examples"):
+        issues.to_csv(tmp_path / "other.csv", files=files[:2])
+
+
+def test_subset_keeps_each_rows_file(tmp_path):
+    _write_folder(tmp_path)
+    data = sources.load_folder(str(tmp_path))
+    rows = np.array([2, 0])
+    part = data.subset(train_rows=rows)
+    assert part.train_files == (data.train_files[2], data.train_files[0])
+    np.testing.assert_array_equal(part.x_train, data.x_train[rows])
+    assert part.test_files == data.test_files and len(part.x_test) == len(data.x_test)

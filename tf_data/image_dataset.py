@@ -76,6 +76,28 @@ class ImageDataset:
         """`(H, W, C)` of one image."""
         return tuple(self.x_train.shape[1:])
 
+    def subset(self, train_rows=None, test_rows=None):
+        """The dataset restricted to some rows, each kept with its file path.
+
+        Args:
+            train_rows, test_rows: integer row indices (or boolean masks)
+                into the train / test split; None keeps the whole split.
+
+        Returns:
+            A new `ImageDataset` (same name, classes and class names).
+        """
+        def pick(values, rows):
+            if values is None or rows is None:
+                return values
+            picked = np.asarray(values)[np.asarray(rows)]
+            return tuple(picked) if isinstance(values, tuple) else picked
+
+        return dataclasses.replace(
+            self, x_train=pick(self.x_train, train_rows), y_train=pick(self.y_train, train_rows),
+            x_test=pick(self.x_test, test_rows), y_test=pick(self.y_test, test_rows),
+            train_files=pick(self.train_files, train_rows),
+            test_files=pick(self.test_files, test_rows))
+
     def class_counts(self, split="train"):
         """Examples per class in `split`."""
         labels = self.y_train if split == "train" else self.y_test

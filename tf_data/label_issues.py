@@ -69,17 +69,30 @@ class LabelIssues:
         """The `count` most suspicious rows."""
         return self[:count]
 
-    def to_csv(self, path):
-        """Writes `index, given_label, suggested_label, <score_name>`, ranked; returns `path`."""
+    def to_csv(self, path, files=None):
+        """Writes `index, given_label, suggested_label, <score_name>`, ranked; returns `path`.
+
+        Args:
+            path: the CSV file.
+            files: optional path of every example of the scored data
+                (`ImageDataset.train_files`), indexed like `indices`; adds a
+                last column `file` naming the file behind each row.
+        """
+        if files is not None and len(self.indices) and int(np.max(self.indices)) >= len(files):
+            raise ValueError(
+                f"files names {len(files)} examples but an index reaches "
+                f"{int(np.max(self.indices))}; pass the file table of the data that was scored.")
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["index", "given_label", "suggested_label", self.score_name])
+            writer.writerow(["index", "given_label", "suggested_label", self.score_name]
+                            + ([] if files is None else ["file"]))
             for index, given, suggested, score in zip(
                     self.indices, self.given_labels, self.suggested_labels, self.scores):
                 writer.writerow([int(index), _label_text(given), _label_text(suggested),
-                                 f"{float(score):.6f}"])
+                                 f"{float(score):.6f}"]
+                                + ([] if files is None else [files[int(index)]]))
         return path
 
 

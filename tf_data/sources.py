@@ -293,8 +293,9 @@ def load_folder(path, image_size=None, seed=0, skip_bad_files=False):
     if bad and not skip_bad_files:
         raise ValueError(
             f"{len(bad)} of {len(files)} files in {path!r} cannot be read as images:\n"
-            f"{_list_bad_files(bad)}\nRemove or replace them, or pass skip_bad_files=True "
-            "to tf_data.load_dataset / load_folder to leave them out.")
+            f"{_list_bad_files(bad)}\nRemove or replace them, or leave them out with "
+            "--skip_bad_files (table scripts) or skip_bad_files=True (tf_data.load_dataset, "
+            "load_folder).")
     if bad:
         warnings.warn(f"Skipped {len(bad)} of {len(files)} files in {path!r} that cannot be "
                       f"read as images:\n{_list_bad_files(bad)}", stacklevel=2)
@@ -313,7 +314,8 @@ def load_folder(path, image_size=None, seed=0, skip_bad_files=False):
         if images and image.shape != images[0].shape:
             raise ValueError(
                 f"Image {file_name!r} has shape {image.shape} but earlier images have "
-                f"{images[0].shape}; pass image_size to resize them all."
+                f"{images[0].shape}; resize them all with image_size=(H, W) "
+                "(--image_size=H,W in the table scripts)."
             )
         images.append(image)
     images = _scale_user_images(np.stack(images), path)
@@ -321,7 +323,8 @@ def load_folder(path, image_size=None, seed=0, skip_bad_files=False):
                                files=files)
 
 
-def load_dataset(name, data_dir=None, download=False, seed=0, skip_bad_files=False):
+def load_dataset(name, data_dir=None, download=False, seed=0, skip_bad_files=False,
+                 image_size=None):
     """Loads a dataset by the name every script's `--dataset` flag takes.
 
     Args:
@@ -332,6 +335,8 @@ def load_dataset(name, data_dir=None, download=False, seed=0, skip_bad_files=Fal
         seed: seed of the test split made for user data without one.
         skip_bad_files: `folder:PATH` only: leave unreadable files out with a
             warning instead of raising (see `load_folder`).
+        image_size: `folder:PATH` only: `(H, W)` to resize every image to
+            (needed when the images differ in size).
 
     Returns:
         An `ImageDataset`.
@@ -345,7 +350,10 @@ def load_dataset(name, data_dir=None, download=False, seed=0, skip_bad_files=Fal
     if name.startswith("npz:"):
         return load_npz(name[4:], seed=seed)
     if name.startswith("folder:"):
-        return load_folder(name[7:], seed=seed, skip_bad_files=skip_bad_files)
+        return load_folder(name[7:], image_size=image_size, seed=seed,
+                           skip_bad_files=skip_bad_files)
+    if image_size is not None:
+        raise ValueError(f"image_size applies to folder:PATH sources only, not {name!r}.")
     raise ValueError(
         f"Unknown dataset {name!r}. Choose one of {BUILTIN_DATASETS}, "
         "'npz:PATH' or 'folder:PATH'."

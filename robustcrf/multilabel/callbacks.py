@@ -59,3 +59,11 @@ class PosteriorMAPCallback(keras.callbacks.Callback):
         self.history.append(value)
         if logs is not None:
             logs[LOG_KEY] = value
+
+    def get_state(self):
+        """`start` and `history`, for `tf_data.training_backup.TrainingBackup`."""
+        return {"start": self.start, "history": list(self.history)}
+
+    def set_state(self, state):
+        self.start = state["start"]
+        self.history = list(state["history"])

@@ -25,6 +25,7 @@ from robustcrf.multilabel.metrics import mean_average_precision
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from scripts.harness import presets
 from scripts.harness import reporting
+from scripts.harness.training import Training
 from tf_data import splits
 
 TABLE = "robustcrf_table1"
@@ -219,23 +220,35 @@ def cross_entropy_targets(spec, dataset, clean_indices):
 
 
 def _fit_and_score(model, batches, steps, epochs, preset, test_batches, test_labels,
-                   callbacks=()):
-    model.compile(optimizer=keras.optimizers.Adam(preset.learning_rate,
-                                                  epsilon=preset.adam_epsilon),
-                  jit_compile=preset.jit_compile, run_eagerly=preset.run_eagerly)
-    model.fit(batches, epochs=epochs, steps_per_epoch=steps, callbacks=list(callbacks),
-              shuffle=False, verbose=0)
+                   training, run, callbacks=(), stateful_callbacks=()):
+    with training.scope():
+        model.compile(optimizer=keras.optimizers.Adam(preset.learning_rate,
+                                                      epsilon=preset.adam_epsilon),
+                      jit_compile=preset.jit_compile, run_eagerly=preset.run_eagerly)
+    training.fit(model, batches, epochs, steps, callbacks=callbacks, run=run,
+                 stateful_callbacks=stateful_callbacks)
     scores = model.predict(data.images_only(test_batches), verbose=0)
     return mean_average_precision(test_labels, scores)
 
 
+def run_key(method, seed):
+    """The name of one Table 1 run (its backup directory and ledger entry)."""
+    return f"{method}_seed{seed}"
+
+
 def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
-               backbone_name="small_cnn", image_size=None, weights=None, seed=0):
-    """Trains one Table 1 method and returns its results row."""
+               backbone_name="small_cnn", image_size=None, weights=None, seed=0, training=None):
+    """Trains one Table 1 method and returns its results row.
+
+    `training` (a `training.Training`) builds the model under its strategy
+    and backs the run up; default one process without backups.
+    """
     started = time.time()
+    training = training or Training()
     keras.utils.set_random_seed(seed)
     size, input_shape, channels = image_geometry(dataset, backbone_name, image_size)
-    backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
+    with training.scope():
+        backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
     train, test = dataset.train, dataset.test
     test_batches = data.ordered_batches(test, preset.eval_batch_size, size, channels)
     row = {"method": spec.name, "title": spec.title, "seed": seed,
@@ -244,7 +257,8 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
     if spec.kind == "cross_entropy":
         mapping = output_mapping(spec, dataset)
         labels, rows = cross_entropy_targets(spec, dataset, clean_indices)
-        model = CrossEntropyMultilabel(backbone, labels.shape[1], output_to_clean=mapping)
+        with training.scope():
+            model = CrossEntropyMultilabel(backbone, labels.shape[1], output_to_clean=mapping)
         # A clean set smaller than one batch trains in batches of its own size.
         batch_size = preset.batch_size if rows is None else min(preset.batch_size, len(rows))
         batches = data.supervised_batches(train, labels, batch_size, seed, size, channels, rows)
@@ -252,20 +266,21 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
         # passed over more often).
         steps = max(1, len(train) // preset.batch_size)
         row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
-                                    test.clean_labels)
+                                    test.clean_labels, training, run_key(spec.name, seed))
     else:
         if len(clean_indices) == 0:
             raise ValueError(f"{spec.name} needs a non-empty clean set (D_C).")
         if spec.anneal_alpha and auxiliary is None:
             raise ValueError(f"{spec.name} anneals alpha and needs the auxiliary RBM.")
-        model = RobustMultilabelCRF(
-            backbone, dataset.num_clean, dataset.num_noisy, num_examples=len(train),
-            auxiliary=auxiliary if spec.anneal_alpha else None,
-            alpha=preset.alpha_start if spec.anneal_alpha else 0.0,
-            num_chains=preset.num_chains, num_sweeps=preset.num_sweeps,
-            predict_chains=preset.predict_chains, predict_burn_in=preset.predict_burn_in,
-            predict_samples=preset.predict_samples, seed=seed,
-            **spec.model_arguments(preset.num_hidden))
+        with training.scope():
+            model = RobustMultilabelCRF(
+                backbone, dataset.num_clean, dataset.num_noisy, num_examples=len(train),
+                auxiliary=auxiliary if spec.anneal_alpha else None,
+                alpha=preset.alpha_start if spec.anneal_alpha else 0.0,
+                num_chains=preset.num_chains, num_sweeps=preset.num_sweeps,
+                predict_chains=preset.predict_chains, predict_burn_in=preset.predict_burn_in,
+                predict_samples=preset.predict_samples, seed=seed,
+                **spec.model_arguments(preset.num_hidden))
         callbacks = []
         if spec.anneal_alpha:
             callbacks.append(alpha_annealing.AlphaAnnealing(
@@ -280,7 +295,8 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
             channels, dataset.num_clean, dataset.num_noisy, len(train))
         steps = math.ceil(len(noisy_indices) / (preset.batch_size - preset.clean_per_batch))
         row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
-                                    test.clean_labels, callbacks)
+                                    test.clean_labels, training, run_key(spec.name, seed),
+                                    callbacks, stateful_callbacks=[q_map])
         row["q_map_noisy_train_start"] = q_map.start
         row["q_map_noisy_train"] = q_map.history[-1]
         row["q_map_noisy_train_per_epoch"] = list(q_map.history)
@@ -302,7 +318,7 @@ def _train_auxiliary(train, clean_indices, noisy_indices, preset, seed):
 def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset="default",
                backbone="small_cnn", image_size=None, seeds=(0,), output_dir=None,
                data_dir=None, tags_file=None, download=False, weights=None, stream=None,
-               clean_fraction=CLEAN_FRACTION, flip_on=None, flip_off=None):
+               clean_fraction=CLEAN_FRACTION, flip_on=None, flip_off=None, training=None):
     """Runs every method of Table 1 for every seed and writes `results.json`.
 
     Args:
@@ -323,6 +339,9 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
         clean_fraction: share of the training set that forms `D_C`.
         flip_on, flip_off: noise planted on an `npz:` source with clean
             labels only (`tf_data.corrupt_multilabels`).
+        training: a `training.Training` (strategy, `--backup_dir`): with a
+            backup directory, the runs a killed table finished are kept and
+            skipped and the interrupted one resumes from its last epoch.
 
     Returns:
         A dict: `rows` (one per method and seed, each with `method`, `map`,
@@ -339,6 +358,13 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
         raise ValueError("Give at least one seed.")
     if not 0.0 < clean_fraction < 1.0:
         raise ValueError(f"clean_fraction must lie in (0, 1), got {clean_fraction!r}.")
+    training = training or Training()
+    output_dir = training.output_dir(output_dir)
+    ledger = training.ledger({
+        "table": TABLE, "dataset": dataset, "methods": [spec.name for spec in specs],
+        "preset": dataclasses.asdict(preset), "backbone": backbone_label(backbone),
+        "image_size": image_size, "seeds": seeds, "clean_fraction": clean_fraction,
+        "flip_on": flip_on, "flip_off": flip_off, "weights": weights})
     progress = reporting.Progress(len(specs) * len(seeds), stream)
     rows, auxiliary_maps, name = [], [], None
     for seed in seeds:
@@ -349,15 +375,24 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
             output_mapping(spec, loaded)  # fail before training anything
         clean_indices, noisy_indices = splits.clean_noisy_split(len(loaded.train),
                                                                 clean_fraction, seed)
+        pending = [spec for spec in specs if ledger.finished(run_key(spec.name, seed)) is None]
         auxiliary = None
         if any(spec.kind == "crf" and spec.anneal_alpha for spec in specs):
-            auxiliary, auxiliary_map = _train_auxiliary(loaded.train, clean_indices,
-                                                        noisy_indices, preset, seed)
+            auxiliary_map = ledger.finished(run_key("auxiliary_rbm", seed))
+            if auxiliary_map is None or any(spec.kind == "crf" and spec.anneal_alpha
+                                            for spec in pending):
+                with training.scope():
+                    auxiliary, auxiliary_map = _train_auxiliary(loaded.train, clean_indices,
+                                                                noisy_indices, preset, seed)
+                ledger.record(run_key("auxiliary_rbm", seed), auxiliary_map)
             auxiliary_maps.append(auxiliary_map)
         for spec in specs:
-            row = run_method(spec, loaded, clean_indices, noisy_indices, preset, auxiliary,
-                             backbone, image_size, weights, seed)
-            row["setting"] = f"{backbone_label(backbone)} ({preset.name})"
+            row = ledger.finished(run_key(spec.name, seed))
+            if row is None:
+                row = run_method(spec, loaded, clean_indices, noisy_indices, preset, auxiliary,
+                                 backbone, image_size, weights, seed, training)
+                row["setting"] = f"{backbone_label(backbone)} ({preset.name})"
+                ledger.record(run_key(spec.name, seed), row)
             rows.append(row)
             fields = {"method": spec.name, "seed": seed, "map": row["map"]}
             if row["q_map_noisy_train"] is not None:
@@ -390,5 +425,6 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
             output_dir, TABLE, name, rows, preset=preset.name, backbone=backbone_label(backbone),
             auxiliary_map_noisy_train=auxiliary_map, clean_fraction=clean_fraction,
             flip_on=flip_on, flip_off=flip_off)
+    ledger.complete()
     return {"rows": rows, "table": table, "auxiliary_map": auxiliary_map,
             "results_path": results_path}

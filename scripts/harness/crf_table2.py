@@ -54,6 +54,7 @@ from robustcrf.transition_estimation import estimate_transition_matrix
 from tf_data.label_issues import issues_from_probabilities
 from scripts.harness import presets
 from scripts.harness import reporting
+from scripts.harness.training import Training
 from tf_data import validation
 
 TABLE_NAME = "robustcrf_table2"
@@ -196,12 +197,11 @@ def check_methods(methods):
     return methods
 
 
-def subset(images, labels, limit, seed):
-    """A seeded random subset of at most `limit` examples (all if None)."""
-    if limit is None or len(images) <= limit:
-        return images, labels
-    keep = np.sort(np.random.default_rng(seed).permutation(len(images))[:limit])
-    return images[keep], labels[keep]
+def subset_rows(size, limit, seed):
+    """Sorted rows of a seeded random subset of at most `limit` of `size` examples (None: all)."""
+    if limit is None or size <= limit:
+        return None
+    return np.sort(np.random.default_rng(seed).permutation(size)[:limit])
 
 
 def build_logits_backbone(preset, image_shape, num_classes):
@@ -264,7 +264,7 @@ class RunResult:
 
 
 def train_and_score(method, data, noisy_labels, transition, preset, seed,
-                    estimated_transition=None):
+                    estimated_transition=None, training=None, run=None):
     """Trains one method on the noisy labels and scores it (Table 2's two numbers).
 
     Args:
@@ -275,34 +275,41 @@ def train_and_score(method, data, noisy_labels, transition, preset, seed,
         preset: a `Preset`.
         seed: seed of weights, shuffling and augmentation.
         estimated_transition: `T_hat` for the `*_estimated` methods.
+        training: a `training.Training` (strategy, backups); default one
+            process without backups.
+        run: the run's key for its backup (see `Training.fit`).
 
     Returns:
         A `RunResult`. Raises ValueError from the backward loss when its `T`
         is singular or ill-conditioned.
     """
     start = time.time()
+    training = training or Training()
     keras.utils.set_random_seed(seed)
-    backbone = build_logits_backbone(preset, data.image_shape, data.num_classes)
-    optimizer = keras.optimizers.Adam(preset.learning_rate)
-    if method == "robustcrf":
-        prior = estimate_clean_prior(noisy_labels, transition)
-        auxiliary = AuxiliaryPosterior.from_transition_matrix(transition, prior)
-        model = RobustCRFModel(backbone, auxiliary, alpha=preset.alpha_start,
-                               noisy_bias=preset.noisy_bias, class_balance=preset.class_balance)
-        model.compile(optimizer=optimizer, run_eagerly=preset.run_eagerly)
-        callbacks = [AlphaAnnealing(preset.alpha_start, preset.alpha_end,
-                                    epochs=preset.alpha_epochs, fraction=preset.alpha_fraction,
-                                    hold=preset.alpha_hold, schedule=preset.alpha_schedule)]
-    else:
-        model = backbone
-        model.compile(optimizer=optimizer, run_eagerly=preset.run_eagerly,
-                      loss=baseline_loss(method, transition, estimated_transition,
-                                         preset.class_balance,
-                                         estimate_clean_prior(noisy_labels, transition)))
-        callbacks = []
+    with training.scope():
+        backbone = build_logits_backbone(preset, data.image_shape, data.num_classes)
+        optimizer = keras.optimizers.Adam(preset.learning_rate)
+        if method == "robustcrf":
+            prior = estimate_clean_prior(noisy_labels, transition)
+            auxiliary = AuxiliaryPosterior.from_transition_matrix(transition, prior)
+            model = RobustCRFModel(backbone, auxiliary, alpha=preset.alpha_start,
+                                   noisy_bias=preset.noisy_bias,
+                                   class_balance=preset.class_balance)
+            model.compile(optimizer=optimizer, run_eagerly=preset.run_eagerly)
+            callbacks = [AlphaAnnealing(preset.alpha_start, preset.alpha_end,
+                                        epochs=preset.alpha_epochs,
+                                        fraction=preset.alpha_fraction, hold=preset.alpha_hold,
+                                        schedule=preset.alpha_schedule)]
+        else:
+            model = backbone
+            model.compile(optimizer=optimizer, run_eagerly=preset.run_eagerly,
+                          loss=baseline_loss(method, transition, estimated_transition,
+                                             preset.class_balance,
+                                             estimate_clean_prior(noisy_labels, transition)))
+            callbacks = []
     dataset = training_dataset(data.x_train, noisy_labels, preset, seed,
                                as_tuples=method != "robustcrf")
-    model.fit(dataset, epochs=preset.epochs, callbacks=callbacks, verbose=0, shuffle=False)
+    training.fit(model, dataset, preset.epochs, callbacks=callbacks, run=run)
     from_logits = method != "robustcrf"
     test_probabilities = predict_probabilities(model, data.x_test, from_logits)
     train_probabilities = predict_probabilities(model, data.x_train, from_logits)
@@ -330,7 +337,8 @@ def suspected_labels_path(output_dir, noise_rate, seed):
 
 def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
                methods=DEFAULT_METHODS, seeds=(0,), preset="default", output_dir=None,
-               progress_stream=None, data_dir=None, download=False, **overrides):
+               progress_stream=None, data_dir=None, download=False, source_options=None,
+               training=None, **overrides):
     """Runs Table 2: every method x noise rate x seed; writes results and CSVs.
 
     Args:
@@ -343,7 +351,11 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
         preset: a `PRESETS` name.
         output_dir: where results.json and the CSVs go; None writes nothing.
         progress_stream: where progress lines go (default stdout).
-        data_dir, download: passed to `tf_data.load_dataset`.
+        data_dir, download: passed to `tf_data.load_dataset`, with the
+            keyword arguments in `source_options` (`skip_bad_files`, `image_size`).
+        training: a `training.Training` (strategy, `--backup_dir`): with a
+            backup directory, runs a killed table finished are kept and
+            skipped, the interrupted one resumes from its last epoch.
         **overrides: `Preset` fields to override, e.g. `epochs=5`.
 
     Returns:
@@ -359,13 +371,17 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
     seeds = [int(seed) for seed in seeds]
     if not seeds:
         raise ValueError("No seeds given; pass e.g. 0 or 0,1,2.")
+    training = training or Training()
+    output_dir = training.output_dir(output_dir)
     data = dataset if isinstance(dataset, tf_data.ImageDataset) else tf_data.load_dataset(
-        dataset, data_dir=data_dir, download=download)
+        dataset, data_dir=data_dir, download=download, **(source_options or {}))
     noise_kind = noise_kind or default_noise_kind(data.name)
-    x_train, y_train = subset(data.x_train, data.y_train, config.max_train_examples, 0)
-    x_test, y_test = subset(data.x_test, data.y_test, config.max_test_examples, 1)
-    data = tf_data.ImageDataset(data.name, x_train, y_train, x_test, y_test, data.num_classes,
-                                data.class_names)
+    data = data.subset(subset_rows(len(data.x_train), config.max_train_examples, 0),
+                       subset_rows(len(data.x_test), config.max_test_examples, 1))
+    ledger = training.ledger({
+        "table": TABLE_NAME, "dataset": data.name, "noise_kind": noise_kind,
+        "noise_rates": rates, "methods": list(methods), "seeds": seeds,
+        "settings": dataclasses.asdict(config)})
     needs_estimate = any(m.endswith("_estimated") for m in methods)
     progress = reporting.Progress(len(methods) * len(rates) * len(seeds), progress_stream)
     rows, skipped = [], []
@@ -373,23 +389,35 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
         transition = tf_data.transition_matrix(noise_kind, data.num_classes, rate)
         for seed in seeds:
             noisy = tf_data.corrupt_labels(data.y_train, transition, seed=seed, exact=True)
+            run_key = lambda method: f"{method}_noise{rate:g}_seed{seed}"  # noqa: E731
+            pending = [m for m in methods if ledger.finished(run_key(m)) is None]
             estimated = None
             cross_entropy_run = None
-            if needs_estimate or "cross_entropy" in methods:
+            if (any(m.endswith("_estimated") for m in pending)
+                    or "cross_entropy" in pending):
                 cross_entropy_run = train_and_score("cross_entropy", data, noisy.labels,
-                                                    transition, config, seed)
+                                                    transition, config, seed,
+                                                    training=training,
+                                                    run=run_key("cross_entropy"))
                 if needs_estimate:
                     estimated = estimate_transition_matrix(cross_entropy_run.train_probabilities)
             for method in methods:
+                finished = ledger.finished(run_key(method))
+                if finished is not None:
+                    (skipped if "reason" in finished else rows).append(finished)
+                    progress.update(method=method, noise=rate, seed=seed,
+                                    kept="finished before the restart")
+                    continue
                 try:
                     result = (cross_entropy_run if method == "cross_entropy" else
                               train_and_score(method, data, noisy.labels, transition, config,
-                                              seed, estimated))
+                                              seed, estimated, training, run_key(method)))
                 except ValueError as error:
                     if not method.startswith("backward"):
                         raise
                     skipped.append({"method": method, "noise": rate, "seed": seed,
                                     "reason": str(error)})
+                    ledger.record(run_key(method), skipped[-1])
                     progress.update(method=method, noise=rate, seed=seed,
                                     skipped="T not invertible")
                     continue
@@ -419,11 +447,13 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
                                 seconds=round(result.seconds, 1))
                 if method == "robustcrf" and output_dir is not None:
                     result.label_issues.flagged().to_csv(
-                        suspected_labels_path(output_dir, rate, seed))
+                        suspected_labels_path(output_dir, rate, seed), files=data.train_files)
+                ledger.record(run_key(method), rows[-1])
     if output_dir is not None:
         reporting.write_results_json(
             output_dir, TABLE_NAME, data.name, rows, noise_kind=noise_kind,
             preset=preset, settings=dataclasses.asdict(config), skipped=skipped)
+    ledger.complete()
     return rows, skipped
 
 

@@ -30,3 +30,10 @@ class EpsHistory(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.eps_per_epoch.append(self.model.label_uncertainty(self.images, self.labels))
+
+    def get_state(self):
+        """The record so far, for `TrainingBackup` (float32 values round-trip exactly)."""
+        return [np.asarray(eps).tolist() for eps in self.eps_per_epoch]
+
+    def set_state(self, state):
+        self.eps_per_epoch = [np.asarray(eps, dtype=np.float32) for eps in state]

@@ -47,7 +47,9 @@ def noise_summary(dataset, kind, rate, seed=0, exact=False):
 
 
 def summarize(name="digits", kind="mnist", rate=0.3, seed=0, exact=False, data_dir=None,
-              download=False):
-    """Loads dataset `name` and returns `noise_summary`'s text."""
-    dataset = sources.load_dataset(name, data_dir=data_dir, download=download)
+              download=False, source_options=None):
+    """Loads dataset `name` (`source_options`: more `load_dataset` arguments) and returns
+    `noise_summary`'s text."""
+    dataset = sources.load_dataset(name, data_dir=data_dir, download=download,
+                                   **(source_options or {}))
     return noise_summary(dataset, kind, rate, seed, exact)[0]

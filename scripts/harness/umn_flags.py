@@ -8,6 +8,7 @@ a flag given on the command line always wins.
 from absl import flags
 
 from umn import architectures
+from scripts.harness import training
 from scripts.harness import umn_tables as experiment
 
 
@@ -40,6 +41,8 @@ def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
+    training.define_flags()
+    training.define_source_flags()
 
 
 def settings_from_flags(values, default_epochs=None):

@@ -29,6 +29,7 @@ import numpy as np
 import tf_data
 from scripts.harness import presets
 from scripts.harness import reporting
+from scripts.harness.training import Training
 from umn import architectures
 from scripts.harness import label_detection as detection
 from umn import streams
@@ -96,14 +97,15 @@ def check_noise_rates(noise_rates):
     return rates
 
 
-def load_experiment_dataset(name, data_dir=None, download=False):
-    """`tf_data.load_dataset`, keeping the paper's 50,000 MNIST training images."""
-    data = tf_data.load_dataset(name, data_dir=data_dir, download=download)
+def load_experiment_dataset(name, data_dir=None, download=False, source_options=None):
+    """`tf_data.load_dataset`, keeping the paper's 50,000 MNIST training images.
+
+    `source_options`: more `load_dataset` arguments (`skip_bad_files`, `image_size`).
+    """
+    data = tf_data.load_dataset(name, data_dir=data_dir, download=download,
+                                **(source_options or {}))
     if name == "mnist" and len(data.x_train) > MNIST_TRAIN_SIZE:
-        data = tf_data.ImageDataset(
-            data.name, data.x_train[:MNIST_TRAIN_SIZE], data.y_train[:MNIST_TRAIN_SIZE],
-            data.x_test, data.y_test, data.num_classes, data.class_names,
-        )
+        data = data.subset(train_rows=np.arange(MNIST_TRAIN_SIZE))
     return data
 
 
@@ -127,8 +129,15 @@ def choose_architecture(image_shape, requested="auto"):
 
 
 def build_model(method, image_shape, num_classes, settings, seed, noise_rate,
-                architecture="auto", total_steps=1000):
-    """Builds and compiles one method's model."""
+                architecture="auto", total_steps=1000, training=None):
+    """Builds and compiles one method's model (under `training`'s strategy scope)."""
+    with (training or Training()).scope():
+        return _build_model(method, image_shape, num_classes, settings, seed, noise_rate,
+                            architecture, total_steps)
+
+
+def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, architecture,
+                 total_steps):
     architecture = choose_architecture(image_shape, architecture)
     common = dict(image_shape=image_shape, num_classes=num_classes, seed=seed,
                   hidden_units=settings.hidden_units, latent_dim=settings.latent_dim,
@@ -158,8 +167,14 @@ def build_model(method, image_shape, num_classes, settings, seed, noise_rate,
 
 
 def train_method(method, data, split, settings, seed, noise_rate, architecture="auto",
-                 callbacks=()):
-    """Trains one method on one noisy split; returns the fitted model."""
+                 callbacks=(), training=None, stateful_callbacks=()):
+    """Trains one method on one noisy split; returns the fitted model.
+
+    With `training` (a `training.Training` with a backup directory) the run
+    backs up every epoch under a key naming the method, split and seed, and
+    resumes from its backup when one exists.
+    """
+    training = training or Training()
     keras.utils.set_random_seed(seed)
     num_classes = data.num_classes
     stream, steps = streams.semi_supervised_stream(
@@ -172,10 +187,16 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
         stream, _ = streams.labelled_stream(data.x_train, split.labels, num_classes,
                                             settings.batch_size, seed)
     model = build_model(method, data.image_shape, num_classes, settings, seed, noise_rate,
-                        architecture, total_steps=steps * settings.epochs)
-    model.fit(stream, epochs=settings.epochs, steps_per_epoch=steps, verbose=0,
-              callbacks=list(callbacks), shuffle=False)
+                        architecture, total_steps=steps * settings.epochs, training=training)
+    training.fit(model, stream, settings.epochs, steps, callbacks=callbacks,
+                 run=run_key(method, len(split.labelled_indices), noise_rate, seed),
+                 stateful_callbacks=stateful_callbacks)
     return model
+
+
+def run_key(method, num_labels, noise_rate, seed):
+    """The name of one UMN table run (its backup directory and ledger entry)."""
+    return f"{method}_labels{num_labels}_noise{noise_rate:g}_seed{seed}"
 
 
 def error_rate(model, images, labels, batch_size=256):
@@ -193,8 +214,12 @@ def _print_and_save(output_dir, table, dataset, rows, text, **extra):
 
 def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAPER_NOISE_RATES,
                seeds=(0, 1, 2), settings=None, output_dir="runs/umn_table1", num_labels=None,
-               architecture="auto", data_dir=None, download=False):
+               architecture="auto", data_dir=None, download=False, source_options=None,
+               training=None):
     """Table 1: test error (%) per method and corruption rate, over seeds.
+
+    `training` (a `training.Training`) sets the strategy and the backup
+    directory; with one, the runs a killed table finished are skipped.
 
     Returns:
         The list of result rows written to `output_dir/results.json`.
@@ -202,58 +227,89 @@ def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAP
     methods = check_methods(methods)
     noise_rates = check_noise_rates(noise_rates)
     settings = settings or PRESETS["default"]
-    data = load_experiment_dataset(dataset, data_dir, download)
+    training = training or Training()
+    data = load_experiment_dataset(dataset, data_dir, download, source_options)
     num_labels = num_labels or default_num_labels(dataset, data.num_classes)
+    ledger = training.ledger(_ledger_settings("umn_table1", dataset, settings, methods=methods,
+                                              noise_rates=noise_rates, seeds=seeds,
+                                              num_labels=num_labels))
     progress = reporting.Progress(len(methods) * len(noise_rates) * len(seeds))
     rows = []
     for rate in noise_rates:
         for seed in seeds:
             split = make_noisy_split(data, num_labels, rate, seed)
             for method in methods:
-                model = train_method(method, data, split, settings, seed, rate, architecture)
-                error = error_rate(model, data.x_test, data.y_test)
-                rows.append({"method": method, "noise": rate, "seed": seed,
-                             "num_labels": num_labels, "error_rate": 100.0 * error})
-                progress.update(method=method, noise=rate, seed=seed, error=100.0 * error)
+                key = run_key(method, num_labels, rate, seed)
+                row = ledger.finished(key)
+                if row is None:
+                    model = train_method(method, data, split, settings, seed, rate,
+                                         architecture, training=training)
+                    error = error_rate(model, data.x_test, data.y_test)
+                    row = {"method": method, "noise": rate, "seed": seed,
+                           "num_labels": num_labels, "error_rate": 100.0 * error}
+                    ledger.record(key, row)
+                rows.append(row)
+                progress.update(method=method, noise=rate, seed=seed, error=row["error_rate"])
     text = reporting.format_table(rows, "method", "noise", "error_rate",
                                   f"UMN Table 1: test error (%) on {dataset}, "
                                   f"{num_labels} labels", scale=1.0)
-    _print_and_save(output_dir, "umn_table1", dataset, rows, text,
+    _print_and_save(training.output_dir(output_dir), "umn_table1", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
+    ledger.complete()
     return rows
 
 
 def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=None,
                noise_rate=0.1, seeds=(0, 1, 2), settings=None,
                output_dir="runs/umn_table2", architecture="auto", data_dir=None,
-               download=False):
-    """Table 2: test error (%) against the number of labels, at one noise rate."""
+               download=False, source_options=None, training=None):
+    """Table 2: test error (%) against the number of labels, at one noise rate.
+
+    `training` as in `run_table1`.
+    """
     methods = check_methods(methods)
     (noise_rate,) = check_noise_rates([noise_rate])
     settings = settings or PRESETS["default"]
-    data = load_experiment_dataset(dataset, data_dir, download)
+    training = training or Training()
+    data = load_experiment_dataset(dataset, data_dir, download, source_options)
     num_labels_list = tuple(num_labels_list or TABLE2_NUM_LABELS.get(
         dataset, tuple(k * data.num_classes for k in (2, 5, 10, 20))))
+    ledger = training.ledger(_ledger_settings(
+        "umn_table2", dataset, settings, methods=methods, noise_rate=noise_rate, seeds=seeds,
+        num_labels=[int(n) for n in num_labels_list]))
     progress = reporting.Progress(len(methods) * len(num_labels_list) * len(seeds))
     rows = []
     for num_labels in num_labels_list:
         for seed in seeds:
             split = make_noisy_split(data, int(num_labels), noise_rate, seed)
             for method in methods:
-                model = train_method(method, data, split, settings, seed, noise_rate,
-                                     architecture)
-                error = error_rate(model, data.x_test, data.y_test)
-                rows.append({"method": method, "noise": noise_rate, "seed": seed,
-                             "num_labels": int(num_labels), "error_rate": 100.0 * error})
+                key = run_key(method, int(num_labels), noise_rate, seed)
+                row = ledger.finished(key)
+                if row is None:
+                    model = train_method(method, data, split, settings, seed, noise_rate,
+                                         architecture, training=training)
+                    error = error_rate(model, data.x_test, data.y_test)
+                    row = {"method": method, "noise": noise_rate, "seed": seed,
+                           "num_labels": int(num_labels), "error_rate": 100.0 * error}
+                    ledger.record(key, row)
+                rows.append(row)
                 progress.update(method=method, num_labels=num_labels, seed=seed,
-                                error=100.0 * error)
+                                error=row["error_rate"])
     text = reporting.format_table(rows, "method", "num_labels", "error_rate",
                                   f"UMN Table 2: test error (%) on {dataset} against the "
                                   f"number of labels, {int(100 * noise_rate)}% noise",
                                   scale=1.0)
-    _print_and_save(output_dir, "umn_table2", dataset, rows, text,
+    _print_and_save(training.output_dir(output_dir), "umn_table2", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
+    ledger.complete()
     return rows
+
+
+def _ledger_settings(table, dataset, settings, **choices):
+    """What identifies a UMN table run for its `RunLedger`."""
+    return {"table": table, "dataset": dataset, "settings": dataclasses.asdict(settings),
+            **{name: list(value) if isinstance(value, tuple) else value
+               for name, value in choices.items()}}
 
 
 DETECTION_METRICS = ("precision", "recall", "f1", "roc_auc")
@@ -275,7 +331,8 @@ BASELINE_NOTE = ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x), a base
 
 def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2), settings=None,
                threshold="otsu", output_dir="runs/umn_table3", num_labels=None,
-               architecture="auto", data_dir=None, download=False):
+               architecture="auto", data_dir=None, download=False, source_options=None,
+               training=None):
     """Table 3: precision / recall / F1 / ROC AUC of `eps > threshold` for UMN.
 
     eps is the final epoch's `model.label_uncertainty` on the labelled set;
@@ -288,24 +345,36 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     `suspected_labels_noise<r>_seed<s>.csv` (the labels with
     `eps > threshold`, ranked by eps, with the guider's suggested class;
     `LabelIssues.to_csv` columns `index,given_label,suggested_label,eps`,
-    `index` into the training set).
+    `index` into the training set). `training` as in `run_table1`.
     """
     noise_rates = check_noise_rates(noise_rates)
     settings = settings or presets.override(PRESETS["default"], epochs=TABLE3_EPOCHS)
-    data = load_experiment_dataset(dataset, data_dir, download)
+    training = training or Training()
+    output_dir = training.output_dir(output_dir)
+    data = load_experiment_dataset(dataset, data_dir, download, source_options)
     num_labels = num_labels or default_num_labels(dataset, data.num_classes)
     detection.resolve_threshold(threshold, np.zeros(1))  # validate early
+    ledger = training.ledger(_ledger_settings(
+        "umn_table3", dataset, settings, noise_rates=noise_rates, seeds=seeds,
+        num_labels=num_labels, threshold=str(threshold)))
     progress = reporting.Progress(len(noise_rates) * len(seeds))
     rows = []
     os.makedirs(output_dir, exist_ok=True)
     for rate in noise_rates:
         for seed in seeds:
+            key = run_key("umn", num_labels, rate, seed)
+            row = ledger.finished(key)
+            if row is not None:  # Its CSV and histogram were written before the restart.
+                rows.append(row)
+                progress.update(noise=rate, seed=seed, f1=row["f1"], auc=row["roc_auc"])
+                continue
             split = make_noisy_split(data, num_labels, rate, seed)
             images = data.x_train[split.labelled_indices]
             given = split.noisy.labels
             history = EpsHistory(images, given)
             model = train_method("umn", data, split, settings, seed, rate, architecture,
-                                 callbacks=[history])
+                                 callbacks=[history], training=training,
+                                 stateful_callbacks=[history])
             eps = history.eps_per_epoch[-1]
             cut = detection.resolve_threshold(threshold, eps)
             scores = detection.detection_scores(split.is_corrupted, eps, cut)
@@ -320,12 +389,14 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             flagged = dataclasses.replace(flagged,
                                           indices=split.labelled_indices[flagged.indices])
             flagged.to_csv(
-                os.path.join(output_dir, f"suspected_labels_noise{rate:g}_seed{seed}.csv"))
+                os.path.join(output_dir, f"suspected_labels_noise{rate:g}_seed{seed}.csv"),
+                files=data.train_files)
             if seed == seeds[0]:
                 write_eps_histogram_png(
                     os.path.join(output_dir, f"eps_histogram_noise{rate:g}.png"),
                     history.eps_per_epoch, split.is_corrupted,
                 )
+            ledger.record(key, rows[-1])
             progress.update(noise=rate, seed=seed, f1=scores["f1"], auc=scores["roc_auc"])
     long_rows = [{"metric": name, "noise": r["noise"], "value": r[name]}
                  for name in (*DETECTION_METRICS, BASELINE_METRIC) for r in rows]
@@ -335,4 +406,5 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     text = f"{text}\n{BASELINE_NOTE}"
     _print_and_save(output_dir, "umn_table3", dataset, rows, text, threshold=str(threshold),
                     settings=dataclasses.asdict(settings))
+    ledger.complete()
     return rows
