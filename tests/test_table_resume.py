@@ -79,6 +79,25 @@ def test_umn_table1_started_again_after_a_kill_keeps_finished_rows(tmp_path, mon
     assert rows == reference
 
 
+def test_multilabel_table1_started_again_after_a_kill_keeps_rows_and_the_rbm_map(
+        tmp_path, monkeypatch):
+    from scripts.harness import crf_table1
+
+    arguments = dict(methods=["ce_noisy", "crf_hidden"], preset="smoke", seeds=[0],
+                     stream=open(os.devnull, "w"))
+    reference = crf_table1.run_table1(**arguments)
+    original = crf_table1.run_method
+    backup_dir = tmp_path / "backup"
+    counting(original, monkeypatch, crf_table1, "run_method", kill_at=2)
+    with pytest.raises(Killed):
+        crf_table1.run_table1(training=Training(backup_dir=backup_dir), **arguments)
+    calls = counting(original, monkeypatch, crf_table1, "run_method")
+    result = crf_table1.run_table1(training=Training(backup_dir=backup_dir), **arguments)
+    assert [spec.name for spec in calls] == ["crf_hidden"]
+    assert without_timing(result["rows"]) == without_timing(reference["rows"])
+    assert result["auxiliary_map"] == reference["auxiliary_map"]
+
+
 def test_a_ledger_of_other_settings_is_refused_naming_what_differs(tmp_path):
     RunLedger(str(tmp_path), {"seeds": [0], "dataset": "digits"}).record("a", {"x": 1})
     with pytest.raises(ValueError, match="differing: seeds.*new --backup_dir"):
