@@ -9,6 +9,8 @@ backbone that maps images to a vector (or directly to logits) works too.
 import keras
 from keras import layers
 
+from tf_data.distribute import batch_normalization
+
 
 BACKBONES = ("small_cnn", "resnet32", "resnet50", "vgg16")
 # Keras' BatchNormalization default (0.99) moves the inference statistics too
@@ -47,7 +49,7 @@ def small_cnn(input_shape, width=32, batch_norm_momentum=BATCH_NORM_MOMENTUM, na
     while True:
         for _ in range(2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization(momentum=batch_norm_momentum)(x)
+            x = batch_normalization(momentum=batch_norm_momentum)(x)
             x = layers.ReLU()(x)
         if filters == 2 * width and size <= SMALL_CNN_POOLED_SIZE:
             break
@@ -62,15 +64,15 @@ def _basic_block(x, filters, stride, momentum):
     shortcut = x
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
                       kernel_initializer="he_normal")(x)
-    y = layers.BatchNormalization(momentum=momentum)(y)
+    y = batch_normalization(momentum=momentum)(y)
     y = layers.ReLU()(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False,
                       kernel_initializer="he_normal")(y)
-    y = layers.BatchNormalization(momentum=momentum)(y)
+    y = batch_normalization(momentum=momentum)(y)
     if stride != 1 or shortcut.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False,
                                  kernel_initializer="he_normal")(shortcut)
-        shortcut = layers.BatchNormalization(momentum=momentum)(shortcut)
+        shortcut = batch_normalization(momentum=momentum)(shortcut)
     return layers.ReLU()(layers.Add()([y, shortcut]))
 
 
@@ -85,7 +87,7 @@ def resnet_cifar(input_shape, depth=32, batch_norm_momentum=BATCH_NORM_MOMENTUM,
     blocks = (depth - 2) // 6
     inputs = keras.Input(input_shape)
     x = layers.Conv2D(16, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(inputs)
-    x = layers.ReLU()(layers.BatchNormalization(momentum=batch_norm_momentum)(x))
+    x = layers.ReLU()(batch_normalization(momentum=batch_norm_momentum)(x))
     for stage, filters in enumerate((16, 32, 64)):
         for block in range(blocks):
             x = _basic_block(x, filters, 2 if stage > 0 and block == 0 else 1,

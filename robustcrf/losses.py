@@ -22,6 +22,7 @@ from robustcrf.auxiliary import bayes_posterior_logits
 from tf_data import validation
 from tf_data.classification import cross_entropy_from_logits
 from tf_data.classification import given_label_values
+from tf_data.distribute import replica_sum
 
 LOG_FLOOR = 1e-12
 MAX_CONDITION_NUMBER = 1e6
@@ -75,15 +76,19 @@ def class_balance_penalty(expected_clean, predicted_clean, weights=None):
         predicted_clean: `(B, C)` the model's clean marginal `p(y_hat | x_n)`.
         weights: optional `(B,)` example weights (0 drops an example).
 
+    Under a `tf.distribute` strategy the shares are those of the global
+    batch (all-reduced), so every replica computes the same penalty.
+
     Returns:
         A scalar >= 0.
     """
     if weights is None:
         weights = ops.ones_like(expected_clean[:, 0])
     weights = ops.cast(weights, expected_clean.dtype)[:, None]
-    total = ops.maximum(ops.sum(weights), 1.0)
-    expected = ops.sum(expected_clean * weights, axis=0) / total
-    predicted = ops.sum(ops.cast(predicted_clean, expected.dtype) * weights, axis=0) / total
+    total = ops.maximum(replica_sum(ops.sum(weights)), 1.0)
+    expected = replica_sum(ops.sum(expected_clean * weights, axis=0)) / total
+    predicted = replica_sum(
+        ops.sum(ops.cast(predicted_clean, expected.dtype) * weights, axis=0)) / total
     return ops.sum(expected * (ops.log(ops.maximum(expected, LOG_FLOOR))
                                - ops.log(ops.maximum(predicted, LOG_FLOOR))))
 

@@ -23,6 +23,9 @@ from robustcrf.losses import DEFAULT_CLASS_BALANCE
 from robustcrf.losses import check_class_balance
 from robustcrf.losses import class_balance_penalty
 from tf_data import validation
+from tf_data.distribute import global_value
+from tf_data.distribute import replica_mean_share
+from tf_data.distribute import replica_share
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
@@ -57,9 +60,9 @@ def add_logits_head(features_model, num_classes, name=None):
 
 
 def em_loss(objective, weights):
-    """Negative weighted mean of the per-example M-step objective."""
-    total = ops.maximum(ops.sum(weights), 1.0)
-    return -ops.sum(objective * weights) / total
+    """Negative weighted mean of the per-example M-step objective (this replica's
+    share of it over the global batch under a `tf.distribute` strategy)."""
+    return -replica_mean_share(objective, weights)
 
 
 class _ClassShareWatch(keras.callbacks.Callback):
@@ -235,15 +238,15 @@ class RobustCRFModel(keras.Model):
         terms = self.crf.training_terms(clean_logits, safe_labels, posterior, noisy_logits)
         loss = em_loss(terms["objective"], weights)
         if self.class_balance:
-            loss = loss + self.class_balance * class_balance_penalty(
-                expected_clean, terms["clean_marginal"], weights)
+            loss = loss + replica_share(self.class_balance * class_balance_penalty(
+                expected_clean, terms["clean_marginal"], weights))
         return (loss, terms["noisy_log_likelihood"], terms["clean_marginal"], weights,
                 safe_labels, expected_clean)
 
     def _update_metrics(self, images, loss, log_likelihood, marginal, weights, labels):
         """Updates Keras' loss tracker, the model's trackers and the user's compiled
         metrics (given labels against the clean marginal `p(y_hat | x)`); returns the logs."""
-        compiled_loss_tracker(self).update_state(loss)
+        compiled_loss_tracker(self).update_state(global_value(loss))
         self.noisy_nll_tracker.update_state(-log_likelihood, sample_weight=weights)
         self.accuracy_tracker.update_state(labels, marginal, sample_weight=weights)
         return self.compute_metrics(images, labels, marginal, sample_weight=weights)
@@ -286,7 +289,7 @@ class RobustCRFModel(keras.Model):
         with tf.GradientTape() as tape:
             loss, log_likelihood, marginal, weights, labels, expected = self._step_terms(
                 images, labels, verified, sample_weight, training=True)
-            total = loss + (ops.sum(self.losses) if self.losses else 0.0)
+            total = loss + (replica_share(ops.sum(self.losses)) if self.losses else 0.0)
         variables = self.trainable_variables
         gradients = tape.gradient(total, variables)
         self.optimizer.apply(gradients, variables)

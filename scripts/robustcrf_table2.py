@@ -70,19 +70,21 @@ def main(argv):
         runtime.enable_determinism()
     runtime.quiet_tensorflow_logs()
     seeds = [int(value) for value in parse_floats(FLAGS.seeds, "seeds")]
+    run_training = training.from_flags(FLAGS)
     rows, skipped = table2.run_table2(
         FLAGS.dataset, noise_kind=FLAGS.noise,
         noise_rates=parse_floats(FLAGS.noise_rates, "noise_rates"),
         methods=FLAGS.methods, seeds=seeds, preset=FLAGS.preset,
         output_dir=FLAGS.output_dir, data_dir=FLAGS.data_dir, download=FLAGS.download,
-        source_options=training.source_options(FLAGS), training=training.from_flags(FLAGS),
+        source_options=training.source_options(FLAGS), training=run_training,
         epochs=FLAGS.epochs, batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate,
         alpha_start=FLAGS.alpha_start, alpha_end=FLAGS.alpha_end,
         alpha_epochs=FLAGS.alpha_epochs, alpha_fraction=FLAGS.alpha_fraction,
         class_balance=FLAGS.class_balance, noisy_bias=FLAGS.noisy_bias)
     print()
     print(table2.format_table2(rows, skipped))
-    print(f"\nWrote {FLAGS.output_dir}/results.json")
+    if run_training.is_chief:
+        print(f"\nWrote {FLAGS.output_dir}/results.json")
 
 
 if __name__ == "__main__":

@@ -58,3 +58,41 @@ class _Strategy:
 ])
 def test_the_chief_is_worker_zero_unless_the_cluster_names_one(task_type, task_id, cluster, chief):
     assert distribute.is_chief(_Strategy(_Resolver(task_type, task_id, cluster))) is chief
+
+
+def test_replica_helpers_are_the_single_process_operations_without_a_strategy():
+    import keras
+    import numpy as np
+
+    values = np.array([1.0, 2.0, 3.0, 4.0], "float32")
+    weights = np.array([1.0, 0.0, 2.0, 1.0], "float32")
+    share = keras.ops.convert_to_numpy(distribute.replica_mean_share(values, weights))
+    np.testing.assert_allclose(share, np.average(values, weights=weights), rtol=1e-6)
+    assert float(distribute.replica_mean_share(values, np.zeros(4, "float32"))) == 0.0
+    assert float(distribute.replica_mean_share(values)) == 2.5
+    assert distribute.num_replicas() == 1
+    assert float(distribute.replica_share(keras.ops.convert_to_tensor(3.0))) == 3.0
+    assert float(distribute.global_value(keras.ops.convert_to_tensor(3.0))) == 3.0
+    drawn = distribute.global_batch_draw(keras.random.normal, (3, 2),
+                                         seed=keras.random.SeedGenerator(7))
+    expected = keras.random.normal((3, 2), seed=keras.random.SeedGenerator(7))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(drawn),
+                                  keras.ops.convert_to_numpy(expected))
+
+
+def test_batch_normalization_synchronises_only_when_built_in_a_strategy_scope():
+    import tensorflow as tf
+
+    assert distribute.batch_normalization(momentum=0.9).synchronized is False
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert distribute.batch_normalization().synchronized is True
+
+
+def test_enable_distributed_fit_replaces_the_two_keras_functions_once():
+    from keras.src.backend.tensorflow import trainer
+
+    assert distribute.enable_distributed_fit() is True
+    patched = trainer.reduce_per_replica, trainer.TensorFlowTrainer._maybe_symbolic_build
+    assert distribute.enable_distributed_fit() is True
+    assert (trainer.reduce_per_replica, trainer.TensorFlowTrainer._maybe_symbolic_build) == patched
+    assert patched[0] is not distribute._KERAS_FIXES["reduce_per_replica"]

@@ -59,15 +59,9 @@ SCRIPT = textwrap.dedent("""
         watched = {"alpha": lambda: model.alpha}
     elif family == "multilabel_crf":
         from robustcrf.multilabel import data
-        from robustcrf.multilabel.model import RobustMultilabelCRF
-        from tf_data.multilabel_dataset import MultilabelSplit
-        n = 12
-        split = MultilabelSplit(rng.integers(0, 2, (n, 2)), rng.integers(0, 2, (n, 3)),
-                                images=rng.random((n, 6, 6, 1)).astype("float32"))
-        inputs = keras.Input((6, 6, 1))
-        features = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
-        model = RobustMultilabelCRF(keras.Model(inputs, features), 2, 3, num_examples=n,
-                                    num_hidden=2, num_chains=3, num_sweeps=2, seed=0)
+        sys.path.insert(0, "tests")
+        from multi_worker_family import toy_multilabel_crf
+        model, split = toy_multilabel_crf(rng, 12)
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
         dataset = data.mixed_training_batches(split, np.arange(4), 6, 2, seed=0)
         steps = 2

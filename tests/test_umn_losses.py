@@ -144,13 +144,6 @@ def test_ema_schedules():
     np.testing.assert_allclose(ramp, [math.exp(-5), math.exp(-1.25), 1.0, 1.0], rtol=1e-6)
     assert float(numpy_of(losses.sigmoid_rampup(3, 0))) == 1.0
 
-
-def test_masked_mean():
-    values = np.array([1.0, 2.0, 3.0], "float32")
-    assert float(numpy_of(losses.masked_mean(values, np.array([1, 0, 1])))) == 2.0
-    assert float(numpy_of(losses.masked_mean(values, np.array([0, 0, 0])))) == 0.0
-
-
 def test_otsu_threshold_separates_two_modes():
     values = np.concatenate([RNG.normal(0.02, 0.005, 80), RNG.normal(0.3, 0.03, 20)])
     cut = detection.otsu_threshold(values)

@@ -31,6 +31,7 @@ below are three lines each and are checked against NumPy in
 from keras import ops
 from keras import random as keras_random
 
+from tf_data.distribute import global_batch_draw
 
 MAX_SHIFT = 2
 NOISE_STDDEV = 0.15
@@ -102,20 +103,21 @@ def flip_images(images, flip):
 def random_translate(images, seed, max_shift=MAX_SHIFT):
     """Translates every image by a uniform random shift in [-m, m]^2 pixels."""
     batch = ops.shape(images)[0]
-    shifts = keras_random.randint((batch, 2), -max_shift, max_shift + 1, seed=seed)
+    shifts = global_batch_draw(keras_random.randint, (batch, 2), minval=-max_shift,
+                               maxval=max_shift + 1, seed=seed)
     return translate_images(images, shifts, max_shift)
 
 
 def gaussian_input_noise(images, seed, stddev=NOISE_STDDEV):
     """Adds i.i.d. `N(0, stddev^2)` noise to every pixel."""
-    noise = keras_random.normal(ops.shape(images), stddev=stddev, seed=seed)
+    noise = global_batch_draw(keras_random.normal, ops.shape(images), stddev=stddev, seed=seed)
     return add_gaussian_noise(images, ops.cast(noise, images.dtype))
 
 
 def random_horizontal_flip(images, seed):
     """Flips each image left-right with probability 1/2."""
     batch = ops.shape(images)[0]
-    flip = keras_random.uniform((batch,), seed=seed) < 0.5
+    flip = global_batch_draw(keras_random.uniform, (batch,), seed=seed) < 0.5
     return flip_images(images, flip)
 
 

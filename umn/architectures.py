@@ -34,6 +34,8 @@ from keras import ops
 from keras import random as keras_random
 
 from tf_data import augment
+from tf_data.distribute import global_batch_draw
+from tf_data.distribute import batch_normalization
 
 ARCHITECTURES = ("mlp", "conv13")
 # The MLP sizes every UMN model defaults to: Kingma et al.'s M1+M2 width
@@ -97,7 +99,7 @@ def _mlp(input_dim, hidden_units, output_dim, name):
 
 def _conv_block(x, filters, kernel, padding):
     x = layers.Conv2D(filters, kernel, padding=padding)(x)
-    x = layers.BatchNormalization()(x)
+    x = batch_normalization()(x)
     return layers.LeakyReLU(LEAKY_SLOPE)(x)
 
 
@@ -242,7 +244,7 @@ def classifier_forward(networks, images, reads_latent, training=False, seed=None
     za_mean, za_log_var = split_gaussian(networks["latent_head"](features, training=training))
     za = za_mean
     if seed is not None:
-        noise = keras_random.normal(ops.shape(za_mean), seed=seed)
+        noise = global_batch_draw(keras_random.normal, ops.shape(za_mean), seed=seed)
         za = za_mean + ops.exp(0.5 * za_log_var) * noise
     classifier_input = za if reads_latent else features
     logits = networks["classifier"](classifier_input, training=training)
@@ -252,12 +254,12 @@ def classifier_forward(networks, images, reads_latent, training=False, seed=None
 
 def _residual_block(x, filters, stride):
     shortcut = x
-    y = layers.BatchNormalization()(x)
+    y = batch_normalization()(x)
     y = layers.ReLU()(y)
     if stride != 1 or x.shape[-1] != filters:
         shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False)(y)
     y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(y)
-    y = layers.BatchNormalization()(y)
+    y = batch_normalization()(y)
     y = layers.ReLU()(y)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
     return layers.Add()([shortcut, y])
@@ -291,6 +293,6 @@ def resnet_classifier(image_shape, num_classes, width=16, blocks_per_stage=2):
             if stride == 2:
                 size //= 2
             x = _residual_block(x, filters, stride)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(batch_normalization()(x))
     logits = layers.Dense(num_classes)(layers.GlobalAveragePooling2D()(x))
     return keras.Model(inputs, logits, name="resnet")

@@ -9,6 +9,8 @@ from keras import ops
 from tf_data import validation
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import UNLABELLED
+from tf_data.distribute import global_value
+from tf_data.distribute import replica_share
 from tf_data.keras_contract import compiled_loss_tracker
 from tf_data.keras_contract import serving_signature
 from tf_data.label_issues import issues_from_probabilities
@@ -72,12 +74,12 @@ class KerasContract:
         """Runs after every optimiser update; nothing by default."""
 
     def _total_loss(self, loss):
-        return loss + ops.sum(self.losses) if self.losses else loss
+        return loss + replica_share(ops.sum(self.losses)) if self.losses else loss
 
     def _report(self, images, labels, loss, step):
         """Updates every metric of one step and returns all their results."""
         loss_weight = step.get("loss_weight", ops.shape(labels)[0])
-        compiled_loss_tracker(self).update_state(loss, sample_weight=loss_weight)
+        compiled_loss_tracker(self).update_state(global_value(loss), sample_weight=loss_weight)
         for tracker, value, weight in step["trackers"]:
             tracker.update_state(value, sample_weight=weight)
         labelled = ops.cast(labels >= 0, "float32")

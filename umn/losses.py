@@ -297,9 +297,3 @@ def consistency_mse(student_probs, teacher_probs):
         `(B,)`: `mean_c (p_c - q_c)^2` (Mean Teacher's consistency cost).
     """
     return ops.mean(ops.square(student_probs - teacher_probs), axis=-1)
-
-
-def masked_mean(values, mask):
-    """Mean of `values` where `mask` is 1; 0 when the mask is empty."""
-    mask = ops.cast(mask, values.dtype)
-    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)

@@ -6,6 +6,8 @@ from keras import ops
 from tf_data import augment
 from tf_data import validation
 from tf_data.classification import cross_entropy_from_logits
+from tf_data.distribute import global_value
+from tf_data.distribute import replica_mean_share
 from umn import architectures
 from umn import losses
 from umn.batches import images_of
@@ -123,14 +125,14 @@ class MeanTeacher(KerasContract, keras.Model):
             self.networks, student_input, self.reads_latent, training=training)["logits"]
         probs = ops.softmax(logits, axis=-1)
         labelled = labels >= 0
-        classification = losses.masked_mean(
-            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits),
-            labelled)
-        consistency = ops.mean(losses.consistency_mse(probs, teacher_probs))
+        classification = replica_mean_share(
+            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits), labelled)
+        consistency = replica_mean_share(losses.consistency_mse(probs, teacher_probs))
         weight = self.consistency_weight * losses.sigmoid_rampup(step, self.rampup_steps)
         return {"loss": classification + weight * consistency,
                 "probabilities": probs if training else teacher_probs,
-                "trackers": [(self.consistency_tracker, consistency, ops.shape(labels)[0])]}
+                "trackers": [(self.consistency_tracker, global_value(consistency),
+                              ops.shape(labels)[0])]}
 
     def _after_optimizer_step(self):
         self.guider.update(self.networks, self.teacher_decay(self.optimizer.iterations - 1))

@@ -6,6 +6,8 @@ from keras import ops
 
 from tf_data import augment
 from tf_data import validation
+from tf_data.distribute import global_value
+from tf_data.distribute import replica_mean_share
 from umn import architectures
 from umn import losses
 from umn.batches import check_batch_images
@@ -287,11 +289,12 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             probs, safe_labels, clipped, self.num_classes, self.label_term,
             logits=encoded["logits"],
         )
-        label_loss = -losses.masked_mean(label_objective, labelled)
-        elbo_loss = -ops.mean(bound["elbo"])
+        # Means over the global batch (each replica's share under a strategy).
+        label_loss = -replica_mean_share(label_objective, labelled)
+        elbo_loss = -replica_mean_share(bound["elbo"])
         consistency = ops.convert_to_tensor(0.0, "float32")
         if self.consistency_weight:
-            consistency = losses.masked_mean(
+            consistency = replica_mean_share(
                 losses.consistency_mse(probs, guider_probs), ops.logical_not(labelled)
             )
         loss = elbo_loss + self.label_weight * label_loss + self.consistency_weight * consistency
@@ -312,9 +315,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         batch = ops.shape(labels)[0]
         num_labelled = ops.sum(ops.cast(terms["labelled"], "float32"))
         return {"loss": terms["loss"], "probabilities": probabilities, "trackers": [
-            (self.elbo_tracker, -terms["elbo_loss"], batch),
-            (self.label_loss_tracker, terms["label_loss"], num_labelled),
-            (self.eps_tracker, losses.masked_mean(terms["eps"], terms["labelled"]),
+            (self.elbo_tracker, -global_value(terms["elbo_loss"]), batch),
+            (self.label_loss_tracker, global_value(terms["label_loss"]), num_labelled),
+            (self.eps_tracker, global_value(replica_mean_share(terms["eps"], terms["labelled"])),
              num_labelled),
         ]}
 

@@ -6,8 +6,8 @@ from keras import ops
 from tf_data import augment
 from tf_data import validation
 from tf_data.classification import cross_entropy_from_logits
+from tf_data.distribute import replica_mean_share
 from umn import architectures
-from umn import losses
 from umn.batches import images_of
 from umn.contract import KerasContract
 
@@ -118,9 +118,8 @@ class SupervisedClassifier(KerasContract, keras.Model):
                                      self.noise_stddev)
         logits = self.logits(images, training=training)
         labelled = labels >= 0
-        loss = losses.masked_mean(
-            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits),
-            labelled)
+        loss = replica_mean_share(
+            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits), labelled)
         return {"loss": loss, "loss_weight": ops.sum(ops.cast(labelled, "float32")),
                 "probabilities": ops.softmax(logits, axis=-1), "trackers": []}
 

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 from keras import random as keras_random
 
+from tf_data.distribute import global_batch_draw
 from umn import architectures
 from umn import losses
 
@@ -134,8 +135,8 @@ class StackedVae(keras.layers.Layer):
         zb_mean, zb_log_var = architectures.split_gaussian(zb_params)
         zb = zb_mean
         if seed is not None:
-            zb = zb_mean + ops.exp(0.5 * zb_log_var) * keras_random.normal(
-                ops.shape(zb_mean), seed=seed
+            zb = zb_mean + ops.exp(0.5 * zb_log_var) * global_batch_draw(
+                keras_random.normal, ops.shape(zb_mean), seed=seed
             )
         prior_params = self.networks["za_decoder"](
             ops.concatenate([zb, one_hot_labels], axis=-1), training=training

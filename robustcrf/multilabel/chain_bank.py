@@ -6,8 +6,8 @@ import tensorflow as tf
 import keras
 from keras import ops
 
-from robustcrf.multilabel.distribution import replica_context
 from robustcrf.multilabel.energy import check_size
+from tf_data.distribute import replica_context
 
 
 BITS_PER_WORD = 32

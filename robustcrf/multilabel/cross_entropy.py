@@ -12,6 +12,9 @@ from robustcrf.multilabel.model import build_heads
 from tf_data import validation
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import LABEL_KEY
+from tf_data.distribute import global_value
+from tf_data.distribute import replica_mean_share
+from tf_data.distribute import replica_share
 from tf_data.label_issues import issues_from_probabilities
 
 
@@ -97,14 +100,15 @@ class CrossEntropyMultilabel(keras.Model):
                 f"{self.num_outputs} outputs; the vocabulary sizes must match.")
         with tf.GradientTape() as tape:
             logits = self.logits(data[IMAGE_KEY], training=True)
-            loss = ops.mean(keras.losses.binary_crossentropy(targets, logits, from_logits=True))
+            loss = replica_mean_share(
+                keras.losses.binary_crossentropy(targets, logits, from_logits=True))
             if self.losses:
-                loss = loss + ops.sum(self.losses)
+                loss = loss + replica_share(ops.sum(self.losses))
         variables = self.trainable_weights
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         # The compiled metrics see the trained targets and their probabilities.
         return evaluation.training_logs(self, data[IMAGE_KEY], targets, ops.sigmoid(logits),
-                                        None, loss)
+                                        None, global_value(loss))
 
     def test_step(self, data):
         """Clean labels against `p(y_hat | x)`: loss, `map`, compiled metrics."""

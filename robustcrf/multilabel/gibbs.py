@@ -4,8 +4,8 @@ import keras
 from keras import ops
 
 from robustcrf.multilabel.conditionals import FactorialConditionals
-from robustcrf.multilabel.distribution import replica_context
 from robustcrf.multilabel.energy import check_size
+from tf_data.distribute import global_batch_draw
 
 STORED_SIDES = ("auto", "latent", "noisy")
 
@@ -81,13 +81,8 @@ class BlockGibbsSampler(keras.layers.Layer):
         return energy.num_latent if self.stored_side == "latent" else energy.num_noisy
 
     def _uniform(self, like):
-        context = replica_context()
-        shape = tuple(ops.shape(like))
-        if context is None:
-            return keras.random.uniform(shape, seed=self.seed_generator)
-        draws = keras.random.uniform((context.num_replicas_in_sync,) + shape,
-                                     seed=self.seed_generator)
-        return ops.take(draws, context.replica_id_in_sync_group, axis=0)
+        return global_batch_draw(keras.random.uniform, tuple(ops.shape(like)),
+                                 seed=self.seed_generator)
 
     def bernoulli(self, logits):
         """{0, 1} float draws with `P(1) = sigmoid(logits)`."""

@@ -9,8 +9,6 @@ from robustcrf.alpha_annealing import check_alpha
 from robustcrf.multilabel.auxiliary import AuxiliaryRBM
 from robustcrf.multilabel.chain_bank import ChainBank
 from robustcrf.multilabel.conditionals import FactorialConditionals
-from robustcrf.multilabel.distribution import num_replicas
-from robustcrf.multilabel.distribution import replica_sum
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
@@ -22,6 +20,9 @@ from robustcrf.multilabel.losses import set_weights
 from robustcrf.multilabel.metrics import MeanAveragePrecision
 from robustcrf.regularised_posterior import geometric_mean_logits
 from tf_data import validation
+from tf_data.distribute import global_value
+from tf_data.distribute import replica_share
+from tf_data.distribute import replica_sum
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import INDEX_KEY
 from tf_data.batch_keys import IS_CLEAN_KEY
@@ -285,14 +286,14 @@ class RobustMultilabelCRF(keras.Model):
                                                    data)
             loss = self.surrogate_loss(a, b, data[LABEL_KEY], statistics)
             if self.losses:
-                loss = loss + ops.sum(self.losses) / num_replicas()
+                loss = loss + replica_share(ops.sum(self.losses))
         variables = self.trainable_weights
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         # The user's compiled metrics see q(y_hat | y, x) (Eq. 10) against the
         # verified labels of the clean-set rows.
         return evaluation.training_logs(
             self, data[IMAGE_KEY], data[VERIFIED_LABEL_KEY], statistics["clean_posterior"],
-            ops.cast(data[IS_CLEAN_KEY], "float32"), loss * num_replicas())
+            ops.cast(data[IS_CLEAN_KEY], "float32"), global_value(loss))
 
     def _checked_indices(self, batch):
         message = (f"example indices must lie in [0, {self.num_examples}), the rows of the "
