@@ -228,11 +228,6 @@ def global_batch_draw(draw, shape, **kwargs):
 _KERAS_FIXES = {}
 
 
-def _multi_worker(strategy):
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())
-
-
 def enable_distributed_fit():
     """Fixes Keras 3's `fit`/`evaluate` under `tf.distribute` strategies.
 
@@ -256,7 +251,7 @@ def enable_distributed_fit():
 
     Returns:
         True when the fixes are in place; False (with a warning) when this
-        Keras no longer has the two functions, so nothing was changed.
+        Keras no longer has the functions involved, so nothing was changed.
     """
     if _KERAS_FIXES:
         return True
@@ -264,15 +259,18 @@ def enable_distributed_fit():
 
     keras_reduce = getattr(tf_trainer, "reduce_per_replica", None)
     keras_build = getattr(tf_trainer.TensorFlowTrainer, "_maybe_symbolic_build", None)
-    if keras_reduce is None or keras_build is None:
+    if None in (keras_reduce, keras_build,
+                getattr(tf_trainer, "_collective_all_reduce_multi_worker", None)):
         warnings.warn(
             f"Keras {keras.__version__} no longer has the functions that "
             "tf_data.distribute.enable_distributed_fit replaces; nothing was changed. "
             "Check whether this Keras trains under MultiWorkerMirroredStrategy.", UserWarning)
         return False
 
+    multi_worker = tf_trainer._collective_all_reduce_multi_worker
+
     def reduce_per_replica(values, strategy, reduction):
-        if not _multi_worker(strategy) or reduction not in ("auto", "mean"):
+        if not multi_worker(strategy) or reduction not in ("auto", "mean"):
             return keras_reduce(values, strategy, reduction)
 
         def mean(value):

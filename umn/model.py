@@ -314,11 +314,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         probabilities = terms["learner_probs"] if training else self(images, training=False)
         batch = ops.shape(labels)[0]
         num_labelled = ops.sum(ops.cast(terms["labelled"], "float32"))
+        # One all-reduce for the three global-batch values the trackers record.
+        elbo, label_loss, eps = ops.unstack(global_value(ops.stack([
+            -terms["elbo_loss"], terms["label_loss"],
+            replica_mean_share(terms["eps"], terms["labelled"])])))
         return {"loss": terms["loss"], "probabilities": probabilities, "trackers": [
-            (self.elbo_tracker, -global_value(terms["elbo_loss"]), batch),
-            (self.label_loss_tracker, global_value(terms["label_loss"]), num_labelled),
-            (self.eps_tracker, global_value(replica_mean_share(terms["eps"], terms["labelled"])),
-             num_labelled),
+            (self.elbo_tracker, elbo, batch),
+            (self.label_loss_tracker, label_loss, num_labelled),
+            (self.eps_tracker, eps, num_labelled),
         ]}
 
     def _after_optimizer_step(self):
