@@ -20,11 +20,19 @@ from robustcrf.auxiliary import AuxiliaryPosterior
 from robustcrf.auxiliary import estimate_clean_prior
 from robustcrf.backbones import build_backbone
 from robustcrf.crf_layer import MulticlassCRF
+from robustcrf.label_issue_finder import find_label_issues
+from robustcrf.label_issue_report import LabelIssueReport
+from robustcrf.learning_to_reweight import LearningToReweight
 from robustcrf.losses import BackwardCorrectedCrossEntropy
+from robustcrf.mentor_data import MentorDataRecorder
+from robustcrf.mentor_net import MentorNet
+from robustcrf.mentored_model import MentoredModel
 from robustcrf.losses import CrossEntropy
 from robustcrf.losses import ForwardCorrectedCrossEntropy
 from robustcrf.robust_model import RobustCRFModel
 from robustcrf.robust_model import add_logits_head
+from robustcrf.transition_estimation import confident_joint
+from robustcrf.transition_estimation import confident_transition_matrix
 from robustcrf.transition_estimation import estimate_transition_matrix
 from robustcrf import multilabel
 
@@ -34,11 +42,19 @@ __all__ = [
     "BackwardCorrectedCrossEntropy",
     "CrossEntropy",
     "ForwardCorrectedCrossEntropy",
+    "LabelIssueReport",
+    "LearningToReweight",
+    "MentorDataRecorder",
+    "MentorNet",
+    "MentoredModel",
     "MulticlassCRF",
     "RobustCRFModel",
     "add_logits_head",
     "build_backbone",
+    "confident_joint",
+    "confident_transition_matrix",
     "estimate_clean_prior",
     "estimate_transition_matrix",
+    "find_label_issues",
     "multilabel",
 ]

@@ -14,6 +14,7 @@ from keras import ops
 
 from robustcrf.alpha_annealing import check_alpha
 from robustcrf.auxiliary import AuxiliaryPosterior
+from robustcrf.backbone_model import BackboneModel
 from robustcrf.class_collapse import ClassShareTracker
 from robustcrf.class_collapse import collapsed_classes
 from robustcrf.class_collapse import warn_if_collapsed
@@ -32,8 +33,6 @@ from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
 from tf_data.batch_keys import UNLABELLED
 from tf_data.batch_keys import VERIFIED_LABEL_KEY
 from tf_data.keras_contract import compiled_loss_tracker
-from tf_data.keras_contract import fixed_input_shape
-from tf_data.keras_contract import serving_signature
 from tf_data.label_issues import rank_label_issues
 
 
@@ -76,7 +75,7 @@ class _ClassShareWatch(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")
-class RobustCRFModel(keras.Model):
+class RobustCRFModel(BackboneModel):
     """A backbone `a(x)` under the analytic robust CRF, trained by regularised EM.
 
     Implements Eq. 1-2 (joint of clean `y_hat` and noisy `y`, no hidden
@@ -162,7 +161,6 @@ class RobustCRFModel(keras.Model):
         if noisy_head is not None and not noisy_head.built:
             noisy_head.build((None, self.num_classes))
         self.noisy_head = noisy_head
-        self.image_shape = None
         self.alpha = self.add_weight(
             shape=(), name="alpha", trainable=False, dtype="float32",
             initializer=keras.initializers.Constant(self.initial_alpha))
@@ -182,10 +180,6 @@ class RobustCRFModel(keras.Model):
                 f"C={self.num_classes} classes (from the auxiliary distribution). Give the "
                 f"backbone a Dense({self.num_classes}) head (robustcrf.add_logits_head)."
             )
-
-    @staticmethod
-    def _images(inputs):
-        return inputs[IMAGE_KEY] if isinstance(inputs, dict) else inputs
 
     def _logits(self, images, training):
         clean_logits = ops.cast(self.backbone(images, training=training), "float32")
@@ -252,27 +246,6 @@ class RobustCRFModel(keras.Model):
         return self.compute_metrics(images, labels, marginal, sample_weight=weights)
 
     # ---------------------------------------------------------------- Keras API
-    def build(self, input_shape):
-        """Builds the backbone for images of `input_shape` `(B, ...)` (or a dict of shapes)."""
-        if isinstance(input_shape, dict):
-            input_shape = input_shape[IMAGE_KEY]
-        self.image_shape = tuple(input_shape)
-        if not self.backbone.built:
-            self.backbone.build(self.image_shape)
-        self.built = True
-
-    def get_build_config(self):
-        return None if self.image_shape is None else {"input_shape": list(self.image_shape)}
-
-    def build_from_config(self, config):
-        if config:
-            self.build(tuple(config["input_shape"]))
-
-    def _build_from_backbone(self):
-        shape = fixed_input_shape(self.backbone)
-        if not self.built and shape is not None:
-            self.build(shape)
-
     @property
     def metrics(self):
         # Keras' own (the loss, the user's compiled metrics) and the model's
@@ -394,37 +367,10 @@ class RobustCRFModel(keras.Model):
                                  1.0 - posterior[np.arange(len(labels)), labels],
                                  score_name="wrong_label_probability")
 
-    # -------------------------------------------------------------------- export
-    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
-               **kwargs):
-        """Writes a SavedModel whose `serve(x)` returns `p(y_hat | x)`.
-
-        An unbuilt model is built from the backbone's input shape; a backbone
-        without a known input shape must be called on a batch first (or
-        `input_signature` given).
-        """
-        shape = fixed_input_shape(self.backbone)
-        if input_signature is None and shape is not None:
-            input_signature = serving_signature(shape[1:])
-        self._build_from_backbone()
-        if not self.built:
-            if shape is None:
-                if input_signature is None:
-                    raise ValueError(
-                        "Cannot export an unbuilt RobustCRFModel whose backbone has no known "
-                        "input shape. Call the model on a batch of images first (model(x)), or "
-                        "pass input_signature=[tf.TensorSpec((None, H, W, C), tf.float32)]."
-                    )
-                shape = (None,) + tuple(input_signature[0].shape[1:])
-            self.build((None,) + tuple(shape[1:]))
-        return super().export(filepath, format=format, verbose=verbose,
-                              input_signature=input_signature, **kwargs)
-
     # ------------------------------------------------------------- serialisation
     def get_config(self):
         config = super().get_config()
         config.update({
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
             "auxiliary": keras.saving.serialize_keras_object(self.auxiliary),
             "alpha": self.initial_alpha,
             "noisy_bias": self.noisy_bias,
@@ -437,7 +383,7 @@ class RobustCRFModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("backbone", "auxiliary", "noisy_head"):
+        for key in ("auxiliary", "noisy_head"):
             if config.get(key) is not None:
                 config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return super().from_config(config)

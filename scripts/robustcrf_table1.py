@@ -38,17 +38,14 @@ flags.DEFINE_float("flip_off", None, "... and that a present label is switched o
 flags.DEFINE_string("data_dir", None, "COCO data directory.")
 flags.DEFINE_string("tags_file", None, "Flickr tags file (for --dataset=coco_tags).")
 flags.DEFINE_bool("download", False, "Let the COCO loader download missing data.")
-flags.DEFINE_bool("deterministic", True,
-                  "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
+runtime.define_determinism_flag()
 flags.DEFINE_string("weights", None, "Backbone weights for resnet50/vgg16 (file or 'imagenet').")
 training.define_flags()
 
 
 def main(argv):
     del argv
-    if FLAGS.deterministic:
-        runtime.enable_determinism()
-    runtime.quiet_tensorflow_logs()
+    runtime.start_run(FLAGS)
     result = experiment.run_table1(
         dataset=FLAGS.dataset, methods=FLAGS.methods, preset=FLAGS.preset,
         backbone=FLAGS.backbone, image_size=FLAGS.image_size,

@@ -48,8 +48,7 @@ flags.DEFINE_float("class_balance", None,
                    "(0: the papers' exact objectives).")
 flags.DEFINE_enum("noisy_bias", None, ["constant", "head"],
                   "Override the CRF's noisy-side bias: constant (no x-y link) or head (b(x)).")
-flags.DEFINE_bool("deterministic", True,
-                  "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
+runtime.define_determinism_flag()
 flags.DEFINE_string("output_dir", "runs/robustcrf_table2",
                     "Where results.json and the suspected-label CSVs go.")
 training.define_flags()
@@ -66,9 +65,7 @@ def parse_floats(values, name):
 
 def main(argv):
     del argv
-    if FLAGS.deterministic:
-        runtime.enable_determinism()
-    runtime.quiet_tensorflow_logs()
+    runtime.start_run(FLAGS)
     seeds = [int(value) for value in parse_floats(FLAGS.seeds, "seeds")]
     run_training = training.from_flags(FLAGS)
     rows, skipped = table2.run_table2(

@@ -128,3 +128,15 @@ def test_cifar10_through_tfds_mock_data_uses_patrini_cifar_noise(tmp_path):
     assert table2.default_noise_kind("cifar10") == "cifar10"
     assert {r["method"] for r in rows} == {"cross_entropy", "robustcrf"}
     assert json.loads((tmp_path / "results.json").read_text())["dataset"] == "cifar10"
+
+
+def test_reweight_and_mentornet_rows_on_request(tmp_path, run_script):
+    printed = run_script("robustcrf_table2", "--preset=smoke", "--noise_rates=0.3",
+                         "--methods=cross_entropy,reweight,mentornet",
+                         f"--output_dir={tmp_path}")
+    assert "plus a trusted set of 20 training images" in printed
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    extra = [row for row in rows if row["method"] in ("reweight", "mentornet")]
+    assert {row["method"] for row in extra} == {"reweight", "mentornet"}
+    assert all(row["trusted_examples"] == 20 for row in extra)
+    assert all(0.0 <= row["recovery_accuracy"] <= 1.0 for row in extra)

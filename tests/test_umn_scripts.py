@@ -16,6 +16,7 @@ from umn import UncertaintyMiningNet
 from umn import architectures
 from scripts.harness import umn_tables as experiment
 from scripts.harness import umn_flags as script_flags
+from scripts.harness import reweighting_runs
 
 SMOKE = experiment.PRESETS["smoke"]
 
@@ -37,8 +38,8 @@ def test_make_noisy_split_labels_a_balanced_corrupted_subset():
 
 
 def test_method_and_rate_validation():
-    with pytest.raises(ValueError, match="later issue"):
-        experiment.check_methods(["umn", "mentornet"])
+    assert experiment.check_methods(["umn", "mentornet", "reweight"])[1:] == ("mentornet",
+                                                                              "reweight")
     with pytest.raises(ValueError, match="Unknown method"):
         experiment.check_methods(["coteaching"])
     with pytest.raises(ValueError, match="0.2 for 20%"):
@@ -108,9 +109,11 @@ def test_umn_table1_script_smoke(tmp_path, run_script):
 
 @pytest.mark.slow
 def test_umn_table2_script_smoke(tmp_path, run_script):
-    run_script("umn_table2", "--preset=smoke", f"--output_dir={tmp_path}")
+    run_script("umn_table2", "--preset=smoke", f"--output_dir={tmp_path}",
+               "--methods=supervised,umn,mentornet")
     payload = read_results(str(tmp_path))
     assert payload["table"] == "umn_table2"
+    assert {r["method"] for r in payload["rows"]} == {"supervised", "umn", "mentornet"}
     assert sorted({r["num_labels"] for r in payload["rows"]}) == [20, 50]
 
 
@@ -138,9 +141,27 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
 
 
 def test_script_rejects_bad_flags(tmp_path, run_script):
-    with pytest.raises(ValueError, match="later issue"):
+    with pytest.raises(ValueError, match="Unknown method"):
         run_script("umn_table1", "--preset=smoke", f"--output_dir={tmp_path}",
-                   "--methods=reweight")
+                   "--methods=coteaching")
+
+
+def test_umn_table1_runs_mentornet_and_reweight_with_a_trusted_set(tmp_path, run_script):
+    printed = run_script("umn_table1", "--preset=smoke", f"--output_dir={tmp_path}",
+                         "--methods=mentornet,reweight")
+    assert "trusted set of 20 images (2 per class)" in printed
+    rows = read_results(str(tmp_path))["rows"]
+    assert {r["method"] for r in rows} == {"mentornet", "reweight"}
+    assert all(0.0 <= r["error_rate"] <= 100.0 for r in rows)
+
+
+def test_trusted_set_avoids_the_labelled_examples_and_names_a_short_class():
+    labels = np.repeat(np.arange(3), 4)
+    rows = reweighting_runs.choose_trusted(labels, 2, 3, seed=0, excluded=[0, 4, 8])
+    assert len(rows) == 6 and not set(rows) & {0, 4, 8}
+    assert np.bincount(labels[rows]).tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match="class 0 outside the training examples"):
+        reweighting_runs.choose_trusted(labels, 3, 3, seed=0, excluded=[0, 1])
 
 
 @pytest.mark.parametrize("name, architecture", [("cifar10", "conv13"), ("mnist", "mlp")])

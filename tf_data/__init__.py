@@ -34,6 +34,7 @@ from tf_data.pipelines import evaluation_pipeline
 from tf_data.pipelines import example_features
 from tf_data.pipelines import mixed_pipeline
 from tf_data.pipelines import training_pipeline
+from tf_data.pipelines import trusted_pipeline
 from tf_data.sources import load_dataset
 from tf_data.splits import clean_noisy_split
 from tf_data.splits import labelled_unlabelled_split

@@ -15,6 +15,10 @@ A batch is a dict of tensors with these keys (or an `(x, y)` /
 * `IS_LABELLED_KEY` (`"is_labelled"`): `(B,)` True for rows drawn from the
   labelled set of UMN's mixed stream (`umn.semi_supervised_stream`); the
   models read `LABEL_KEY >= 0` instead, the flag is for inspecting batches.
+* `CLEAN_IMAGE_KEY`, `CLEAN_LABEL_KEY` (`"clean_image"`, `"clean_label"`):
+  a batch of the small trusted set carried beside the noisy one, for the
+  methods that look at it every step (`robustcrf.LearningToReweight`;
+  `tf_data.pipelines.trusted_pipeline` builds such batches).
 * `INDEX_KEY` (`"index"`): `(B,)` int64 position of the example in its
   training set (the multilabel CRF keys its persistent chains by it).
 * `SAMPLE_WEIGHT_KEY` (`"sample_weight"`): optional `(B,)` example weights.
@@ -26,6 +30,8 @@ IMAGE_KEY = "image"
 LABEL_KEY = "label"
 VERIFIED_LABEL_KEY = "verified_label"
 IS_CLEAN_KEY = "is_clean"
+CLEAN_IMAGE_KEY = "clean_image"
+CLEAN_LABEL_KEY = "clean_label"
 IS_LABELLED_KEY = "is_labelled"
 INDEX_KEY = "index"
 SAMPLE_WEIGHT_KEY = "sample_weight"

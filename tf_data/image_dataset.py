@@ -98,6 +98,18 @@ class ImageDataset:
             train_files=pick(self.train_files, train_rows),
             test_files=pick(self.test_files, test_rows))
 
+    def all_examples(self):
+        """`(images, labels, files)` of the train then the test split, joined.
+
+        What a label audit scores: every labelled example, whichever split
+        it landed in. `files` is None for data not read from files.
+        """
+        files = None
+        if self.train_files is not None and self.test_files is not None:
+            files = self.train_files + self.test_files
+        return (np.concatenate([self.x_train, self.x_test]),
+                np.concatenate([self.y_train, self.y_test]), files)
+
     def class_counts(self, split="train"):
         """Examples per class in `split`."""
         labels = self.y_train if split == "train" else self.y_test

@@ -69,7 +69,7 @@ class LabelIssues:
         """The `count` most suspicious rows."""
         return self[:count]
 
-    def to_csv(self, path, files=None):
+    def to_csv(self, path, files=None, class_names=None):
         """Writes `index, given_label, suggested_label, <score_name>`, ranked; returns `path`.
 
         Args:
@@ -77,6 +77,8 @@ class LabelIssues:
             files: optional path of every example of the scored data
                 (`ImageDataset.train_files`), indexed like `indices`; adds a
                 last column `file` naming the file behind each row.
+            class_names: optional names of the classes; adds columns
+                `given_class` and `suggested_class` after the score.
         """
         if files is not None and len(self.indices) and int(np.max(self.indices)) >= len(files):
             raise ValueError(
@@ -87,20 +89,24 @@ class LabelIssues:
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["index", "given_label", "suggested_label", self.score_name]
+                            + ([] if class_names is None else ["given_class", "suggested_class"])
                             + ([] if files is None else ["file"]))
             for index, given, suggested, score in zip(
                     self.indices, self.given_labels, self.suggested_labels, self.scores):
                 writer.writerow([int(index), _label_text(given), _label_text(suggested),
                                  f"{float(score):.6f}"]
+                                + ([] if class_names is None else
+                                   [_label_text(given, class_names),
+                                    _label_text(suggested, class_names)])
                                 + ([] if files is None else [files[int(index)]]))
         return path
 
 
-def _label_text(label):
+def _label_text(label, names=None):
+    """An int label, or the `;`-joined present labels of a multi-hot row (by name if given)."""
     label = np.asarray(label)
-    if label.ndim == 0:
-        return str(int(label))
-    return ";".join(str(int(k)) for k in np.flatnonzero(label))
+    present = [int(label)] if label.ndim == 0 else np.flatnonzero(label).tolist()
+    return ";".join(str(k) if names is None else str(names[k]) for k in present)
 
 
 def rank_label_issues(given_labels, suggested_labels, scores, indices=None,

@@ -35,6 +35,8 @@ import numpy as np
 from tf_data import validation
 
 
+from tf_data.batch_keys import CLEAN_IMAGE_KEY
+from tf_data.batch_keys import CLEAN_LABEL_KEY
 from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import INDEX_KEY
 from tf_data.batch_keys import LABEL_KEY
@@ -186,6 +188,61 @@ def mixed_pipeline(
 
     dataset = tf.data.Dataset.zip(tuple(streams)).map(concatenate)
     return _augmented(dataset, augmentation, seed).prefetch(tf.data.AUTOTUNE)
+
+
+def trusted_pipeline(features, clean_images, clean_labels, batch_size, clean_batch_size, seed,
+                     num_classes=None, augmentation=None, repeat=False):
+    """Noisy training batches, each carrying a batch of a small trusted set.
+
+    For the methods that consult a clean set at every step (Learning to
+    Reweight). The noisy set is one shuffled pass per epoch
+    (`training_pipeline`); the clean set is shuffled, repeated forever and
+    batched on its own (a small set is cycled many times per epoch), and
+    each element is one dict: the noisy batch's keys plus
+    `batch_keys.CLEAN_IMAGE_KEY` and `CLEAN_LABEL_KEY`. Augmentation, if
+    any, applies to the noisy images only.
+
+    Args:
+        features: dict from `example_features` (the noisy set).
+        clean_images: `(m, ...)` images of the trusted set.
+        clean_labels: `(m,)` their (correct) labels.
+        batch_size: noisy examples per batch.
+        clean_batch_size: clean examples per batch, at most `m`.
+        seed: int seed of both shuffles.
+        num_classes: C; when given, every class must occur in the clean set.
+        augmentation: optional batch augmentation of the noisy images.
+        repeat: repeat the noisy set forever (use `steps_per_epoch` in `fit`).
+
+    Returns:
+        A `tf.data.Dataset` of dict batches: one epoch of the noisy set, or
+        endless with `repeat`.
+    """
+    clean_images = validation.check_inputs(clean_images, "clean_images")
+    clean_labels = np.asarray(clean_labels)
+    if num_classes is not None:
+        clean_labels = validation.check_labels(clean_labels, num_classes, "clean_labels")
+        missing = np.setdiff1d(np.arange(num_classes), clean_labels)
+        if len(missing):
+            raise ValueError(
+                f"The clean set has no example of class(es) {missing.tolist()}; its loss could "
+                "not vouch for labels of those classes. Add at least one verified example of "
+                "every class.")
+    validation.check_same_length(clean_images=clean_images, clean_labels=clean_labels)
+    clean_batch_size = _check_batch_size(clean_batch_size, "clean_batch_size")
+    if clean_batch_size > len(clean_labels):
+        raise ValueError(f"clean_batch_size={clean_batch_size} exceeds the {len(clean_labels)} "
+                         "examples of the clean set; lower it.")
+    noisy = training_pipeline(features, batch_size, seed, augmentation, repeat=repeat)
+    clean = (tf.data.Dataset.from_tensor_slices({CLEAN_IMAGE_KEY: clean_images,
+                                                 CLEAN_LABEL_KEY: clean_labels})
+             .shuffle(len(clean_labels), seed=seed + 1, reshuffle_each_iteration=True)
+             .repeat()
+             .batch(clean_batch_size, drop_remainder=True))
+
+    def merge(noisy_batch, clean_batch):
+        return dict(noisy_batch, **clean_batch)
+
+    return tf.data.Dataset.zip((noisy, clean)).map(merge).prefetch(tf.data.AUTOTUNE)
 
 
 def mixed_steps_per_epoch(second_size, second_per_batch):

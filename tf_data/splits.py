@@ -110,3 +110,47 @@ def labelled_unlabelled_split(labels, labels_per_class, num_classes, seed):
     labelled = np.sort(labelled).astype(np.int64)
     unlabelled = np.setdiff1d(np.arange(len(labels)), labelled).astype(np.int64)
     return labelled, unlabelled
+
+
+def stratified_folds(labels, folds, num_classes, seed, class_names=None):
+    """Assigns every example to one of `folds` folds, each class spread evenly.
+
+    For out-of-fold predictions (k-fold cross-validation): fold f's
+    examples are predicted by a model trained on the others. Within a class
+    the examples are shuffled and dealt round-robin, so every fold holds
+    `count // folds` or one more examples of each class.
+
+    Args:
+        labels: `(n,)` int labels to stratify by (the given ones).
+        folds: k >= 2.
+        num_classes: C.
+        seed: int seed of the shuffle.
+        class_names: optional C names, for the error message.
+
+    Returns:
+        `(n,)` int64 fold of every example, in `[0, folds)`.
+
+    Raises:
+        ValueError: if `folds < 2` or a class has fewer than `folds`
+            examples (then some fold would train without that class).
+    """
+    labels = validation.check_labels(labels, num_classes)
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise ValueError(f"folds must be an integer >= 2, got {folds!r}.")
+    counts = np.bincount(labels, minlength=num_classes)
+    short = np.flatnonzero(counts < folds)
+    if len(short):
+        names = class_names or [str(c) for c in range(num_classes)]
+        listed = ", ".join(f"{names[c]!r} ({int(counts[c])})" for c in short[:10])
+        fewest = int(counts.min())
+        fix = (f"or use fewer folds (at most {fewest})" if fewest >= 2 else
+               "since every class needs at least 2 examples (2 folds)")
+        raise ValueError(
+            f"{folds} folds need at least {folds} examples of every class, but class(es) "
+            f"{listed} have fewer. Add examples or drop those classes, {fix}.")
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(labels), dtype=np.int64)
+    for c in range(num_classes):
+        rows = rng.permutation(np.flatnonzero(labels == c))
+        fold_of[rows] = np.arange(len(rows)) % folds
+    return fold_of

@@ -252,6 +252,29 @@ def classifier_forward(networks, images, reads_latent, training=False, seed=None
             "za": za, "logits": logits}
 
 
+def classifier_model(architecture, image_shape, num_classes, hidden_units=DEFAULT_HIDDEN_UNITS,
+                     latent_dim=DEFAULT_LATENT_DIM, conv_width=128, dropout_rate=0.5,
+                     name="classifier_branch"):
+    """The classifier branch as one functional model, images -> logits.
+
+    The network of the supervised baseline S-1 (`z_a` at its mean), as a
+    backbone for the wrappers that train any backbone their own way
+    (`robustcrf.LearningToReweight`, `robustcrf.MentoredModel`), so the
+    Table 1 baselines share S-1's network.
+
+    Returns:
+        A `keras.Model` from `(B,) + image_shape` images to `(B, C)` logits.
+    """
+    networks = build_networks(architecture, image_shape, num_classes, hidden_units, latent_dim,
+                              conv_width=conv_width, dropout_rate=dropout_rate,
+                              generative=False)
+    inputs = keras.Input(tuple(image_shape))
+    # training=None: the layers follow the training flag of each call.
+    logits = classifier_forward(networks, inputs, classifier_reads_latent(architecture),
+                                training=None)["logits"]
+    return keras.Model(inputs, logits, name=name)
+
+
 def _residual_block(x, filters, stride):
     shortcut = x
     y = batch_normalization()(x)

@@ -11,6 +11,12 @@ labels:
   training-set probabilities of the cross-entropy network of that run.
 * `robustcrf`: `RobustCRFModel` (no x-y link) with `p_aux` fitted exactly to
   `T` and an estimated clean-class prior, alpha annealed as in the paper.
+* `reweight` / `mentornet` (on request): Learning to Reweight and the
+  data-driven MentorNet (`scripts.harness.reweighting_runs`), which also
+  get a small trusted set: `trusted_per_class` training images of every
+  class with their true labels (10: 100 of the digits' 1,437), left out of
+  their noisy training set; the table says so and each row carries
+  `trusted_examples`.
 
 Two numbers per run, as the paper defines them: prediction accuracy of the
 clean-class prediction on the clean test set, and recovery accuracy on the
@@ -54,12 +60,13 @@ from robustcrf.transition_estimation import estimate_transition_matrix
 from tf_data.label_issues import issues_from_probabilities
 from scripts.harness import presets
 from scripts.harness import reporting
+from scripts.harness import reweighting_runs
 from scripts.harness.training import Training
 from tf_data import validation
 
 TABLE_NAME = "robustcrf_table2"
 METHODS = ("cross_entropy", "backward", "forward", "robustcrf", "backward_estimated",
-           "forward_estimated")
+           "forward_estimated") + reweighting_runs.METHODS
 DEFAULT_METHODS = ("cross_entropy", "backward", "forward", "robustcrf")
 DEFAULT_NOISE_RATES = (0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_NOISE_KINDS = {"digits": "mnist", "mnist": "mnist", "cifar10": "cifar10"}
@@ -120,6 +127,7 @@ class Preset:
     alpha_hold: float = 0.0
     alpha_schedule: str = "linear"
     class_balance: float = 0.0
+    trusted_per_class: int = 10
 
 
 # Chosen by measurement on digits with the mnist noise (2 shared CPU cores):
@@ -154,7 +162,7 @@ PRESETS = {
     "smoke": Preset(
         backbone="small_cnn", epochs=1, batch_size=32, learning_rate=3e-3,
         alpha_start=8.0, alpha_end=1.0, alpha_fraction=1.0, batch_norm_momentum=0.9, width=8,
-        class_balance=1.0,
+        class_balance=1.0, trusted_per_class=2,
         max_train_examples=128, max_test_examples=64, run_eagerly=True,
     ),
 }
@@ -285,6 +293,10 @@ def train_and_score(method, data, noisy_labels, transition, preset, seed,
     """
     start = time.time()
     training = training or Training()
+    if method in reweighting_runs.METHODS:
+        model = train_reweighting(method, data, noisy_labels, transition, preset, seed,
+                                  training, run)
+        return score_run(model, data, noisy_labels, from_logits=False, start=start)
     keras.utils.set_random_seed(seed)
     with training.scope():
         backbone = build_logits_backbone(preset, data.image_shape, data.num_classes)
@@ -310,10 +322,46 @@ def train_and_score(method, data, noisy_labels, transition, preset, seed,
     dataset = training_dataset(data.x_train, noisy_labels, preset, seed,
                                as_tuples=method != "robustcrf")
     training.fit(model, dataset, preset.epochs, callbacks=callbacks, run=run)
-    from_logits = method != "robustcrf"
+    return score_run(model, data, noisy_labels, from_logits=method != "robustcrf", start=start)
+
+
+def trusted_rows(data, preset, seed):
+    """The rows of the trusted set of `reweight` / `mentornet` (true labels)."""
+    return reweighting_runs.choose_trusted(data.y_train, preset.trusted_per_class,
+                                           data.num_classes, seed)
+
+
+def train_reweighting(method, data, noisy_labels, transition, preset, seed, training, run):
+    """Learning to Reweight or MentorNet: the noisy rows outside the trusted set, plus it."""
+    rows = trusted_rows(data, preset, seed)
+    trusted = reweighting_runs.TrustedSet(data.x_train[rows], data.y_train[rows])
+    noisy_rows = np.setdiff1d(np.arange(len(noisy_labels)), rows)
+    batch_size = min(preset.batch_size, len(noisy_rows))
+    augmentation = None
+    if preset.max_shift or preset.flip:
+        augmentation = tf_data.make_pipeline_augmentation(max_shift=preset.max_shift,
+                                                          flip=preset.flip)
+    schedule = reweighting_runs.Schedule(preset.epochs, len(noisy_rows) // batch_size,
+                                         batch_size, preset.learning_rate, augmentation)
+
+    def make_backbone():
+        return build_logits_backbone(preset, data.image_shape, data.num_classes)
+
+    images, labels = data.x_train[noisy_rows], noisy_labels[noisy_rows]
+    if method == "reweight":
+        return reweighting_runs.train_reweight(make_backbone, images, labels, trusted,
+                                               data.num_classes, schedule, seed, training, run)
+    planted = tf_data.corrupt_labels(trusted.labels, transition, seed=seed + 1,
+                                     exact=True).labels
+    return reweighting_runs.train_mentornet(make_backbone, images, labels, trusted, planted,
+                                            data.num_classes, schedule, seed, training, run)
+
+
+def score_run(model, data, noisy_labels, from_logits, start):
+    """Table 2's two numbers and the ranked label issues of a trained model."""
     test_probabilities = predict_probabilities(model, data.x_test, from_logits)
     train_probabilities = predict_probabilities(model, data.x_train, from_logits)
-    if method == "robustcrf":
+    if isinstance(model, RobustCRFModel):
         issues = model.label_issues(data.x_train, noisy_labels)
     else:
         issues = issues_from_probabilities(train_probabilities, noisy_labels)
@@ -441,6 +489,8 @@ def run_table2(dataset, noise_kind=None, noise_rates=DEFAULT_NOISE_RATES,
                     "collapsed_classes": collapsed,
                     "seconds": round(result.seconds, 2),
                 })
+                if method in reweighting_runs.METHODS:
+                    rows[-1]["trusted_examples"] = config.trusted_per_class * data.num_classes
                 progress.update(method=method, noise=rate, seed=seed,
                                 prediction=result.prediction_accuracy,
                                 recovery=result.recovery_accuracy,
@@ -470,6 +520,12 @@ def format_table2(rows, skipped=()):
         reporting.format_table(rows, "method", "noise", "flag_recall",
                                "Suspected labels: recall (%), share of corrupted labels found"),
     ]
+    trusted = sorted({(r["method"], r["trusted_examples"]) for r in rows
+                      if "trusted_examples" in r})
+    if trusted:
+        parts.append(", ".join(method for method, _ in trusted) + f": plus a trusted set of "
+                     f"{trusted[0][1]} training images with true labels (the same number of "
+                     "every class), left out of their noisy training set.")
     if skipped:
         cells = sorted({(s["method"], s["noise"]) for s in skipped})
         parts.append("Not run ('-'): " + ", ".join(f"{m} at noise {n:g}" for m, n in cells)

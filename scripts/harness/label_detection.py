@@ -1,4 +1,4 @@
-"""Pure metrics for Table 3: how well eps flags corrupted labels."""
+"""Pure metrics of label-error detection: Table 3's eps flags and any flagged set."""
 
 import numpy as np
 from sklearn import metrics as sk_metrics
@@ -58,6 +58,26 @@ def resolve_threshold(threshold, eps):
     return value
 
 
+def flag_detection_scores(is_corrupted, flagged, scores):
+    """Precision, recall, F1 of a set of flagged labels and ROC AUC of their scores.
+
+    Args:
+        is_corrupted: `(n,)` bool ground truth (evaluation only).
+        flagged: `(n,)` bool, the labels a method calls wrong.
+        scores: `(n,)` floats, higher = more suspicious (ranks every label).
+
+    Returns:
+        Dict with `precision`, `recall`, `f1`, `flagged` (count) and
+        `roc_auc` (NaN when only one class is present).
+    """
+    truth = np.asarray(is_corrupted, dtype=bool)
+    result = reporting.flagged_label_scores(truth, flagged)
+    result["roc_auc"] = float("nan")
+    if 0 < truth.sum() < len(truth):
+        result["roc_auc"] = float(sk_metrics.roc_auc_score(truth, np.asarray(scores, float)))
+    return result
+
+
 def detection_scores(is_corrupted, eps, threshold):
     """Precision, recall, F1 (flag = `eps > threshold`) and ROC AUC of eps.
 
@@ -70,11 +90,8 @@ def detection_scores(is_corrupted, eps, threshold):
         Dict with `precision`, `recall`, `f1`, `roc_auc` (NaN when only one
         class is present), `threshold` and `flagged` (count).
     """
-    truth = np.asarray(is_corrupted, dtype=bool)
     eps = np.asarray(eps, dtype=np.float64)
-    scores = reporting.flagged_label_scores(truth, eps > threshold)
-    auc = float("nan")
-    if 0 < truth.sum() < len(truth):
-        auc = float(sk_metrics.roc_auc_score(truth, eps))
+    scores = flag_detection_scores(is_corrupted, eps > threshold, eps)
     return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"],
-            "roc_auc": auc, "threshold": float(threshold), "flagged": scores["flagged"]}
+            "roc_auc": scores["roc_auc"], "threshold": float(threshold),
+            "flagged": scores["flagged"]}

@@ -1,4 +1,8 @@
-"""The eps histogram per epoch (the UMN paper's Figure 4b), drawn with matplotlib.
+"""The project's pictures, drawn with matplotlib: the eps histogram per epoch
+(the UMN paper's Figure 4b), and the label-issue finder's suspects grid and
+noise-matrix heat map.
+
+The eps histogram:
 
 One panel per recorded epoch (at most `max_rows`, evenly spaced, the last
 always included), first epoch at the top, sharing the eps axis. With ground
@@ -71,5 +75,107 @@ def eps_histogram_figure(eps_per_epoch, is_corrupted=None, bins=40, value_range=
 
 def write_eps_histogram_png(path, eps_per_epoch, is_corrupted=None, **kwargs):
     """Writes `eps_histogram_figure(...)` to `path` as a PNG; returns the path."""
-    eps_histogram_figure(eps_per_epoch, is_corrupted, **kwargs).savefig(path, dpi=100)
+    return write_png(eps_histogram_figure(eps_per_epoch, is_corrupted, **kwargs), path)
+
+
+# -------------------------------------------------------- label-issue finder
+WRONG_LABEL_COLOUR = CORRUPTED_COLOUR
+FALSE_FLAG_COLOUR = "#555753"
+
+
+def _show_image(ax, image):
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    ax.imshow(np.clip(image, 0.0, 1.0), cmap="gray" if image.ndim == 2 else None,
+              vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def suspects_figure(images, issues, class_names, count=25, is_corrupted=None, columns=5):
+    """The top suspects as an image grid, each captioned `given -> suggested` and score.
+
+    Args:
+        images: `(n, H, W, C)` images in [0, 1], indexed like `issues.indices`.
+        issues: a `tf_data.LabelIssues` ranked most suspicious first (the
+            flagged rows, usually).
+        class_names: C names for the captions.
+        count: how many suspects to draw.
+        is_corrupted: optional `(n,)` bool truth (synthetic noise): captions
+            of truly wrong labels are red, of correct ones (false flags) grey.
+        columns: images per row.
+
+    Returns:
+        A matplotlib `Figure` (a one-line note when nothing was flagged).
+    """
+    shown = issues.top(count)
+    if len(shown) == 0:
+        figure = Figure(figsize=(4, 1))
+        figure.text(0.5, 0.5, "No label was flagged.", ha="center", va="center")
+        return figure
+    columns = min(columns, len(shown))
+    rows = int(np.ceil(len(shown) / columns))
+    figure = Figure(figsize=(1.9 * columns, 2.1 * rows), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    for ax, index, given, suggested, score in zip(
+            axes, shown.indices, shown.given_labels, shown.suggested_labels, shown.scores):
+        _show_image(ax, images[index])
+        colour = "black"
+        if is_corrupted is not None:
+            colour = WRONG_LABEL_COLOUR if is_corrupted[index] else FALSE_FLAG_COLOUR
+        ax.set_title(f"#{index}: {class_names[given]} -> {class_names[suggested]}\n"
+                     f"score {score:.2f}", fontsize="small", color=colour)
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    title = f"Top {len(shown)} suspected labels: given -> suggested"
+    if is_corrupted is not None:
+        title += " (red: planted error, grey: label was right)"
+    figure.suptitle(title, fontsize="medium")
+    return figure
+
+
+def _matrix_panel(figure, ax, matrix, class_names, title):
+    image = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0)
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=90 if len(class_names) > 10 else 0,
+                  fontsize="small")
+    ax.set_yticks(ticks, class_names, fontsize="small")
+    ax.set_xlabel("given label j")
+    ax.set_ylabel("clean label i")
+    ax.set_title(title)
+    if len(class_names) <= 12:
+        for (i, j), value in np.ndenumerate(matrix):
+            if value >= 0.005:
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize="x-small",
+                        color="black" if value > 0.5 else "white")
+    return image
+
+
+def noise_matrix_figure(estimated, class_names, true=None):
+    """The estimated `T[i, j] = P(given=j | clean=i)` as a heat map, the true T beside it.
+
+    Args:
+        estimated: `(C, C)` row-stochastic estimate.
+        class_names: C names for the axes.
+        true: optional `(C, C)` true matrix (synthetic noise).
+
+    Returns:
+        A matplotlib `Figure`.
+    """
+    panels = [("Estimated T", np.asarray(estimated))]
+    if true is not None:
+        panels.append(("True T (planted)", np.asarray(true)))
+    side = max(4.0, 0.45 * len(class_names) + 2.0)
+    figure = Figure(figsize=(side * len(panels) + 1.0, side), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(panels)))
+    for ax, (title, matrix) in zip(axes, panels):
+        image = _matrix_panel(figure, ax, matrix, class_names, title)
+    figure.colorbar(image, ax=list(axes), shrink=0.8, label="P(given = j | clean = i)")
+    return figure
+
+
+def write_png(figure, path):
+    """Saves a matplotlib `Figure` to `path` as a PNG; returns the path."""
+    figure.savefig(path, dpi=100)
     return path

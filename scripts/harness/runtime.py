@@ -74,3 +74,19 @@ def quiet_tensorflow_logs():
 
     logging.set_verbosity(logging.ERROR)
     import_tensorflow_quietly().get_logger().setLevel("ERROR")
+
+
+def define_determinism_flag():
+    """Defines `--deterministic` (default on) for a script that trains seeded runs."""
+    from absl import flags
+
+    flags.DEFINE_bool("deterministic", True,
+                      "Deterministic TensorFlow ops, so a seeded run repeats exactly.")
+
+
+def start_run(values):
+    """At the top of a training script's main: deterministic ops if `values.deterministic`,
+    TensorFlow's retracing warnings hidden."""
+    if values.deterministic:
+        enable_determinism()
+    quiet_tensorflow_logs()

@@ -16,8 +16,13 @@ One run = (dataset, method, noise rate, number of labels, seed):
 
 Methods (keys of `METHODS`): `supervised` (S-1), `supervised_resnet`
 (S-2), `mean_teacher` (MT), `m_vae` (M-VAE: the UMN VAE with eps fixed to
-the true corruption rate), `umn_semi` (UMN with eps = 0) and `umn`.
-MentorNet and Learning-to-Reweight are added to `METHODS` by a later issue.
+the true corruption rate), `umn_semi` (UMN with eps = 0), `umn`, and the
+supervised reweighting baselines `mentornet` (MN, data-driven MentorNet)
+and `reweight` (RW, Learning to Reweight) on S-1's network
+(`umn.architectures.classifier_model`), which train on the labelled
+examples and a small trusted set (`RunSettings.trusted_per_class` images per
+class with true labels, from outside the labelled set; see
+`scripts.harness.reweighting_runs`).
 """
 
 import dataclasses
@@ -29,6 +34,7 @@ import numpy as np
 import tf_data
 from scripts.harness import presets
 from scripts.harness import reporting
+from scripts.harness import reweighting_runs
 from scripts.harness.training import Training
 from umn import architectures
 from scripts.harness import label_detection as detection
@@ -40,13 +46,14 @@ from umn.model import UncertaintyMiningNet
 from scripts.harness.umn_split import make_noisy_split
 from scripts.harness.umn_settings import PRESETS
 from umn.supervised import SupervisedClassifier
+from tf_data.noise import corrupt_within_classes
 
 
-METHODS = ("supervised", "supervised_resnet", "mean_teacher", "m_vae", "umn_semi", "umn")
+METHODS = ("supervised", "supervised_resnet", "mean_teacher", "m_vae", "umn_semi", "umn",
+           "mentornet", "reweight")
 # S-2 (a ResNet on 50 labels) is left out of the default Table 1 run to keep
 # it within minutes on 2 CPU cores; add it with --methods.
 DEFAULT_TABLE1_METHODS = ("supervised", "mean_teacher", "m_vae", "umn_semi", "umn")
-LATER_METHODS = {"mentornet": "MentorNet", "reweight": "Learning-to-Reweight"}
 PAPER_NOISE_RATES = (0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_NUM_LABELS = {"digits": 50, "mnist": 100, "svhn_cropped": 500, "cifar10": 4000}
 GENERIC_LABELS_PER_CLASS = 10
@@ -74,11 +81,6 @@ def check_methods(methods):
     if not methods:
         raise ValueError(f"Give at least one method from {METHODS}.")
     for method in methods:
-        if method in LATER_METHODS:
-            raise ValueError(
-                f"Method {method!r} ({LATER_METHODS[method]}) is not implemented "
-                f"yet (a later issue adds it); available: {METHODS}."
-            )
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; choose from {METHODS}.")
     return methods
@@ -183,6 +185,9 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
     )
     if settings.max_steps_per_epoch:
         steps = min(steps, settings.max_steps_per_epoch)
+    if method in reweighting_runs.METHODS:
+        return _train_reweighting(method, data, split, settings, seed, noise_rate,
+                                  architecture, steps, training)
     if method.startswith("supervised"):
         stream, _ = streams.labelled_stream(data.x_train, split.labels, num_classes,
                                             settings.batch_size, seed)
@@ -192,6 +197,48 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
                  run=run_key(method, len(split.labelled_indices), noise_rate, seed),
                  stateful_callbacks=stateful_callbacks)
     return model
+
+
+def _train_reweighting(method, data, split, settings, seed, noise_rate, architecture, steps,
+                       training):
+    """MentorNet or Learning to Reweight on the labelled examples, S-1's network and eta."""
+    architecture = choose_architecture(data.image_shape, architecture)
+    num_classes = data.num_classes
+
+    def make_backbone():
+        return architectures.classifier_model(
+            architecture, data.image_shape, num_classes, settings.hidden_units,
+            settings.latent_dim, settings.conv_width, settings.dropout_rate)
+
+    labelled = split.labelled_indices
+    rows = reweighting_runs.choose_trusted(data.y_train, settings.trusted_per_class,
+                                           num_classes, seed, excluded=labelled)
+    trusted = reweighting_runs.TrustedSet(data.x_train[rows], data.y_train[rows])
+    schedule = reweighting_runs.Schedule(
+        settings.epochs, steps, settings.batch_size, settings.learning_rate,
+        tf_data.make_pipeline_augmentation(
+            max_shift=architectures.default_max_shift(data.image_shape, architecture,
+                                                      settings.max_shift),
+            stddev=settings.noise_stddev), beta_2=0.99)
+    run = run_key(method, len(labelled), noise_rate, seed)
+    images, labels = data.x_train[labelled], split.labels[labelled]
+    if method == "reweight":
+        return reweighting_runs.train_reweight(make_backbone, images, labels, trusted,
+                                               num_classes, schedule, seed, training, run)
+    planted = corrupt_within_classes(trusted.labels, noise_rate, num_classes, seed + 1).labels
+    return reweighting_runs.train_mentornet(make_backbone, images, labels, trusted, planted,
+                                            num_classes, schedule, seed, training, run)
+
+
+def trusted_note(methods, settings, num_classes):
+    """The line every table with `mentornet` or `reweight` prints under itself."""
+    used = [m for m in methods if m in reweighting_runs.METHODS]
+    if not used:
+        return ""
+    size = settings.trusted_per_class * num_classes
+    return (f"\n{', '.join(used)}: plus a trusted set of {size} images "
+            f"({settings.trusted_per_class} per class) with true labels, from outside the "
+            "labelled set.")
 
 
 def run_key(method, num_labels, noise_rate, seed):
@@ -253,6 +300,7 @@ def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAP
     text = reporting.format_table(rows, "method", "noise", "error_rate",
                                   f"UMN Table 1: test error (%) on {dataset}, "
                                   f"{num_labels} labels", scale=1.0)
+    text += trusted_note(methods, settings, data.num_classes)
     _print_and_save(training.output_dir(output_dir), "umn_table1", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
     ledger.complete()
@@ -299,6 +347,7 @@ def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=
                                   f"UMN Table 2: test error (%) on {dataset} against the "
                                   f"number of labels, {int(100 * noise_rate)}% noise",
                                   scale=1.0)
+    text += trusted_note(methods, settings, data.num_classes)
     _print_and_save(training.output_dir(output_dir), "umn_table2", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
     ledger.complete()
