@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import LABEL_KEY
 from tf_data.classification import cross_entropy_from_logits
 from tf_data.distribute import global_value
 from tf_data.distribute import replica_mean_share
@@ -35,6 +36,17 @@ class BackboneModel(keras.Model):
     @staticmethod
     def _images(inputs):
         return inputs[IMAGE_KEY] if isinstance(inputs, dict) else inputs
+
+    def _labelled_batch(self, data):
+        """`(batch dict, images, (B,) int32 labels)` of `(x, y)` or dict batches; labels required."""
+        if not isinstance(data, dict):
+            images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+            data = {IMAGE_KEY: images, LABEL_KEY: labels}
+        if data.get(LABEL_KEY) is None:
+            raise ValueError(f"{type(self).__name__} needs labels: fit(x, y) or dict batches "
+                             "with 'image' and 'label'.")
+        labels = ops.reshape(ops.cast(data[LABEL_KEY], "int32"), (-1,))
+        return data, ops.convert_to_tensor(data[IMAGE_KEY], "float32"), labels
 
     def _backbone_logits(self, images, training):
         return ops.cast(self.backbone(images, training=training), "float32")

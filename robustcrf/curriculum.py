@@ -15,6 +15,7 @@ our choice: the percentile is roughly the share of labels one believes
 correct, so lower it for noisier data.
 """
 
+import numpy as np
 from keras import ops
 
 CURRICULA = ("self_paced", "linear")
@@ -72,3 +73,9 @@ def curriculum_weights(losses, threshold, curriculum="self_paced"):
     if curriculum == "linear":
         return ops.maximum(1.0 - losses / ops.maximum(threshold, 1e-12), 0.0)
     raise ValueError(f"curriculum must be one of {CURRICULA}, got {curriculum!r}.")
+
+
+def given_label_losses(probabilities, labels):
+    """`-log p(given | x)` per example, from NumPy probabilities (floored at 1e-12)."""
+    probabilities = np.asarray(probabilities)
+    return -np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-12))

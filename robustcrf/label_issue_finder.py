@@ -47,13 +47,13 @@ from robustcrf.transition_estimation import confident_transition_matrix
 from tf_data import pipelines
 from tf_data import validation
 from tf_data.image_dataset import ImageDataset
+from tf_data.keras_contract import predict_probabilities
 from tf_data.splits import stratified_folds
 
 DEFAULT_FOLDS = 4
 DEFAULT_EPOCHS = 15
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LEARNING_RATE = 1e-3
-PREDICTION_BATCH = 1024
 
 
 def default_backbone(image_shape, num_classes):
@@ -114,15 +114,6 @@ class _AuditProgress(keras.callbacks.Callback):
             print(f"[{self.finished}/{self.trainings}] {self.stage} trained", flush=True)
 
 
-def _predict(model, images, from_logits):
-    outputs = []
-    for start in range(0, len(images), PREDICTION_BATCH):
-        batch = model(images[start:start + PREDICTION_BATCH], training=False)
-        outputs.append(keras.ops.convert_to_numpy(
-            keras.ops.softmax(batch, axis=-1) if from_logits else batch))
-    return np.concatenate(outputs).astype(np.float64)
-
-
 def _dataset(images, labels, batch_size, seed, as_tuples):
     # Shuffled and batched with drop_remainder (tf_data.training_pipeline);
     # the batch is capped at the set size so a small fold still yields one.
@@ -167,7 +158,8 @@ def out_of_fold_probabilities(images, labels, num_classes, folds=DEFAULT_FOLDS,
                   epochs=epochs, verbose=0, shuffle=False,  # the pipeline shuffles
                   callbacks=[] if progress is None else [
                       progress.next_training(f"cross-entropy, fold {fold + 1} of {folds} held out")])
-        probabilities[held_out] = _predict(model, images[held_out], from_logits=True)
+        probabilities[held_out] = predict_probabilities(model, images[held_out],
+                                                        from_logits=True)
     return probabilities
 
 

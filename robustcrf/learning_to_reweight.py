@@ -44,13 +44,12 @@ from keras import ops
 from robustcrf.backbone_model import BackboneModel
 from tf_data.batch_keys import CLEAN_IMAGE_KEY
 from tf_data.batch_keys import CLEAN_LABEL_KEY
-from tf_data.batch_keys import IMAGE_KEY
-from tf_data.batch_keys import LABEL_KEY
 from tf_data.classification import cross_entropy_from_logits
 from tf_data.distribute import replica_mean_share
 from tf_data.distribute import replica_share
 from tf_data.distribute import replica_sum
 from tf_data import validation
+from tf_data.keras_contract import predict_probabilities
 from tf_data.label_issues import rank_label_issues
 
 META_GRADIENTS = ("first_order", "nested")
@@ -203,32 +202,23 @@ class LearningToReweight(BackboneModel):
         labels = validation.check_labels(y, self.backbone.output_shape[-1], "y")
         validation.check_same_length(x=images, y=labels)
         clean_images = validation.check_inputs(clean_x, "clean_x")
-        scores, suggested = [], []
-        for start in range(0, len(labels), batch_size):
-            rows = slice(start, start + batch_size)
-            scores.append(ops.convert_to_numpy(
-                self.meta_gradients(images[rows], labels[rows], clean_images, clean_y)))
-            suggested.append(ops.convert_to_numpy(self(images[rows])).argmax(axis=1))
-        return rank_label_issues(labels, np.concatenate(suggested).astype(np.int64),
-                                 np.concatenate(scores), score_name="meta_gradient")
+        scores = [ops.convert_to_numpy(self.meta_gradients(
+            images[start:start + batch_size], labels[start:start + batch_size], clean_images,
+            clean_y)) for start in range(0, len(labels), batch_size)]
+        suggested = predict_probabilities(self, images, batch_size=batch_size).argmax(axis=1)
+        return rank_label_issues(labels, suggested.astype(np.int64), np.concatenate(scores),
+                                 score_name="meta_gradient")
 
     # ---------------------------------------------------------------- Keras API
-    @staticmethod
-    def _unpack(data, need_clean):
-        if not isinstance(data, dict):
-            images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-            data = {IMAGE_KEY: images, LABEL_KEY: labels}
-        if data.get(LABEL_KEY) is None:
-            raise ValueError("LearningToReweight needs labels: dict batches with 'image' and "
-                             "'label' (or (x, y) to evaluate).")
+    def _unpack(self, data, need_clean):
+        data, images, labels = self._labelled_batch(data)
         if need_clean and (CLEAN_IMAGE_KEY not in data or CLEAN_LABEL_KEY not in data):
             raise ValueError(
                 "Learning to Reweight needs a batch of the clean (trusted) set at every step: "
                 f"train on dict batches with '{CLEAN_IMAGE_KEY}' and '{CLEAN_LABEL_KEY}' besides "
                 "'image' and 'label', e.g. from tf_data.pipelines.trusted_pipeline(features, "
                 "clean_images, clean_labels, ...).")
-        labels = ops.reshape(ops.cast(data[LABEL_KEY], "int32"), (-1,))
-        return data, ops.convert_to_tensor(data[IMAGE_KEY], "float32"), labels
+        return data, images, labels
 
     def train_step(self, data):
         data, images, labels = self._unpack(data, need_clean=True)

@@ -17,6 +17,7 @@ from robustcrf.mentor_net import LABEL
 from robustcrf.mentor_net import LOSS
 from robustcrf.mentor_net import LOSS_DIFF
 from tf_data import validation
+from tf_data.keras_contract import predict_probabilities
 
 
 class MentorDataRecorder(keras.callbacks.Callback):
@@ -50,11 +51,9 @@ class MentorDataRecorder(keras.callbacks.Callback):
         self.records = []
 
     def on_epoch_end(self, epoch, logs=None):
-        probabilities = np.concatenate([
-            keras.ops.convert_to_numpy(self.model(self.x[i:i + self.batch_size]))
-            for i in range(0, len(self.x), self.batch_size)])
+        probabilities = predict_probabilities(self.model, self.x, batch_size=self.batch_size)
         labels = validation.check_labels(self.labels, probabilities.shape[1], "labels")
-        losses = -np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-12))
+        losses = curriculum.given_label_losses(probabilities, labels)
         threshold = getattr(self.model, "loss_threshold", None)
         threshold = (float(threshold.numpy()) if threshold is not None
                      else float(np.percentile(losses, self.percentile)))

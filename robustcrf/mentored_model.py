@@ -32,11 +32,10 @@ from robustcrf.mentor_net import LOSS
 from robustcrf.mentor_net import LOSS_DIFF
 from robustcrf.mentor_net import MentorNet
 from tf_data import validation
-from tf_data.batch_keys import IMAGE_KEY
-from tf_data.batch_keys import LABEL_KEY
 from tf_data.classification import cross_entropy_from_logits
 from tf_data.distribute import replica_mean_share
 from tf_data.distribute import replica_share
+from tf_data.keras_contract import predict_probabilities
 from tf_data.label_issues import rank_label_issues
 
 
@@ -114,9 +113,6 @@ class MentoredModel(BackboneModel):
             mentor.trainable = False  # the mentor weights the student; it does not learn here
         self.loss_threshold = self.add_weight(shape=(), name="loss_threshold", trainable=False,
                                               initializer="zeros", aggregation="mean")
-        self.threshold_steps = self.add_weight(shape=(), name="threshold_steps",
-                                               trainable=False, initializer="zeros",
-                                               aggregation="only_first_replica")
         self.epoch = self.add_weight(shape=(), name="epoch", trainable=False,
                                      initializer="zeros", aggregation="only_first_replica")
         self.total_epochs = self.add_weight(shape=(), name="total_epochs", trainable=False,
@@ -124,17 +120,6 @@ class MentoredModel(BackboneModel):
                                             aggregation="only_first_replica")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.kept_tracker = keras.metrics.Mean(name="mean_weight")
-
-    @staticmethod
-    def _unpack(data):
-        if isinstance(data, dict):
-            images, labels = data.get(IMAGE_KEY), data.get(LABEL_KEY)
-        else:
-            images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if labels is None:
-            raise ValueError("MentoredModel needs labels: fit(x, y) or dict batches with "
-                             "'image' and 'label'.")
-        return images, ops.reshape(ops.cast(labels, "int32"), (-1,))
 
     def example_weights(self, losses, labels):
         """The weights of a batch at the current `lambda`: the MentorNet's if there is one,
@@ -149,14 +134,13 @@ class MentoredModel(BackboneModel):
         return ops.where(self.epoch < self.burn_in_epochs, ops.ones_like(weights), weights)
 
     def train_step(self, data):
-        images, labels = self._unpack(data)
+        _, images, labels = self._labelled_batch(data)
         with tf.GradientTape() as tape:
             logits = self._backbone_logits(images, training=True)
             losses = cross_entropy_from_logits(labels, logits)
             self.loss_threshold.assign(curricula.moving_threshold(
                 self.loss_threshold, ops.stop_gradient(losses), self.percentile, self.decay,
-                first=self.threshold_steps == 0))
-            self.threshold_steps.assign_add(1.0)
+                first=self.optimizer.iterations == 0))
             weights = ops.stop_gradient(self.example_weights(losses, labels))
             loss = replica_mean_share(weights * losses)
             total = loss + (replica_share(ops.sum(self.losses)) if self.losses else 0.0)
@@ -166,7 +150,7 @@ class MentoredModel(BackboneModel):
         return self._report(images, labels, logits, loss)
 
     def test_step(self, data):
-        return self._evaluate_batch(*self._unpack(data))
+        return self._evaluate_batch(*self._labelled_batch(data)[1:])
 
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit`; keeps the model's epoch counter for the burn-in."""
@@ -185,11 +169,10 @@ class MentoredModel(BackboneModel):
             A `tf_data.LabelIssues`, `score_name` `"loss_minus_threshold"`.
         """
         images = validation.check_inputs(x, "x")
-        probabilities = np.concatenate([ops.convert_to_numpy(self(images[i:i + batch_size]))
-                                        for i in range(0, len(images), batch_size)])
+        probabilities = predict_probabilities(self, images, batch_size=batch_size)
         labels = validation.check_labels(y, probabilities.shape[1], "y")
         validation.check_same_length(x=images, y=labels)
-        losses = -np.log(np.maximum(probabilities[np.arange(len(labels)), labels], 1e-12))
+        losses = curricula.given_label_losses(probabilities, labels)
         return rank_label_issues(labels, probabilities.argmax(axis=1).astype(np.int64),
                                  losses - float(self.loss_threshold.numpy()),
                                  score_name="loss_minus_threshold")

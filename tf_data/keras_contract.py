@@ -5,7 +5,11 @@ tracker that `compile` creates (the pattern of Keras' custom-step guide),
 and export a serving signature built from their input shape.
 """
 
+import numpy as np
 import tensorflow as tf
+from keras import ops
+
+PREDICTION_BATCH = 1024
 
 
 def compiled_loss_tracker(model):
@@ -31,3 +35,21 @@ def fixed_input_shape(model):
 def serving_signature(example_shape, name="x"):
     """`[TensorSpec((None,) + example_shape, float32)]`: the `serve(x)` signature of an export."""
     return [tf.TensorSpec((None,) + tuple(example_shape), tf.float32, name=name)]
+
+
+def predict_probabilities(model, images, from_logits=False, batch_size=PREDICTION_BATCH):
+    """Class probabilities of `model` over all `images`, in inference mode, as float64 NumPy.
+
+    Args:
+        model: images -> `(B, C)` probabilities, or logits with `from_logits`.
+        images: `(n, ...)` inputs.
+        from_logits: apply the softmax to the model's outputs.
+        batch_size: examples per forward pass.
+    """
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        batch = model(images[start:start + batch_size], training=False)
+        if from_logits:
+            batch = ops.softmax(batch, axis=-1)
+        outputs.append(ops.convert_to_numpy(batch))
+    return np.concatenate(outputs).astype(np.float64)

@@ -40,7 +40,6 @@ import time
 
 import keras
 import numpy as np
-from keras import ops
 
 import tf_data
 from robustcrf import class_collapse
@@ -57,6 +56,7 @@ from robustcrf.losses import ForwardCorrectedCrossEntropy
 from robustcrf.robust_model import RobustCRFModel
 from robustcrf.robust_model import add_logits_head
 from robustcrf.transition_estimation import estimate_transition_matrix
+from tf_data.keras_contract import predict_probabilities
 from tf_data.label_issues import issues_from_probabilities
 from scripts.harness import presets
 from scripts.harness import reporting
@@ -71,7 +71,6 @@ DEFAULT_METHODS = ("cross_entropy", "backward", "forward", "robustcrf")
 DEFAULT_NOISE_RATES = (0.1, 0.2, 0.3, 0.4, 0.5)
 DEFAULT_NOISE_KINDS = {"digits": "mnist", "mnist": "mnist", "cifar10": "cifar10"}
 FALLBACK_NOISE_KIND = "symmetric"
-PREDICTION_BATCH = 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,17 +235,6 @@ def training_dataset(images, labels, preset, seed, as_tuples):
     return dataset
 
 
-def predict_probabilities(model, images, from_logits):
-    """Class probabilities of a model over all `images`, in inference mode."""
-    outputs = []
-    for start in range(0, len(images), PREDICTION_BATCH):
-        batch = model(images[start:start + PREDICTION_BATCH], training=False)
-        if from_logits:
-            batch = ops.softmax(batch, axis=-1)
-        outputs.append(ops.convert_to_numpy(batch))
-    return np.concatenate(outputs)
-
-
 def baseline_loss(method, transition, estimated_transition, class_balance=0.0,
                   class_prior=None):
     """The Keras loss of a baseline method (forward gets the CRF's class-balance guard)."""
@@ -347,14 +335,11 @@ def train_reweighting(method, data, noisy_labels, transition, preset, seed, trai
     def make_backbone():
         return build_logits_backbone(preset, data.image_shape, data.num_classes)
 
-    images, labels = data.x_train[noisy_rows], noisy_labels[noisy_rows]
-    if method == "reweight":
-        return reweighting_runs.train_reweight(make_backbone, images, labels, trusted,
-                                               data.num_classes, schedule, seed, training, run)
-    planted = tf_data.corrupt_labels(trusted.labels, transition, seed=seed + 1,
-                                     exact=True).labels
-    return reweighting_runs.train_mentornet(make_backbone, images, labels, trusted, planted,
-                                            data.num_classes, schedule, seed, training, run)
+    return reweighting_runs.train_method(
+        method, make_backbone, data.x_train[noisy_rows], noisy_labels[noisy_rows], trusted,
+        lambda labels, plant_seed: tf_data.corrupt_labels(labels, transition, seed=plant_seed,
+                                                          exact=True).labels,
+        data.num_classes, schedule, seed, training, run)
 
 
 def score_run(model, data, noisy_labels, from_logits, start):

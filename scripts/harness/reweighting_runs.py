@@ -122,6 +122,24 @@ def train_mentor(make_backbone, trusted, planted_labels, num_classes, schedule, 
     return mentor
 
 
+def train_method(method, make_backbone, images, labels, trusted, plant, num_classes, schedule,
+                 seed, training=None, run=None):
+    """Trains `reweight` or `mentornet` on `(images, labels)` with the `trusted` set.
+
+    Args:
+        plant: `(trusted labels, seed) -> labels` with the run's noise, for the
+            MentorNet's training set (unused by `reweight`).
+    """
+    if method == "reweight":
+        return train_reweight(make_backbone, images, labels, trusted, num_classes, schedule,
+                              seed, training, run)
+    if method == "mentornet":
+        return train_mentornet(make_backbone, images, labels, trusted,
+                               plant(trusted.labels, seed + 1), num_classes, schedule, seed,
+                               training, run)
+    raise ValueError(f"Unknown reweighting method {method!r}; choose from {METHODS}.")
+
+
 def train_mentornet(make_backbone, images, labels, trusted, planted_labels, num_classes,
                     schedule, seed, training=None, run=None):
     """The data-driven MentorNet run: learn the mentor on the trusted set, then the student."""

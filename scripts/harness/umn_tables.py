@@ -221,13 +221,11 @@ def _train_reweighting(method, data, split, settings, seed, noise_rate, architec
                                                       settings.max_shift),
             stddev=settings.noise_stddev), beta_2=0.99)
     run = run_key(method, len(labelled), noise_rate, seed)
-    images, labels = data.x_train[labelled], split.labels[labelled]
-    if method == "reweight":
-        return reweighting_runs.train_reweight(make_backbone, images, labels, trusted,
-                                               num_classes, schedule, seed, training, run)
-    planted = corrupt_within_classes(trusted.labels, noise_rate, num_classes, seed + 1).labels
-    return reweighting_runs.train_mentornet(make_backbone, images, labels, trusted, planted,
-                                            num_classes, schedule, seed, training, run)
+    return reweighting_runs.train_method(
+        method, make_backbone, data.x_train[labelled], split.labels[labelled], trusted,
+        lambda labels, plant_seed: corrupt_within_classes(labels, noise_rate, num_classes,
+                                                          plant_seed).labels,
+        num_classes, schedule, seed, training, run)
 
 
 def trusted_note(methods, settings, num_classes):
