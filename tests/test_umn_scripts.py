@@ -86,8 +86,10 @@ def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
     rows = experiment.run_table3(noise_rates=(0.3,), seeds=(0,), settings=SMOKE,
                                  threshold="otsu", output_dir=str(tmp_path))
     (row,) = rows
-    for key in ("precision", "recall", "f1", "roc_auc", "threshold", "disbelief_auc"):
+    for key in ("precision", "recall", "f1", "roc_auc", "threshold", "disbelief_auc",
+                "f1_eps_positive"):
         assert key in row
+    assert 0.0 <= row["f1_eps_positive"] <= 1.0
     # Figure 4b: one panel per epoch, read back as an RGBA image.
     assert matplotlib.image.imread(tmp_path / "eps_histogram_noise0.3.png").ndim == 3
     with open(tmp_path / "suspected_labels_noise0.3_seed0.csv", encoding="utf-8") as handle:

@@ -82,7 +82,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     fitting the corrupted labels does eps rank them higher (paper Fig. 4b,
     read "in the final epoch" of 350; see
     `scripts.harness.umn_tables.TABLE3_EPOCHS`). The per-step eps of
-    training also carries the eta / eta' and `z_a` sampling noise. To find
+    training also carries the eta / eta' and `z_a` sampling noise. Where
+    both models are certain of a label, q(y_obs) saturates at 1.0 in
+    float32 and eps is exactly 0, so the paper's rule "corrupted if
+    eps > 0" flags every label that either model is unsure of (README,
+    Table 3, "F1 of the paper's rule"). To find
     wrong labels use `label_issues`: its default score, the guider's
     disbelief `1 - q'(y_obs | x)` (not UMN's method), ranks corrupted labels
     far better than eps (`score="eps"`).

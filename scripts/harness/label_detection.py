@@ -9,11 +9,14 @@ from scripts.harness import reporting
 def otsu_threshold(values, bins=256):
     """Otsu's threshold of a 1-D sample: the cut maximising between-class variance.
 
-    The default rule of Table 3. The paper's "corrupted if eps > 0" flags
-    every label (eps is a difference of floats and is never exactly 0), and
-    its Figure 4b shows eps becoming bimodal, so we split the final eps at
-    the threshold that best separates two modes. It needs no knowledge of
-    the noise rate and no clean set.
+    The default rule of Table 3. The paper's rule, "corrupted if eps > 0",
+    is scored beside it (`f1_eps_positive`), but it is a statement about
+    float precision rather than a ranking: in float32, eps is exactly 0
+    only where learner and guider both give the label probability 1.0, so
+    the rule flags every label that either model is not saturated on.
+    The paper's Figure 4b shows eps becoming bimodal, so we split the
+    final eps at the threshold that best separates two modes. It needs no
+    knowledge of the noise rate and no clean set.
 
     Args:
         values: eps values.
