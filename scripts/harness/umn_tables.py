@@ -433,8 +433,8 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             eps = history.eps_per_epoch[-1]
             cut = detection.resolve_threshold(threshold, eps)
             scores = detection.detection_scores(split.is_corrupted, eps, cut)
-            scores[PAPER_RULE_METRIC] = detection.detection_scores(
-                split.is_corrupted, eps, 0.0)["f1"]
+            scores[PAPER_RULE_METRIC] = reporting.flagged_label_scores(
+                split.is_corrupted, np.asarray(eps) > 0.0)["f1"]
             disbelief = model.label_issues(images, given)
             scores[BASELINE_METRIC] = detection.detection_scores(
                 split.is_corrupted[disbelief.indices], disbelief.scores, 0.5)["roc_auc"]
