@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from scripts.harness import crf_table1 as experiment  # noqa: E402
 from scripts.harness import reporting  # noqa: E402
+from robustcrf.multilabel.losses import CLEAN_WEIGHTINGS  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/yeast.npz",
                     "npz:PATH (noise planted) or digit_mosaics (its own noise).")
@@ -36,6 +37,8 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds.")
 flags.DEFINE_list("methods", ["ce_clean", "ce_noisy", "ce_clean_subset", "no_pairwise",
                               "crf_hidden", "crf_no_xy", "crf_no_xy_alpha0"], "Rows.")
 flags.DEFINE_string("preset", "default", "Preset of robustcrf.multilabel.experiment.")
+flags.DEFINE_enum("clean_weighting", None, list(CLEAN_WEIGHTINGS),
+                  "How the CRF rows weigh D_C against D_N (default: the preset's, per_set).")
 FLAGS = flags.FLAGS
 
 BASELINES = ("ce_noisy", "ce_clean_subset")
@@ -65,7 +68,8 @@ def main(argv):
             dataset=FLAGS.dataset, methods=FLAGS.methods, preset=FLAGS.preset,
             backbone=FLAGS.backbone, seeds=[int(seed) for seed in FLAGS.seeds],
             flip_on=FLAGS.flip_on if planted else None,
-            flip_off=float(flip_off) if planted else None)
+            flip_off=float(flip_off) if planted else None,
+            clean_weighting=FLAGS.clean_weighting)
         for row in result["rows"]:
             row["setting"] = label
             seconds[row["method"]].append(row["seconds"])

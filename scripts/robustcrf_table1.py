@@ -17,6 +17,7 @@ from scripts.harness import runtime  # first: quiet TF import
 from scripts.harness import crf_table1 as experiment
 from scripts.harness import training
 from scripts.harness import crf_table1_methods as variants
+from robustcrf.multilabel.losses import CLEAN_WEIGHTINGS
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("dataset", "digit_mosaics",
@@ -32,6 +33,9 @@ flags.DEFINE_list("seeds", ["0"], "Seeds: one run of every method per seed (nois
                   "RBM, models); the table shows mean ± std.")
 flags.DEFINE_float("clean_fraction", experiment.CLEAN_FRACTION,
                    "Share of the training set that forms the clean set D_C.")
+flags.DEFINE_enum("clean_weighting", None, list(CLEAN_WEIGHTINGS),
+                  "How the CRF rows weigh D_C against D_N: per_set (the paper's Eq. 3, 8; "
+                  "the preset's) or per_example (every example alike).")
 flags.DEFINE_float("flip_on", None, "Plant noise on an npz source with clean labels only: "
                    "probability that an absent label is switched on.")
 flags.DEFINE_float("flip_off", None, "... and that a present label is switched off.")
@@ -52,7 +56,8 @@ def main(argv):
         seeds=[int(seed) for seed in FLAGS.seeds], output_dir=FLAGS.output_dir,
         data_dir=FLAGS.data_dir, tags_file=FLAGS.tags_file, download=FLAGS.download,
         weights=FLAGS.weights, clean_fraction=FLAGS.clean_fraction, flip_on=FLAGS.flip_on,
-        flip_off=FLAGS.flip_off, training=training.from_flags(FLAGS))
+        flip_off=FLAGS.flip_off, clean_weighting=FLAGS.clean_weighting,
+        training=training.from_flags(FLAGS))
     print(result["table"])
     print(f"Wrote {result['results_path']}")
 

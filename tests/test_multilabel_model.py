@@ -10,6 +10,7 @@ from keras import ops
 from robustcrf.alpha_annealing import AlphaAnnealing
 from robustcrf.multilabel import data
 from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
+from robustcrf.multilabel.losses import set_weights
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from tf_data.multilabel_dataset import MultilabelSplit
 
@@ -86,6 +87,34 @@ def test_no_pairwise_variant_is_analytic():
     np.testing.assert_allclose(ops.convert_to_numpy(model(split.images)),
                                ops.convert_to_numpy(ops.sigmoid(a)), atol=1e-6)
 
+
+
+def test_clean_weighting_per_set_and_per_example_weights():
+    is_clean = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    # The paper's Eq. 8: each set's mean, so a clean example weighs m_n / m_c = 2 noisy ones.
+    np.testing.assert_allclose(ops.convert_to_numpy(set_weights(is_clean, 2.0, 4.0)),
+                               [0.5, 0.5, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(ops.convert_to_numpy(set_weights(is_clean, 0.0, 4.0)),
+                               [0.0, 0.0, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(set_weights(is_clean, 2.0, 4.0, "per_example")), np.full(6, 1 / 6))
+    with pytest.raises(ValueError, match="clean_weighting must be one of"):
+        set_weights(is_clean, 2.0, 4.0, "per_class")
+    with pytest.raises(ValueError, match="clean_weighting must be one of"):
+        RobustMultilabelCRF(_backbone(), C, N, num_examples=4, clean_weighting="equal")
+    # The model hands its batch's weights to the loss under its own setting.
+    split = _split()
+    batch = next(iter(_batches(split)))
+    for weighting, expected in (("per_set", [1 / CLEAN_PER_BATCH, 1 / (BATCH - CLEAN_PER_BATCH)]),
+                                ("per_example", [1 / BATCH, 1 / BATCH])):
+        model = _model(clean_weighting=weighting)
+        a, b = model.unaries(batch["image"])
+        weights = ops.convert_to_numpy(model.phase_statistics(a, b, batch)["weights"])
+        clean = ops.convert_to_numpy(batch["is_clean"]) > 0
+        np.testing.assert_allclose(weights[clean], expected[0], rtol=1e-6)
+        np.testing.assert_allclose(weights[~clean], expected[1], rtol=1e-6)
+        clone = RobustMultilabelCRF.from_config(model.get_config())
+        assert clone.clean_weighting == weighting
 
 def _trained(tmp_path):
     split = _split()

@@ -115,13 +115,14 @@ def test_table1_script_on_feature_vectors_with_mlp(tmp_path, run_script):
     path = write_archive(tmp_path / "set.npz")
     printed = run_script(
         "robustcrf_table1", "--preset=smoke", f"--dataset=npz:{path}", "--backbone=mlp",
-        "--flip_on=0.05", "--flip_off=0.4", "--clean_fraction=0.25",
+        "--flip_on=0.05", "--flip_off=0.4", "--clean_fraction=0.25", "--clean_weighting=per_example",
         "--methods=ce_clean,ce_noisy,ce_clean_subset,crf_no_xy", f"--output_dir={tmp_path}")
     assert "Cross entropy loss on D_C alone" in printed
     with open(os.path.join(tmp_path, "results.json"), encoding="utf-8") as handle:
         results = json.load(handle)
     assert [row["method"] for row in results["rows"]] == [
         "ce_clean", "ce_noisy", "ce_clean_subset", "crf_no_xy"]
+    assert results["clean_weighting"] == "per_example"
     for row in results["rows"]:
         assert {"method", "map", "q_map_noisy_train", "seed"} <= set(row)
         assert (row["q_map_noisy_train"] is not None) == (row["method"] == "crf_no_xy")

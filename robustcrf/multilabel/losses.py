@@ -3,13 +3,42 @@
 from keras import ops
 
 
-def set_weights(is_clean, num_clean, num_noisy):
-    """Per-example weights `1 / m_c` (clean) or `1 / m_n` (noisy) (Algorithm 1).
+CLEAN_WEIGHTINGS = ("per_set", "per_example")
 
-    `num_clean`, `num_noisy` are the counts over the whole (global) batch;
-    a set with no example in the batch gets weight 0.
+
+def check_clean_weighting(clean_weighting):
+    """Returns `clean_weighting` if it names a weighting, else raises a ValueError."""
+    if clean_weighting not in CLEAN_WEIGHTINGS:
+        raise ValueError(
+            f"clean_weighting must be one of {CLEAN_WEIGHTINGS}, got {clean_weighting!r}: "
+            "'per_set' averages D_C and D_N separately (Eq. 3, 8), 'per_example' weighs "
+            "every training example alike.")
+    return clean_weighting
+
+
+def set_weights(is_clean, num_clean, num_noisy, clean_weighting="per_set"):
+    """Per-example weights of the two sets in a minibatch (Algorithm 1, Eq. 8).
+
+    `"per_set"` (the paper's Eq. 3 and 8): `1 / m_c` for clean and `1 / m_n`
+    for noisy examples, so `D_C` and `D_N` weigh the same in total and a
+    clean example weighs `m_n / m_c` times a noisy one (4x with a 20% clean
+    set); a set with no example in the batch gets weight 0.
+    `"per_example"`: `1 / (m_c + m_n)` for every example, the log-likelihood
+    of the pooled training set (Eq. 3 without the two normalisers).
+
+    `num_clean`, `num_noisy` are the counts over the whole (global) batch.
+
+    Example:
+
+    >>> set_weights(np.array([1, 0, 0, 0]), 1.0, 3.0)
+    [1.0, 0.333, 0.333, 0.333]
+    >>> set_weights(np.array([1, 0, 0, 0]), 1.0, 3.0, "per_example")
+    [0.25, 0.25, 0.25, 0.25]
     """
+    check_clean_weighting(clean_weighting)
     is_clean = ops.cast(is_clean, "float32")
+    if clean_weighting == "per_example":
+        return ops.ones_like(is_clean) / ops.maximum(num_clean + num_noisy, 1.0)
     clean_weight = ops.where(num_clean > 0, 1.0 / ops.maximum(num_clean, 1.0), 0.0)
     noisy_weight = ops.where(num_noisy > 0, 1.0 / ops.maximum(num_noisy, 1.0), 0.0)
     return is_clean * clean_weight + (1.0 - is_clean) * noisy_weight

@@ -16,6 +16,7 @@ from robustcrf.multilabel import evaluation
 from robustcrf.multilabel.losses import mean_chain_energy
 from robustcrf.multilabel.losses import negative_phase
 from robustcrf.multilabel.losses import pcd_surrogate_loss
+from robustcrf.multilabel.losses import check_clean_weighting
 from robustcrf.multilabel.losses import set_weights
 from robustcrf.multilabel.metrics import MeanAveragePrecision
 from robustcrf.regularised_posterior import geometric_mean_logits
@@ -91,6 +92,12 @@ class RobustMultilabelCRF(keras.Model):
         predict_chains, predict_burn_in, predict_samples: test-time Gibbs
             estimate of `p(y_hat | x)`.
         seed: int seed of the sampler.
+        clean_weighting: how the clean set `D_C` and the noisy set `D_N`
+            share each minibatch's loss: `"per_set"` (the paper's Eq. 3 and
+            8: each set's mean, so a clean example weighs `|D_N| / |D_C|`
+            noisy ones) or `"per_example"` (every example alike: the
+            log-likelihood of the pooled training set). See the README's
+            Table 1 for where each wins.
 
     Call arguments:
         images: `(B, H, W, ch)` images.
@@ -113,7 +120,7 @@ class RobustMultilabelCRF(keras.Model):
     def __init__(self, backbone, num_clean, num_noisy, num_examples=None, auxiliary=None,
                  num_hidden=0, pairwise=True, noisy_from_image=True, alpha=0.0, num_chains=50,
                  num_sweeps=100, stored_side="auto", predict_chains=10, predict_burn_in=50,
-                 predict_samples=50, seed=None, **kwargs):
+                 predict_samples=50, seed=None, clean_weighting="per_set", **kwargs):
         super().__init__(**kwargs)
         self.backbone = _deserialized(backbone)
         self.auxiliary = _deserialized(auxiliary)
@@ -129,6 +136,7 @@ class RobustMultilabelCRF(keras.Model):
         self.predict_burn_in = check_size(predict_burn_in, "predict_burn_in", minimum=0)
         self.predict_samples = check_size(predict_samples, "predict_samples")
         self.seed = seed
+        self.clean_weighting = check_clean_weighting(clean_weighting)
         self.num_examples = num_examples
         self._check_auxiliary(alpha)
         self.energy = CRFEnergy(num_clean, num_noisy, num_hidden, pairwise, name="energy")
@@ -249,7 +257,7 @@ class RobustMultilabelCRF(keras.Model):
             A dict of `(B, ...)` tensors: `clean_posterior` (Eq. 10's `q`
             for every row), `y_hat_positive`, `h_positive`,
             `y_negative`, `y_hat_negative`, `h_negative` (chains on axis 1)
-            and `weights` (`1 / m_c` or `1 / m_n`).
+            and `weights` (`set_weights` under `clean_weighting`).
         """
         y = ops.cast(data[LABEL_KEY], "float32")
         observed_clean = ops.cast(data[VERIFIED_LABEL_KEY], "float32")
@@ -267,7 +275,7 @@ class RobustMultilabelCRF(keras.Model):
             "y_negative": y_negative,
             "y_hat_negative": y_hat_negative,
             "h_negative": h_negative,
-            "weights": set_weights(is_clean, num_clean, num_noisy),
+            "weights": set_weights(is_clean, num_clean, num_noisy, self.clean_weighting),
         }
 
     def surrogate_loss(self, a, b, noisy_labels, statistics):
@@ -368,5 +376,6 @@ class RobustMultilabelCRF(keras.Model):
             alpha=float(keras.ops.convert_to_numpy(self.alpha)), num_chains=self.num_chains,
             num_sweeps=self.num_sweeps, stored_side=self.stored_side,
             predict_chains=self.predict_chains, predict_burn_in=self.predict_burn_in,
-            predict_samples=self.predict_samples, seed=self.seed)
+            predict_samples=self.predict_samples, seed=self.seed,
+            clean_weighting=self.clean_weighting)
         return config

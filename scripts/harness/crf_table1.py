@@ -21,6 +21,7 @@ from scripts.harness import crf_table1_methods as variants
 from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
 from robustcrf.multilabel.callbacks import PosteriorMAPCallback
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
+from robustcrf.multilabel.losses import check_clean_weighting
 from robustcrf.multilabel.metrics import mean_average_precision
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from scripts.harness import presets
@@ -48,6 +49,8 @@ class Preset:
     `num_chains`, `num_sweeps` the PCD settings (paper: 50, 100);
     `num_hidden` the hidden units of the RBM and CRF (paper: 200);
     `learning_rate`, `adam_epsilon` Adam's (paper, ResNet-50: 3e-4, 0.1).
+    `clean_weighting` how `D_C` and `D_N` share the CRF's loss
+    (`RobustMultilabelCRF`; the paper's `"per_set"` or `"per_example"`).
     `jit_compile` goes to `compile` (XLA made the small CPU runs 2.6x
     slower, so the CPU presets turn it off);
     `run_eagerly` skips graph tracing (the smoke preset's steps are few).
@@ -79,6 +82,7 @@ class Preset:
     jit_compile: object = False
     run_eagerly: bool = False
     alpha_fraction: float = None
+    clean_weighting: str = "per_set"
 
 
 PRESETS = {
@@ -280,6 +284,7 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
                 num_chains=preset.num_chains, num_sweeps=preset.num_sweeps,
                 predict_chains=preset.predict_chains, predict_burn_in=preset.predict_burn_in,
                 predict_samples=preset.predict_samples, seed=seed,
+                clean_weighting=preset.clean_weighting,
                 **spec.model_arguments(preset.num_hidden))
         callbacks = []
         if spec.anneal_alpha:
@@ -318,7 +323,8 @@ def _train_auxiliary(train, clean_indices, noisy_indices, preset, seed):
 def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset="default",
                backbone="small_cnn", image_size=None, seeds=(0,), output_dir=None,
                data_dir=None, tags_file=None, download=False, weights=None, stream=None,
-               clean_fraction=CLEAN_FRACTION, flip_on=None, flip_off=None, training=None):
+               clean_fraction=CLEAN_FRACTION, flip_on=None, flip_off=None, training=None,
+               clean_weighting=None):
     """Runs every method of Table 1 for every seed and writes `results.json`.
 
     Args:
@@ -342,6 +348,8 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
         training: a `training.Training` (strategy, `--backup_dir`): with a
             backup directory, the runs a killed table finished are kept and
             skipped and the interrupted one resumes from its last epoch.
+        clean_weighting: overrides the preset's `clean_weighting` (how the
+            CRF rows weigh `D_C` against `D_N`); None keeps it.
 
     Returns:
         A dict: `rows` (one per method and seed, each with `method`, `map`,
@@ -350,6 +358,8 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
         training set) and `results_path`.
     """
     preset = preset if isinstance(preset, Preset) else preset_named(preset)
+    if clean_weighting is not None:
+        preset = presets.override(preset, clean_weighting=check_clean_weighting(clean_weighting))
     specs = [variants.method_spec(name) for name in methods]
     if not specs:
         raise ValueError("Give at least one method.")
@@ -424,7 +434,7 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
         results_path = reporting.write_results_json(
             output_dir, TABLE, name, rows, preset=preset.name, backbone=backbone_label(backbone),
             auxiliary_map_noisy_train=auxiliary_map, clean_fraction=clean_fraction,
-            flip_on=flip_on, flip_off=flip_off)
+            flip_on=flip_on, flip_off=flip_off, clean_weighting=preset.clean_weighting)
     ledger.complete()
     return {"rows": rows, "table": table, "auxiliary_map": auxiliary_map,
             "results_path": results_path}
