@@ -374,10 +374,8 @@ TABLE3_EPOCHS = 120
 BASELINE_METRIC = "disbelief_auc"
 BASELINE_NOTE = ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x), a baseline "
                  "score, not UMN's eps (Eq. 11).")
-# The paper's own rule, "corrupted if eps > 0", scored beside the threshold
-# in use. In float32 eps is exactly 0 only where learner and guider both
-# give y_obs probability 1.0 (saturated), so the rule flags every label the
-# two models are not certain of: recall near 1 and low precision.
+# The paper's own rule, scored beside the threshold in use (why it is about
+# float32 saturation: `label_detection.otsu_threshold`).
 PAPER_RULE_METRIC = "f1_eps_positive"
 PAPER_RULE_NOTE = ("f1_eps_positive: F1 of the paper's rule 'corrupted if eps > 0' (float32 "
                    "eps, exactly 0 only where both models saturate at q(y_obs) = 1).")
