@@ -5,8 +5,9 @@ dataset (train and test split alike, as `scripts.find_label_issues` audits
 them) and three detectors score the same noisy labels:
 
 * `finder`: `robustcrf.find_label_issues` (4-fold out-of-fold cross-entropy,
-  confident-joint estimate of T, robust CRF): flags `argmax q != given`,
-  ranks by `1 - q(given | given, x)`;
+  each held-out prediction averaged over the epochs; confident-joint
+  estimate of T; robust CRF): ranks by `1 - q(given | given, x)` and flags
+  the top k, k the number of wrong labels the estimated T implies;
 * `cross_entropy`: the same out-of-fold probabilities: flags
   `argmax p != given`, ranks by `1 - p(given | x)`;
 * `cleanlab`: `cleanlab.filter.find_label_issues` on those same out-of-fold
@@ -53,9 +54,10 @@ flags.DEFINE_list("settings", ["mnist:0.1", "mnist:0.2", "mnist:0.3", "mnist:0.4
                                "symmetric:0.4"],
                   "Noise settings KIND:RATE (the table's columns).")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds of the noise, folds and trainings.")
-flags.DEFINE_integer("out_of_fold_epochs", None,
-                     "Epochs of the out-of-fold cross-entropy trainings that every row shares "
-                     "(default: the finder's, 15).")
+flags.DEFINE_integer("epochs", label_issue_finder.DEFAULT_EPOCHS,
+                     "Epochs of each out-of-fold cross-entropy training that every row shares.")
+flags.DEFINE_integer("crf_epochs", label_issue_finder.DEFAULT_CRF_EPOCHS,
+                     "Epochs of the finder's robust CRF.")
 FLAGS = flags.FLAGS
 
 
@@ -92,7 +94,7 @@ def main(argv):
             start = time.time()
             report = label_issue_finder.find_label_issues(
                 images, given, class_names=data.class_names, seed=seed, verbose=0,
-                out_of_fold_epochs=FLAGS.out_of_fold_epochs)
+                epochs=FLAGS.epochs, crf_epochs=FLAGS.crf_epochs)
             seconds["finder"].append(time.time() - start)
             probabilities = report.out_of_fold_probabilities
             detectors = {
@@ -118,8 +120,10 @@ def main(argv):
     detection = [r for r in rows if "f1" in r]
     estimates = [r for r in rows if "transition_error" in r]
     suffix = f"{FLAGS.dataset}, {len(FLAGS.seeds)} seed(s)"
-    if FLAGS.out_of_fold_epochs is not None:
-        suffix += f", out-of-fold networks trained {FLAGS.out_of_fold_epochs} epochs"
+    if (FLAGS.epochs, FLAGS.crf_epochs) != (label_issue_finder.DEFAULT_EPOCHS,
+                                            label_issue_finder.DEFAULT_CRF_EPOCHS):
+        suffix += (f", out-of-fold networks trained {FLAGS.epochs} epochs, the CRF "
+                   f"{FLAGS.crf_epochs}")
     print()
     print(reporting.format_table(detection, "method", "setting", "f1",
                                  f"F1 (x100) of the flagged labels, {suffix}"))

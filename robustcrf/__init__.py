@@ -34,6 +34,8 @@ from robustcrf.robust_model import add_logits_head
 from robustcrf.transition_estimation import confident_joint
 from robustcrf.transition_estimation import confident_transition_matrix
 from robustcrf.transition_estimation import estimate_transition_matrix
+from robustcrf.transition_estimation import estimated_wrong_count
+from robustcrf.transition_estimation import estimated_wrong_shares
 from robustcrf import multilabel
 
 __all__ = [
@@ -55,6 +57,8 @@ __all__ = [
     "confident_transition_matrix",
     "estimate_clean_prior",
     "estimate_transition_matrix",
+    "estimated_wrong_count",
+    "estimated_wrong_shares",
     "find_label_issues",
     "multilabel",
 ]

@@ -99,7 +99,9 @@ class AlphaAnnealing(keras.callbacks.Callback):
 
     Alpha lives in `model.alpha`, a non-trainable variable saved with the
     model; the step clock reads the optimiser's counter, so a restored run
-    resumes the schedule exactly.
+    resumes the schedule exactly. After `fit`, alpha holds the value the
+    next step (or epoch) would take: `end` once the schedule is over, also
+    when it ends with the run (`fraction=1`).
 
     Args:
         start: alpha at the beginning, >= 0 (default 8).
@@ -153,6 +155,7 @@ class AlphaAnnealing(keras.callbacks.Callback):
         self.schedule = schedule
         self.total_steps = total_steps
         self._run_steps = None
+        self._epochs_done = None
 
     def alpha_at(self, epoch):
         """The alpha of 0-based `epoch` on the epoch clock."""
@@ -198,8 +201,20 @@ class AlphaAnnealing(keras.callbacks.Callback):
             self._alpha_variable().assign(self.alpha_at_step(step))
 
     def on_epoch_end(self, epoch, logs=None):
+        self._epochs_done = epoch + 1
         if logs is not None:
             logs["alpha"] = float(keras.ops.convert_to_numpy(self.model.alpha))
+
+    def on_train_end(self, logs=None):
+        # Leave alpha where the next step (or epoch) would start, so a model
+        # read after `fit` (label recovery, evaluation) sees the schedule's
+        # `end` once the schedule has run its course; without this, a
+        # schedule that ends with the run would stop one step short of it.
+        if self.fraction is not None:
+            step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+            self._alpha_variable().assign(self.alpha_at_step(step))
+        elif self._epochs_done is not None:
+            self._alpha_variable().assign(self.alpha_at(self._epochs_done))
 
     def get_config(self):
         return {"start": self.start, "end": self.end, "epochs": self.epochs,

@@ -6,27 +6,60 @@ before the robust CRF (Vahdat 2017, Section 4.3) can use it:
 1. **Out-of-fold probabilities.** The backbone is trained with
    cross-entropy on the given labels `folds` times, each time holding out
    one stratified fold, and predicts `p(given label | x)` on the held-out
-   examples. A network memorises the labels it trains on, so only
-   held-out predictions say anything about their errors.
+   examples after every epoch; the finder keeps the mean of those
+   predictions over all epochs but the first (`HeldOutAverage`). A
+   network memorises the labels it trains on, so only held-out
+   predictions say anything about their errors; and the last epoch's
+   alone lean toward whichever given label is commoner among an example's
+   neighbours (a network trained on noisy labels copies the noise of its
+   neighbourhood), while their mean over the run (a temporal ensemble)
+   does so much less.
 2. **The noise.** Northcutt et al.'s confident joint of those
    probabilities and the given labels estimates `T[i, j] = P(given=j |
    clean=i)` (`confident_transition_matrix`) and, with the label counts,
    the clean-class prior (`estimate_clean_prior`).
 3. **The robust CRF** is trained on all examples with `p_aux` built from
    the estimate (`AuxiliaryPosterior.from_transition_matrix`), alpha
-   annealed 8 -> 0.1 over two thirds of the steps. Each label's score is
-   `1 - q(given | given, x)` and its suggested label `argmax q` (Eq. 10).
+   annealed 8 -> 0.1 over all of its `crf_epochs`, and read as soon as
+   alpha reaches its end: each label's score is `1 - q(given | given,
+   x)` (Eq. 10), the probability that it is wrong. Once alpha is small,
+   every further epoch only lets the network memorise more of the given
+   labels, so the CRF stops there.
+4. **The flags.** The CRF ranks; the noise estimate says how many to
+   flag: the `k` highest scores, `k` the number of wrong labels the
+   estimated T and class shares imply (`estimated_wrong_count`), each with
+   the most probable other class as its suggestion
+   (`tf_data.suggest_for_most_suspicious`). Where alpha's annealing ends,
+   `q` ranks well but is not yet sharp, so a fixed cut (`argmax q` differs
+   from the label, or score > 1/2) flags too few or too many.
 
-Why in-sample in step 3: in a development comparison on the digits (not a
-shipped benchmark; seed 0 unless noted), an out-of-fold CRF (k more
-trainings, twice the time) did this against the in-sample one: under
-`symmetric` noise 0.4 it found more of the wrong labels (F1 0.985 against
-0.941: in-sample, the network memorises some of them), but under Patrini's
-class-dependent `mnist` noise it was worse at 0.3 (0.869 against 0.906) and
-no better at 0.4 (0.651 against 0.663, 3 seeds), where most users' noise
-(confusable classes) lives. In-sample wins where it matters and at half
-the cost; `bench/label_issue_detection.py` measures the result against
-cleanlab.
+Development measurements behind these choices (scratch runs, not a
+shipped benchmark; `bench/label_issue_detection.py` measures the result;
+T's error is the mean row L1 distance). On mnist5k (5,000 real 28x28
+digits) under Patrini's class-dependent `mnist` noise, seeds 0-2: T's
+error from the last epoch's held-out predictions 0.10-0.13 at 30% and
+0.12-0.16 at 40%, from their mean over epochs 2-15 0.030-0.034 and
+0.058-0.064 (on the digits 0.04-0.13 against 0.03-0.08). With that T
+the CRF's F1 at 40% (flags `argmax q`) was 0.63-0.70 after the earlier
+recipe's 15 epochs (alpha annealed over the first 10, then 5 at 0.1),
+0.78-0.87 when read where the annealing
+ends at epoch 10, 0.67-0.86 with 8 epochs annealed throughout, and 0.71
+(seed 0) with 15 (the network memorises during a slow annealing too); on
+the digits 0.66 / 0.74 / 0.69 with 6 / 10 / 20 epochs. The flag rule of
+step 4 (mean F1 over seeds 0-2, same CRFs), top-k / score > 1/2 /
+`argmax q`: digits `symmetric` 40% 0.968 / 0.800 / 0.903, mnist5k
+`symmetric` 40% (seed 0) 0.963 / 0.963 / 0.849, `mnist` 30-40% within
+0.01 of each other on both sets (digits 40%: 0.745 / 0.736 / 0.736).
+Per-class counts (the `k` split by given label) did worse at `mnist`
+noise (mnist5k 40%: 0.776 against 0.831).
+
+Why in-sample in step 3: in a development comparison on the digits, an
+out-of-fold CRF (k more trainings, twice the time) found more wrong labels
+under `symmetric` noise 0.4 (F1 0.985 against 0.941) but was worse under
+`mnist` noise 0.3 (0.869 against 0.906) and no better at 0.4 (0.651
+against 0.663, 3 seeds), where most users' noise (confusable classes)
+lives (measured with the earlier recipe: last-epoch probabilities, 15
+CRF epochs); in-sample costs half as much.
 """
 
 import sys
@@ -44,14 +77,18 @@ from robustcrf.losses import CrossEntropy
 from robustcrf.robust_model import RobustCRFModel
 from robustcrf.robust_model import add_logits_head
 from robustcrf.transition_estimation import confident_transition_matrix
+from robustcrf.transition_estimation import estimated_wrong_count
 from tf_data import pipelines
 from tf_data import validation
 from tf_data.image_dataset import ImageDataset
 from tf_data.keras_contract import predict_probabilities
+from tf_data.label_issues import rank_label_issues
+from tf_data.label_issues import suggest_for_most_suspicious
 from tf_data.splits import stratified_folds
 
 DEFAULT_FOLDS = 4
 DEFAULT_EPOCHS = 15
+DEFAULT_CRF_EPOCHS = 10
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LEARNING_RATE = 1e-3
 
@@ -114,6 +151,55 @@ class _AuditProgress(keras.callbacks.Callback):
             print(f"[{self.finished}/{self.trainings}] {self.stage} trained", flush=True)
 
 
+class HeldOutAverage(keras.callbacks.Callback):
+    """Mean of a model's held-out softmax predictions over the epochs of a `fit`.
+
+    After every epoch but the first `skip` (which start from random
+    weights) the model predicts `images` in inference mode and the
+    probabilities join a running sum; `probabilities()` is their mean: a
+    temporal ensemble of the held-out predictions, less tied to where the
+    last epoch happened to stop than its predictions alone (the module
+    docstring says what it measured). A `fit` of no more than `skip`
+    epochs keeps its last epoch's predictions.
+
+    Args:
+        images: `(n, ...)` the held-out inputs.
+        from_logits: the model outputs logits (apply the softmax).
+        skip: leading epochs left out of the mean, >= 0.
+
+    Example:
+
+    >>> held_out = HeldOutAverage(x_val, from_logits=True)
+    >>> model.fit(train, epochs=15, callbacks=[held_out])
+    >>> p = held_out.probabilities()          # (n, C), mean of epochs 2-15
+    """
+
+    def __init__(self, images, from_logits=True, skip=1):
+        super().__init__()
+        if isinstance(skip, bool) or not isinstance(skip, (int, np.integer)) or skip < 0:
+            raise ValueError(f"skip must be an integer >= 0, got {skip!r}.")
+        self.images = images
+        self.from_logits = from_logits
+        self.skip = int(skip)
+        self.total = None
+        self.epochs_seen = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        epochs = (self.params or {}).get("epochs") or epoch + 1
+        if epoch < min(self.skip, epochs - 1):
+            return
+        predicted = predict_probabilities(self.model, self.images, from_logits=self.from_logits)
+        self.total = predicted if self.total is None else self.total + predicted
+        self.epochs_seen += 1
+
+    def probabilities(self):
+        """`(n, C)` float64 mean of the predictions averaged so far."""
+        if self.total is None:
+            raise ValueError("HeldOutAverage has averaged no epoch yet: fit the model with this "
+                             "callback first.")
+        return self.total / self.epochs_seen
+
+
 def _dataset(images, labels, batch_size, seed, as_tuples):
     # Shuffled and batched with drop_remainder (tf_data.training_pipeline);
     # the batch is capped at the set size so a small fold still yields one.
@@ -129,7 +215,7 @@ def out_of_fold_probabilities(images, labels, num_classes, folds=DEFAULT_FOLDS,
                               batch_size=DEFAULT_BATCH_SIZE,
                               learning_rate=DEFAULT_LEARNING_RATE, seed=0, progress=None,
                               class_names=None):
-    """`p(given label | x)` of every example from a network that never trained on it.
+    """`p(given label | x)` of every example from networks that never trained on it.
 
     Args:
         images: `(n, H, W, C)` float images in [0, 1].
@@ -143,8 +229,9 @@ def out_of_fold_probabilities(images, labels, num_classes, folds=DEFAULT_FOLDS,
         class_names: names for error messages.
 
     Returns:
-        `(n, C)` float64 softmax probabilities, each row from the model
-        that held its fold out.
+        `(n, C)` float64 softmax probabilities, each row the mean over
+        epochs 2 to `epochs` of the predictions of the model that held its
+        fold out (`HeldOutAverage`).
     """
     make_backbone = _backbone_factory(backbone)
     fold_of = stratified_folds(labels, folds, num_classes, seed, class_names)
@@ -154,12 +241,12 @@ def out_of_fold_probabilities(images, labels, num_classes, folds=DEFAULT_FOLDS,
         keras.utils.set_random_seed(seed * 1000 + fold)
         model = make_backbone(images.shape[1:], num_classes)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=CrossEntropy())
+        held_out_average = HeldOutAverage(images[held_out], from_logits=True)
         model.fit(_dataset(images[~held_out], labels[~held_out], batch_size, seed + fold, True),
                   epochs=epochs, verbose=0, shuffle=False,  # the pipeline shuffles
-                  callbacks=[] if progress is None else [
-                      progress.next_training(f"cross-entropy, fold {fold + 1} of {folds} held out")])
-        probabilities[held_out] = predict_probabilities(model, images[held_out],
-                                                        from_logits=True)
+                  callbacks=[held_out_average] + ([] if progress is None else [
+                      progress.next_training(f"cross-entropy, fold {fold + 1} of {folds} held out")]))
+        probabilities[held_out] = held_out_average.probabilities()
     return probabilities
 
 
@@ -203,15 +290,17 @@ def _as_arrays(data, labels, class_names, files, data_options):
 
 
 def find_label_issues(data, labels=None, *, class_names=None, files=None, backbone=None,
-                      folds=DEFAULT_FOLDS, epochs=DEFAULT_EPOCHS, batch_size=DEFAULT_BATCH_SIZE,
-                      learning_rate=DEFAULT_LEARNING_RATE, seed=0, verbose=1,
-                      data_options=None, out_of_fold_epochs=None):
+                      folds=DEFAULT_FOLDS, epochs=DEFAULT_EPOCHS, crf_epochs=DEFAULT_CRF_EPOCHS,
+                      batch_size=DEFAULT_BATCH_SIZE, learning_rate=DEFAULT_LEARNING_RATE, seed=0,
+                      verbose=1, data_options=None):
     """Ranks every given label by how likely it is wrong, estimating the noise itself.
 
-    k-fold cross-entropy gives out-of-sample probabilities; their confident
-    joint estimates the noise matrix T and the clean prior; the robust CRF,
-    trained on all examples with `p_aux` from that estimate, scores each
-    label by Eq. 10's `q` (see the module docstring for the recipe and why).
+    k-fold cross-entropy gives out-of-sample probabilities (each held-out
+    prediction averaged over the epochs); their confident joint estimates
+    the noise matrix T and the clean prior; the robust CRF, trained on all
+    examples with `p_aux` from that estimate and alpha annealed over all
+    its epochs, scores each label by Eq. 10's `q` (see the module
+    docstring for the recipe and why).
     No true T and no clean subset is needed.
 
     Args:
@@ -230,16 +319,15 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
             from fresh weights), or a function `(image_shape, C) -> model`.
         folds: k of the out-of-fold split, >= 2; every class needs at least
             k examples.
-        epochs, batch_size, learning_rate: every training (Adam): the k
-            cross-entropy ones and the CRF.
+        epochs: epochs of each of the k cross-entropy trainings.
+        crf_epochs: epochs of the robust CRF; alpha anneals 8 -> 0.1 over
+            all of them and `q` is read at the end.
+        batch_size, learning_rate: every training (Adam).
         seed: seed of the folds, weights and shuffling.
-        verbose: 1 shows a progress bar over all `(folds + 1) * epochs`
-            epochs; 0 is silent.
+        verbose: 1 shows a progress bar over all `folds * epochs +
+            crf_epochs` epochs; 0 is silent.
         data_options: keyword arguments of `tf_data.load_dataset` for a
             source name (`skip_bad_files`, `image_size`, `data_dir`).
-        out_of_fold_epochs: epochs of the k cross-entropy trainings when
-            they should differ from the CRF's (default `epochs`). Fewer
-            epochs memorise less of the noise; see the README's benchmark.
 
     Returns:
         A `robustcrf.LabelIssueReport`: the ranked `issues`, the
@@ -261,9 +349,8 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
     images, labels, class_names, files = _as_arrays(data, labels, class_names, files,
                                                     data_options)
     num_classes = len(class_names)
-    out_of_fold_epochs = epochs if out_of_fold_epochs is None else out_of_fold_epochs
-    for name, value in (("epochs", epochs), ("batch_size", batch_size),
-                        ("out_of_fold_epochs", out_of_fold_epochs)):
+    for name, value in (("epochs", epochs), ("crf_epochs", crf_epochs),
+                        ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if not learning_rate > 0:
@@ -273,10 +360,11 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
     progress = None
     if verbose:
         print(f"Auditing {len(labels)} labels of {num_classes} classes: {folds} cross-entropy "
-              f"trainings (one per held-out fold), then the robust CRF; {epochs} epochs each.")
-        progress = _AuditProgress(folds + 1, folds * out_of_fold_epochs + epochs)
+              f"trainings of {epochs} epochs (one per held-out fold), then the robust CRF "
+              f"({crf_epochs} epochs).")
+        progress = _AuditProgress(folds + 1, folds * epochs + crf_epochs)
     probabilities = out_of_fold_probabilities(
-        images, labels, num_classes, folds, make_backbone, out_of_fold_epochs, batch_size,
+        images, labels, num_classes, folds, make_backbone, epochs, batch_size,
         learning_rate, seed, progress, class_names)
     transition = confident_transition_matrix(probabilities, labels)
     prior = estimate_clean_prior(labels, transition)
@@ -285,13 +373,18 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
                            AuxiliaryPosterior.from_transition_matrix(transition, prior),
                            alpha=DEFAULT_START)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    model.fit(_dataset(images, labels, batch_size, seed + folds, False), epochs=epochs,
+    model.fit(_dataset(images, labels, batch_size, seed + folds, False), epochs=crf_epochs,
               verbose=0, shuffle=False,
-              callbacks=[AlphaAnnealing(),  # 8 -> 0.1 over 2/3 of the steps
+              callbacks=[AlphaAnnealing(fraction=1.0),  # 8 -> 0.1, reached at the last step
                          ] + ([] if progress is None else [
                              progress.next_training("robust CRF with the estimated T")]))
+    posterior = model.regularised_posteriors(images, labels)
+    flag_count = estimated_wrong_count(labels, prior, transition)
+    issues = rank_label_issues(labels, suggest_for_most_suspicious(posterior, labels, flag_count),
+                               1.0 - posterior[np.arange(len(labels)), labels],
+                               score_name="wrong_label_probability")
     return LabelIssueReport(
-        issues=model.label_issues(images, labels), given_labels=labels,
+        issues=issues, given_labels=labels,
         estimated_transition=transition, class_prior=prior,
         out_of_fold_probabilities=probabilities, class_names=class_names, files=files,
         model=model)

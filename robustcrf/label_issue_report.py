@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 
+from robustcrf.transition_estimation import estimated_wrong_shares
 from tf_data.label_issues import LabelIssues
 
 
@@ -13,8 +14,11 @@ class LabelIssueReport:
 
     Attributes:
         issues: a `tf_data.LabelIssues` over all `n` examples, most
-            suspicious first: index, given label, suggested label (the
-            CRF's `argmax q`, Eq. 10) and score (`1 - q(given | given, x)`).
+            suspicious first: index, given label, suggested label and score
+            (`1 - q(given | given, x)`, Eq. 10). The highest scores are
+            flagged (their suggestion differs: the most probable other
+            class), as many as the estimated noise implies
+            (`estimated_wrong_count`).
         given_labels: `(n,)` the labels that were audited.
         estimated_transition: `(C, C)` estimated `T[i, j] = P(given=j | clean=i)`.
         class_prior: `(C,)` estimated share of every clean class.
@@ -70,10 +74,7 @@ class LabelIssueReport:
         `P(clean = i | given = j) ∝ prior_i T[i, j]`: how dirty the noise
         model believes each label is, whichever examples those are.
         """
-        given_share = self.class_prior @ self.estimated_transition
-        correct = self.class_prior * np.diag(self.estimated_transition)
-        return 1.0 - np.divide(correct, given_share, out=np.ones_like(correct),
-                               where=given_share > 0)
+        return estimated_wrong_shares(self.class_prior, self.estimated_transition)
 
     def class_summary(self):
         """Per given label: examples, flagged ones, and the estimated share of wrong labels.

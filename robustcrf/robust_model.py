@@ -328,6 +328,29 @@ class RobustCRFModel(BackboneModel):
         return self.crf.regularised_posterior(clean_logits, labels, self.auxiliary(labels),
                                               self.alpha)
 
+    def regularised_posteriors(self, x, y, batch_size=256):
+        """Eq. 10's `q(y_hat | y, x)` at the current alpha for every example, as NumPy.
+
+        Args:
+            x: `(n, ...)` inputs.
+            y: `(n,)` their given (noisy) labels in `[0, C)`.
+            batch_size: examples per forward pass.
+
+        Returns:
+            `(n, C)` float64 rows summing to 1.
+        """
+        images = np.asarray(x)
+        if len(images) == 0:
+            raise ValueError("The CRF's posteriors need at least one example.")
+        labels = validation.check_labels(y, self.num_classes, "y")
+        validation.check_same_length(x=images, y=labels)
+        posteriors = []
+        for start in range(0, len(images), batch_size):
+            stop = start + batch_size
+            posteriors.append(ops.convert_to_numpy(
+                self.regularised_posterior(images[start:stop], labels[start:stop])))
+        return np.concatenate(posteriors).astype(np.float64)
+
     def label_issues(self, x, y, batch_size=256):
         """Ranks the given labels by how likely the CRF finds them wrong.
 
@@ -352,17 +375,8 @@ class RobustCRFModel(BackboneModel):
         >>> issues = model.label_issues(x_train, noisy_labels)
         >>> issues.flagged().to_csv("suspected_labels.csv")
         """
-        images = np.asarray(x)
-        if len(images) == 0:
-            raise ValueError("label_issues needs at least one example.")
+        posterior = self.regularised_posteriors(x, y, batch_size)
         labels = validation.check_labels(y, self.num_classes, "y")
-        validation.check_same_length(x=images, y=labels)
-        posteriors = []
-        for start in range(0, len(images), batch_size):
-            stop = start + batch_size
-            posteriors.append(ops.convert_to_numpy(
-                self.regularised_posterior(images[start:stop], labels[start:stop])))
-        posterior = np.concatenate(posteriors)
         return rank_label_issues(labels, posterior.argmax(axis=1).astype(np.int64),
                                  1.0 - posterior[np.arange(len(labels)), labels],
                                  score_name="wrong_label_probability")

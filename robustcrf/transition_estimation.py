@@ -173,3 +173,52 @@ def confident_transition_matrix(noisy_probabilities, given_labels):
     seen = clean_totals > 0
     transition[seen] = (joint[:, seen] / clean_totals[seen]).T
     return transition
+
+
+def estimated_wrong_shares(class_prior, transition):
+    """`(C,)` share of the examples given each label whose clean class differs.
+
+    From the noise model alone: `1 - P(clean = j | given = j)` with
+    `P(clean = i | given = j) ∝ prior_i T[i, j]`, whichever examples those
+    are. A label no clean class produces (a zero column of T) gets 0: the
+    model says nothing about it.
+
+    Args:
+        class_prior: `(C,)` clean-class shares (e.g. `estimate_clean_prior`).
+        transition: row-stochastic `T[i, j] = P(given=j | clean=i)`.
+
+    Returns:
+        `(C,)` float64 in [0, 1].
+
+    Example:
+
+    >>> estimated_wrong_shares([0.5, 0.5], [[0.8, 0.2], [0.0, 1.0]])
+    array([0.        , 0.16666667])   # given 1: 0.1 of its 0.6 are clean 0s
+    """
+    transition = validation.check_transition_matrix(transition)
+    prior = np.asarray(class_prior, dtype=np.float64).reshape(-1)
+    if prior.shape != (transition.shape[0],):
+        raise ValueError(f"class_prior must have {transition.shape[0]} entries (one per "
+                         f"class of T), got shape {prior.shape}.")
+    given_share = prior @ transition
+    correct = prior * np.diag(transition)
+    return 1.0 - np.divide(correct, given_share, out=np.ones_like(correct),
+                           where=given_share > 0)
+
+
+def estimated_wrong_count(given_labels, class_prior, transition):
+    """How many of `given_labels` the noise model expects to be wrong, rounded.
+
+    The sum over examples of `estimated_wrong_shares` of their given label.
+
+    Args:
+        given_labels: `(n,)` int labels in `[0, C)`.
+        class_prior, transition: as in `estimated_wrong_shares`.
+
+    Returns:
+        An int in `[0, n]`.
+    """
+    shares = estimated_wrong_shares(class_prior, transition)
+    labels = validation.check_labels(given_labels, len(shares), "given_labels")
+    return int(np.clip(np.rint(shares[labels].sum()), 0, len(labels)))
+

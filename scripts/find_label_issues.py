@@ -32,10 +32,12 @@ flags.DEFINE_enum("noise", None, list(noise.NOISE_KINDS),
 flags.DEFINE_float("noise_rate", 0.0, "Rate of the planted noise; 0 audits the labels as given.")
 flags.DEFINE_integer("seed", 0, "Seed of the planted noise, the folds and the trainings.")
 flags.DEFINE_enum("preset", "default", list(label_audit.PRESETS),
-                  "default: 4 folds, 15 epochs (checked on digits and 28x28 digits); "
-                  "smoke: 2 folds, 1 epoch, 200 examples, for tests.")
+                  "default: 4 folds of 15 epochs, then 10 CRF epochs (checked on digits and "
+                  "28x28 digits); smoke: 2 folds, 1 epoch each, 200 examples, for tests.")
 flags.DEFINE_integer("folds", None, "Override the preset's number of folds (>= 2).")
-flags.DEFINE_integer("epochs", None, "Override the preset's epochs of every training.")
+flags.DEFINE_integer("epochs", None,
+                     "Override the preset's epochs of each out-of-fold cross-entropy training.")
+flags.DEFINE_integer("crf_epochs", None, "Override the preset's epochs of the robust CRF.")
 flags.DEFINE_integer("batch_size", None, "Override the preset's batch size.")
 flags.DEFINE_integer("suspects", None, "Images in suspects.png.")
 runtime.define_determinism_flag()
@@ -50,7 +52,8 @@ def main(argv):
         FLAGS.dataset, noise_kind=FLAGS.noise, noise_rate=FLAGS.noise_rate, seed=FLAGS.seed,
         preset=FLAGS.preset, output_dir=FLAGS.output_dir, data_dir=FLAGS.data_dir,
         download=FLAGS.download, source_options=training.source_options(FLAGS),
-        folds=FLAGS.folds, epochs=FLAGS.epochs, batch_size=FLAGS.batch_size,
+        folds=FLAGS.folds, epochs=FLAGS.epochs, crf_epochs=FLAGS.crf_epochs,
+        batch_size=FLAGS.batch_size,
         suspects=FLAGS.suspects)
     print()
     print(label_audit.format_summary(summary))

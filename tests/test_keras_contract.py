@@ -15,6 +15,7 @@ from robustcrf.multilabel import data as multilabel_data
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from tf_data.label_issues import issues_from_probabilities
+from tf_data.label_issues import suggest_for_most_suspicious
 from tf_data.label_issues import rank_label_issues
 from tf_data.multilabel_dataset import MultilabelSplit
 
@@ -56,6 +57,31 @@ def test_label_issues_rank_sort_flag_and_write_csv(tmp_path):
         rank_label_issues([0, 1], [0, 1], [0.1, np.nan])
     with pytest.raises(ValueError, match="same shape"):
         rank_label_issues([0, 1], [0], [0.1, 0.2])
+
+
+def test_suggest_for_most_suspicious_flags_the_count_lowest_given_probabilities():
+    posterior = np.array([[0.4, 0.35, 0.25],   # given 0: score 0.6, flagged -> 1
+                          [0.6, 0.4, 0.0],     # given 0: score 0.4, kept
+                          [0.1, 0.2, 0.7],     # given 1: score 0.8, flagged -> 2
+                          [0.5, 0.5, 0.0]])    # given 1: score 0.5, kept at count 2
+    assert suggest_for_most_suspicious(posterior, [0, 0, 1, 1], 2).tolist() == [1, 0, 2, 1]
+    assert suggest_for_most_suspicious(posterior, [0, 0, 1, 1], 0).tolist() == [0, 0, 1, 1]
+    # Against the closed form on random posteriors.
+    rng = np.random.default_rng(0)
+    posterior = rng.dirichlet(np.ones(4), size=200)
+    given = rng.integers(0, 4, 200)
+    suggested = suggest_for_most_suspicious(posterior, given, 30)
+    own = posterior[np.arange(200), given]
+    flagged = suggested != given
+    assert flagged.sum() == 30 and own[flagged].max() < own[~flagged].min()
+    masked = np.where(np.eye(4, dtype=bool)[given], -1.0, posterior)
+    np.testing.assert_array_equal(suggested[flagged], masked.argmax(axis=1)[flagged])
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        suggest_for_most_suspicious(np.full((2, 3), 1 / 3), [0, 3], 1)
+    with pytest.raises(ValueError, match="same number"):
+        suggest_for_most_suspicious(np.full((2, 3), 1 / 3), [0], 1)
+    with pytest.raises(ValueError, match=r"count must be an integer in \[0, 2\]"):
+        suggest_for_most_suspicious(np.full((2, 3), 1 / 3), [0, 1], 3)
 
 
 def test_multiclass_crf_honours_user_metrics_validation_label_issues_and_export(tmp_path):

@@ -11,6 +11,8 @@ import tensorflow as tf
 
 import robustcrf
 import tf_data
+from robustcrf import label_issue_finder
+from robustcrf.alpha_annealing import DEFAULT_END
 from robustcrf.label_issue_report import LabelIssueReport
 from robustcrf.transition_estimation import confident_joint
 from robustcrf.transition_estimation import confident_transition_matrix
@@ -142,6 +144,18 @@ def test_report_csv_has_class_names_and_files(tmp_path):
     assert rows[0]["file"] == "f3.png" and rows[0]["wrong_label_probability"] == "0.900000"
 
 
+def test_estimated_wrong_shares_and_count_against_bayes_by_hand():
+    prior = np.array([0.5, 0.3, 0.2])
+    # Half of clean 0s are given 1: given 1 holds 0.25 clean 0s and 0.3 clean 1s.
+    transition = np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    shares = robustcrf.estimated_wrong_shares(prior, transition)
+    np.testing.assert_allclose(shares, [0.0, 0.25 / 0.55, 0.0])
+    given = np.array([0] * 5 + [1] * 11 + [2] * 4)
+    assert robustcrf.estimated_wrong_count(given, prior, transition) == round(11 * 0.25 / 0.55)
+    with pytest.raises(ValueError, match="class_prior must have 3"):
+        robustcrf.estimated_wrong_shares([0.5, 0.5], transition)
+
+
 def test_flag_detection_scores_against_hand_counts():
     truth = np.array([1, 1, 0, 0, 0], bool)
     result = label_detection.flag_detection_scores(
@@ -155,25 +169,75 @@ def test_finder_ranks_planted_labels_first_and_estimates_their_noise():
     images, clean = toy_images()
     noisy = tf_data.corrupt_labels(clean, PLANTED, seed=0, exact=True)
     report = robustcrf.find_label_issues(images, noisy.labels, backbone=linear_backbone,
-                                         folds=3, epochs=12, batch_size=32, verbose=0)
+                                         folds=3, epochs=12, batch_size=32, learning_rate=0.01,
+                                         verbose=0)
     planted = noisy.is_corrupted
     scores = report.scores_by_example()
     above_every_correct = scores[planted] > scores[~planted].max()
     assert above_every_correct.mean() >= 0.8
     suggested = np.empty(len(clean), np.int64)
     suggested[report.issues.indices] = report.issues.suggested_labels
-    assert np.mean(suggested[planted] == clean[planted]) >= 0.9
+    flags = report.flags_by_example()
+    # Every flag is a planted label (the ranking is clean), with its true class suggested;
+    # how many are flagged follows the estimated T (below), here 17 of the 24.
+    assert flags.sum() >= 0.6 * planted.sum() and np.all(planted[flags])
+    np.testing.assert_array_equal(suggested[flags], clean[flags])
     np.testing.assert_allclose(report.estimated_transition, PLANTED, atol=0.1)
     assert report.out_of_fold_probabilities.shape == (len(clean), 3)
     assert isinstance(report.model, robustcrf.RobustCRFModel)
+    # q is read where the annealing ends: alpha is at its final value.
+    np.testing.assert_allclose(float(report.model.alpha.numpy()), DEFAULT_END, rtol=1e-6)
+    # Scored by the CRF's q; as many flags as the estimated noise implies, the top scores.
+    posterior = report.model.regularised_posteriors(images, noisy.labels)
+    np.testing.assert_allclose(scores, 1.0 - posterior[np.arange(len(clean)), noisy.labels],
+                               rtol=1e-6, atol=1e-7)
+    flags = report.flags_by_example()
+    assert flags.sum() == robustcrf.estimated_wrong_count(
+        noisy.labels, report.class_prior, report.estimated_transition)
+    assert scores[flags].min() >= scores[~flags].max()
     assert {pair["given"] for pair in report.confused_pairs()[:1]} == {"1"}
+
+
+class _EveryEpoch(keras.callbacks.Callback):
+    def __init__(self, images):
+        super().__init__()
+        self.images = images
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append(keras.ops.convert_to_numpy(
+            keras.ops.softmax(self.model(self.images, training=False), axis=-1)))
+
+
+def test_held_out_average_is_the_mean_over_epochs():
+    images, labels = toy_images(per_class=6)
+    keras.utils.set_random_seed(0)
+    model = linear_backbone(images.shape[1:], 3)
+    model.compile(optimizer=keras.optimizers.Adam(0.05),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    average = label_issue_finder.HeldOutAverage(images[:5], from_logits=True)
+    every_epoch = _EveryEpoch(images[:5])
+    with pytest.raises(ValueError, match="no epoch"):
+        average.probabilities()
+    model.fit(images, labels, epochs=4, batch_size=6, verbose=0,
+              callbacks=[average, every_epoch])
+    assert average.epochs_seen == 3  # the first epoch (from random weights) is left out
+    np.testing.assert_allclose(average.probabilities(), np.mean(every_epoch.seen[1:], axis=0),
+                               rtol=1e-5, atol=1e-7)
+    assert not np.allclose(every_epoch.seen[0], every_epoch.seen[-1])  # it did train
+    np.testing.assert_allclose(average.probabilities().sum(axis=1), 1.0, rtol=1e-6)
+    single = label_issue_finder.HeldOutAverage(images[:5], skip=1)
+    model.fit(images, labels, epochs=1, batch_size=6, verbose=0, callbacks=[single])
+    assert single.epochs_seen == 1  # a one-epoch fit keeps its only epoch
+    with pytest.raises(ValueError, match="skip"):
+        label_issue_finder.HeldOutAverage(images, skip=-1)
 
 
 def test_finder_takes_a_keras_model_and_clones_it():
     images, clean = toy_images(per_class=12)
     backbone = linear_backbone(images.shape[1:], 3)
     report = robustcrf.find_label_issues(images, clean, backbone=backbone, folds=2, epochs=1,
-                                         batch_size=8, verbose=0, out_of_fold_epochs=2)
+                                         batch_size=8, verbose=0, crf_epochs=2)
     assert report.model.backbone is not backbone
     assert len(report.issues) == len(clean)
 
@@ -202,8 +266,8 @@ def test_finder_rejects_bad_images_and_settings():
         robustcrf.find_label_issues(images, verbose=0)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         robustcrf.find_label_issues(images, labels, epochs=0, verbose=0)
-    with pytest.raises(ValueError, match="out_of_fold_epochs must be a positive integer"):
-        robustcrf.find_label_issues(images, labels, out_of_fold_epochs=0, verbose=0)
+    with pytest.raises(ValueError, match="crf_epochs must be a positive integer"):
+        robustcrf.find_label_issues(images, labels, crf_epochs=0, verbose=0)
     with pytest.raises(ValueError, match="backbone must be"):
         robustcrf.find_label_issues(images, labels, backbone="resnet", verbose=0)
 

@@ -109,7 +109,7 @@ def test_label_issues_rank_by_regularised_posterior_of_the_given_label():
 
 def test_keras_round_trip_keeps_predictions_config_and_alpha(tmp_path):
     model, _ = trained_model()
-    assert float(model.alpha) == pytest.approx(4.0 - 0.75)  # Epoch 1 of 4: 4 -> 1.
+    assert float(model.alpha) == pytest.approx(4.0 - 2 * 0.75)  # After 2 of 4 epochs, 4 -> 1.
     path = str(tmp_path / "crf.keras")
     model.save(path)
     restored = keras.saving.load_model(path)

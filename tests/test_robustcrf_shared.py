@@ -33,8 +33,22 @@ def test_callback_sets_alpha_and_resumes_from_initial_epoch(tmp_path):
     callback = alpha_annealing.AlphaAnnealing(8.0, 1.0, 10)
     history = model.fit(x, y, epochs=3, verbose=0, callbacks=[callback])
     np.testing.assert_allclose(history.history["alpha"], [8.0, 7.3, 6.6], rtol=1e-6)
-    model.fit(x, y, epochs=6, initial_epoch=5, verbose=0, callbacks=[callback])
-    assert float(model.alpha.numpy()) == pytest.approx(4.5)
+    history = model.fit(x, y, epochs=6, initial_epoch=5, verbose=0, callbacks=[callback])
+    np.testing.assert_allclose(history.history["alpha"], [4.5], rtol=1e-6)  # epoch 5's alpha
+    # After fit, alpha is where epoch 6 would start.
+    assert float(model.alpha.numpy()) == pytest.approx(3.8)
+
+
+def test_step_clock_leaves_alpha_at_its_end_when_the_schedule_ends_with_the_run():
+    model = AlphaModel()
+    model.compile("sgd", "mse")
+    x, y = np.zeros((8, 2)), np.zeros((8, 1))
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0,
+                        callbacks=[alpha_annealing.AlphaAnnealing(8.0, 0.5, fraction=1.0)])
+    # 4 steps: alpha before step 3 (the last) is 8 - 7.5 * 3 / 4; after fit it is the end.
+    np.testing.assert_allclose(history.history["alpha"], [8.0 - 7.5 * 1 / 4, 8.0 - 7.5 * 3 / 4],
+                               rtol=1e-6)
+    assert float(model.alpha.numpy()) == pytest.approx(0.5)
 
 
 def test_callback_validates():

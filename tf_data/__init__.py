@@ -20,6 +20,8 @@ from tf_data.augment import make_pipeline_augmentation
 from tf_data.augment import perturb
 from tf_data.coco import load_coco_captions
 from tf_data.image_dataset import ImageDataset
+from tf_data.label_issues import LabelIssues
+from tf_data.label_issues import suggest_for_most_suspicious
 from tf_data.multilabel_dataset import MultilabelDataset
 from tf_data.multilabel_dataset import MultilabelSplit
 from tf_data.mosaics import load_digit_mosaics

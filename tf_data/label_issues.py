@@ -139,6 +139,52 @@ def rank_label_issues(given_labels, suggested_labels, scores, indices=None,
                        scores[order], score_name)
 
 
+def suggest_for_most_suspicious(posterior, given_labels, count):
+    """Suggested labels that flag the `count` given labels most likely to be wrong.
+
+    A label is wrong with probability `1 - posterior[given]`. The `count`
+    highest of those are flagged, each with the most probable other class
+    as its suggestion; every other label keeps its own. Separating the
+    ranking (which a posterior does well) from how many to flag (which a
+    noise estimate says, e.g. `robustcrf.estimated_wrong_count`) avoids
+    tying the flags to the posterior's calibration: a cut at 1/2 flags too
+    many labels when the posterior is not yet sharp, and "the most
+    probable class differs" too few when a wrong label's mass is spread
+    over several classes.
+
+    Args:
+        posterior: `(n, C)` probabilities of the clean label.
+        given_labels: `(n,)` int labels in `[0, C)`.
+        count: how many labels to flag, in `[0, n]`; ties at the cut keep
+            the earlier example.
+
+    Returns:
+        `(n,)` int64 suggested labels, differing from the given ones at
+        exactly `count` examples: those with the highest
+        `1 - posterior[i, given[i]]`.
+
+    Example:
+
+    >>> suggest_for_most_suspicious(np.array([[0.4, 0.35, 0.25], [0.6, 0.4, 0.0]]), [0, 0], 1)
+    array([1, 0])
+    """
+    posterior = np.asarray(posterior, dtype=np.float64)
+    if posterior.ndim != 2:
+        raise ValueError(f"posterior must be (n, classes), got shape {posterior.shape}.")
+    given = validation.check_labels(given_labels, posterior.shape[1], "given_labels")
+    validation.check_same_length(posterior=posterior, given_labels=given)
+    if (isinstance(count, bool) or not isinstance(count, (int, np.integer))
+            or not 0 <= count <= len(given)):
+        raise ValueError(f"count must be an integer in [0, {len(given)}] (the number of "
+                         f"labels to flag), got {count!r}.")
+    rows = np.arange(len(given))
+    others = posterior.copy()
+    others[rows, given] = -np.inf
+    flagged = np.zeros(len(given), dtype=bool)
+    flagged[np.argsort(posterior[rows, given], kind="stable")[:count]] = True
+    return np.where(flagged, others.argmax(axis=1), given).astype(np.int64)
+
+
 def issues_from_probabilities(probabilities, given_labels, indices=None):
     """Label issues from a classifier's probabilities of the clean label.
 

@@ -37,7 +37,9 @@ class Preset:
 
     Attributes:
         folds: k of the out-of-fold cross-entropy trainings.
-        epochs, batch_size, learning_rate: every training (Adam).
+        epochs: epochs of each cross-entropy training.
+        crf_epochs: epochs of the robust CRF (alpha annealed over all).
+        batch_size, learning_rate: every training (Adam).
         max_examples: audit at most this many examples (a seeded subset;
             None for all).
         suspects: images in `suspects.png`.
@@ -45,6 +47,7 @@ class Preset:
 
     folds: int = label_issue_finder.DEFAULT_FOLDS
     epochs: int = label_issue_finder.DEFAULT_EPOCHS
+    crf_epochs: int = label_issue_finder.DEFAULT_CRF_EPOCHS
     batch_size: int = label_issue_finder.DEFAULT_BATCH_SIZE
     learning_rate: float = label_issue_finder.DEFAULT_LEARNING_RATE
     max_examples: int = None
@@ -53,7 +56,8 @@ class Preset:
 
 PRESETS = {
     "default": Preset(),
-    "smoke": Preset(folds=2, epochs=1, batch_size=32, max_examples=200, suspects=9),
+    "smoke": Preset(folds=2, epochs=1, crf_epochs=1, batch_size=32, max_examples=200,
+                    suspects=9),
 }
 
 
@@ -117,7 +121,7 @@ def run_audit(dataset, noise_kind=None, noise_rate=0.0, seed=0, preset="default"
     start = time.time()
     report = label_issue_finder.find_label_issues(
         images, given, class_names=data.class_names, files=files, folds=config.folds,
-        epochs=config.epochs, batch_size=config.batch_size,
+        epochs=config.epochs, crf_epochs=config.crf_epochs, batch_size=config.batch_size,
         learning_rate=config.learning_rate, seed=seed, verbose=verbose)
     summary = {"dataset": data.name, "seed": seed, "preset": preset,
                "settings": dataclasses.asdict(config), **report.summary(),
