@@ -15,7 +15,9 @@ them) and three detectors score the same noisy labels:
   `1 - cleanlab.rank.get_label_quality_scores` (self-confidence).
 
 All three share one backbone (small_cnn) and one set of out-of-fold
-probabilities, so the comparison isolates what is done with them. Prints
+probabilities (the finder's, averaged over epochs; they serve cleanlab
+better than the last epoch's predictions its usual cross-validation would
+give it), so the comparison isolates what is done with them. Prints
 F1 of the flags and ROC AUC of the ranking against the planted errors, mean
 ± std over seeds, and the error (mean row L1) of the confident-joint and of
 Patrini's anchor estimate of T on the same probabilities.
@@ -24,8 +26,8 @@ cleanlab is installed only where this benchmark runs (`pip install
 cleanlab`); it is never a dependency of the package. Without it its rows
 are skipped with a message.
 
-    python -m bench.label_issue_detection --dataset=digits    # ~15 min on 2 cores
-    python -m bench.label_issue_detection                     # mnist5k, ~75 min
+    python -m bench.label_issue_detection --dataset=digits    # ~20 min on 2 cores
+    python -m bench.label_issue_detection                     # mnist5k, ~80 min
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits);
 it does not ship with the package.

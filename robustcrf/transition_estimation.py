@@ -221,4 +221,3 @@ def estimated_wrong_count(given_labels, class_prior, transition):
     shares = estimated_wrong_shares(class_prior, transition)
     labels = validation.check_labels(given_labels, len(shares), "given_labels")
     return int(np.clip(np.rint(shares[labels].sum()), 0, len(labels)))
-
