@@ -6,7 +6,8 @@ them) and three detectors score the same noisy labels:
 
 * `finder`: `robustcrf.find_label_issues` (4-fold out-of-fold cross-entropy,
   each held-out prediction averaged over the epochs; confident-joint
-  estimate of T; robust CRF): ranks by `1 - q(given | given, x)` and flags
+  estimate of T; robust CRF): ranks by `1 - P(given | x, given)` under the
+  mean of the CRF's `q` and the held-out `clean_label_posterior`, flags
   the top k, k the number of wrong labels the estimated T implies;
 * `cross_entropy`: the same out-of-fold probabilities: flags
   `argmax p != given`, ranks by `1 - p(given | x)`;

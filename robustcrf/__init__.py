@@ -31,6 +31,8 @@ from robustcrf.losses import CrossEntropy
 from robustcrf.losses import ForwardCorrectedCrossEntropy
 from robustcrf.robust_model import RobustCRFModel
 from robustcrf.robust_model import add_logits_head
+from robustcrf.transition_estimation import clean_class_probabilities
+from robustcrf.transition_estimation import clean_label_posterior
 from robustcrf.transition_estimation import confident_joint
 from robustcrf.transition_estimation import confident_transition_matrix
 from robustcrf.transition_estimation import estimate_transition_matrix
@@ -53,6 +55,8 @@ __all__ = [
     "RobustCRFModel",
     "add_logits_head",
     "build_backbone",
+    "clean_class_probabilities",
+    "clean_label_posterior",
     "confident_joint",
     "confident_transition_matrix",
     "estimate_clean_prior",

@@ -15,7 +15,8 @@ class LabelIssueReport:
     Attributes:
         issues: a `tf_data.LabelIssues` over all `n` examples, most
             suspicious first: index, given label, suggested label and score
-            (`1 - q(given | given, x)`, Eq. 10). The highest scores are
+            (`1 - P(given | x, given)` under the mean of the CRF's `q`, Eq. 10,
+            and the held-out `clean_label_posterior`). The highest scores are
             flagged (their suggestion differs: the most probable other
             class), as many as the estimated noise implies
             (`estimated_wrong_count`).

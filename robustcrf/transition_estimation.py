@@ -221,3 +221,93 @@ def estimated_wrong_count(given_labels, class_prior, transition):
     shares = estimated_wrong_shares(class_prior, transition)
     labels = validation.check_labels(given_labels, len(shares), "given_labels")
     return int(np.clip(np.rint(shares[labels].sum()), 0, len(labels)))
+
+
+def clean_class_probabilities(noisy_probabilities, transition, tolerance=1e-7,
+                              max_iterations=1000):
+    """Undoes the noise in a noisy-label classifier's outputs, example by example.
+
+    A network trained on noisy labels estimates `p(noisy | x) = sum_i
+    p(clean=i | x) T[i, noisy]`. For every row this finds the clean
+    distribution `pi` on the simplex that explains it best, maximising
+    `sum_j p(noisy=j | x) log (pi T)_j` (a concave problem: the
+    maximum-likelihood mixture weights of T's rows) by EM's fixed point
+    `pi_i <- pi_i sum_j T[i, j] p(noisy=j | x) / (pi T)_j`, from uniform
+    `pi`, until no entry moves by more than `tolerance`.
+
+    Where clean class 0 is labelled 1 at rate r, an output `(1 - r, r)` is
+    what a clean 0 looks like: it comes back near `(1, 0)`, where the
+    outputs alone would give 0 only `1 - r`.
+
+    Args:
+        noisy_probabilities: `(n, C)` probability rows of a network trained
+            on the given labels (ideally out of fold).
+        transition: row-stochastic `T[i, j] = P(noisy=j | clean=i)`, e.g.
+            `confident_transition_matrix`.
+        tolerance: stop once no probability changes by more than this.
+        max_iterations: stop after this many EM steps in any case.
+
+    Returns:
+        `(n, C)` float64 rows summing to 1: `p(clean | x)`.
+
+    Example:
+
+    >>> T = np.array([[0.8, 0.2], [0.1, 0.9]])
+    >>> clean_class_probabilities([[0.59, 0.41]], T).round(3)   # = (0.7, 0.3) T
+    array([[0.7, 0.3]])
+    """
+    probabilities = _check_probabilities(noisy_probabilities)
+    transition = validation.check_transition_matrix(transition)
+    if transition.shape[0] != probabilities.shape[1]:
+        raise ValueError(f"transition is {transition.shape} but the probabilities have "
+                         f"{probabilities.shape[1]} classes; they must match.")
+    if not tolerance > 0 or int(max_iterations) < 1:
+        raise ValueError(f"tolerance must be > 0 and max_iterations >= 1, got {tolerance!r} "
+                         f"and {max_iterations!r}.")
+    clean = np.full_like(probabilities, 1.0 / probabilities.shape[1])
+    for _ in range(int(max_iterations)):
+        explained = np.maximum(clean @ transition, np.finfo(np.float64).tiny)
+        updated = clean * ((probabilities / explained) @ transition.T)
+        updated /= updated.sum(axis=1, keepdims=True)
+        change = np.max(np.abs(updated - clean))
+        clean = updated
+        if change <= tolerance:
+            break
+    return clean
+
+
+def clean_label_posterior(noisy_probabilities, given_labels, transition):
+    """`P(clean = i | x, given label)` from a noisy-label classifier and T.
+
+    Bayes' rule with the network's outputs made clean first
+    (`clean_class_probabilities`): `P(clean = i | x, given = j) ∝ p(clean =
+    i | x) T[i, j]`, the held-out counterpart of the robust CRF's posterior
+    (Vahdat 2017, Eq. 10, with the network and T in place of the CRF's
+    couplings). A row whose given label no clean class explains (every
+    product 0) keeps `p(clean | x)`.
+
+    Args:
+        noisy_probabilities: `(n, C)` probability rows of a network trained
+            on the given labels, out of fold (a network that trained on an
+            example's label has learnt it).
+        given_labels: `(n,)` int labels in `[0, C)`.
+        transition: row-stochastic `T[i, j] = P(given=j | clean=i)`.
+
+    Returns:
+        `(n, C)` float64 rows summing to 1.
+
+    Example:
+
+    >>> T = np.array([[0.8, 0.2], [0.1, 0.9]])
+    >>> clean_label_posterior([[0.59, 0.41]], [1], T).round(3)  # ∝ (0.7 * 0.2, 0.3 * 0.9)
+    array([[0.341, 0.659]])
+    """
+    clean = clean_class_probabilities(noisy_probabilities, transition)
+    labels = validation.check_labels(given_labels, clean.shape[1], "given_labels")
+    if len(labels) != len(clean):
+        raise ValueError(f"given_labels has {len(labels)} entries for {len(clean)} rows of "
+                         "probabilities; pass one label per row.")
+    transition = np.asarray(transition, dtype=np.float64)
+    joint = clean * transition[:, labels].T
+    totals = joint.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, joint / np.where(totals > 0, totals, 1.0), clean)

@@ -2,8 +2,9 @@ r"""Which of my labels are wrong? Audits a dataset's labels without knowing the 
 
 Trains the backbone k times with cross-entropy for out-of-fold
 probabilities, estimates the noise matrix from them (confident joint),
-trains the robust CRF with it and ranks every label by `1 - q(given | given, x)`
-(`robustcrf.find_label_issues`). Writes `label_issues.csv`, `suspects.png`,
+trains the robust CRF with it and ranks every label by the probability that
+it is wrong under the mean of the CRF's posterior `q` (Eq. 10) and the
+held-out one (`robustcrf.find_label_issues`). Writes `label_issues.csv`, `suspects.png`,
 `noise_matrix.png` and `summary.json` into `--output_dir`.
 
     python -m scripts.find_label_issues                           # digits as given, ~30 s

@@ -164,6 +164,40 @@ def test_flag_detection_scores_against_hand_counts():
     assert result["roc_auc"] == 1.0 and result["flagged"] == 2
 
 
+def test_clean_class_probabilities_invert_the_noise():
+    transition = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]])
+    clean = np.random.default_rng(0).dirichlet(np.ones(3), size=50)
+    recovered = robustcrf.clean_class_probabilities(clean @ transition, transition,
+                                                    tolerance=1e-12, max_iterations=20000)
+    np.testing.assert_allclose(recovered, clean, atol=1e-4)
+    # A row T cannot produce is projected to the closest mixture of T's rows (here row 0
+    # alone), and the EM never leaves the simplex.
+    edge = robustcrf.clean_class_probabilities([[1.0, 0.0]], [[0.9, 0.1], [0.1, 0.9]])
+    assert edge[0, 0] > 0.99 and np.isclose(edge.sum(), 1.0)
+
+
+def test_clean_label_posterior_is_bayes_on_the_clean_probabilities():
+    transition = np.array([[0.8, 0.2], [0.1, 0.9]])
+    noisy = np.array([[0.7, 0.3], [0.7, 0.3], [0.2, 0.8]]) @ transition
+    posterior = robustcrf.clean_label_posterior(noisy, [1, 0, 1], transition)
+    by_hand = np.array([[0.7 * 0.2, 0.3 * 0.9], [0.7 * 0.8, 0.3 * 0.1], [0.2 * 0.2, 0.8 * 0.9]])
+    np.testing.assert_allclose(posterior, by_hand / by_hand.sum(1, keepdims=True), atol=1e-5)
+    # A label no clean class produces keeps p(clean | x).
+    never = robustcrf.clean_label_posterior([[0.5, 0.5]], [1], [[1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_allclose(never, [[0.5, 0.5]], atol=1e-6)
+
+
+@pytest.mark.parametrize("probabilities, labels, transition, message", [
+    ([[0.5, 0.5]], [0], np.eye(3), "classes"),
+    ([[0.5, 0.5]], [0, 1], np.eye(2), "one label per row"),
+    ([[0.5, 0.5]], [2], np.eye(2), "given_labels"),
+    ([[0.9, 0.9]], [0], np.eye(2), "summing to 1"),
+])
+def test_clean_label_posterior_rejects_bad_input(probabilities, labels, transition, message):
+    with pytest.raises(ValueError, match=message):
+        robustcrf.clean_label_posterior(probabilities, labels, transition)
+
+
 # ------------------------------------------------------------------ end to end
 def test_finder_ranks_planted_labels_first_and_estimates_their_noise():
     images, clean = toy_images()
@@ -187,8 +221,12 @@ def test_finder_ranks_planted_labels_first_and_estimates_their_noise():
     assert isinstance(report.model, robustcrf.RobustCRFModel)
     # q is read where the annealing ends: alpha is at its final value.
     np.testing.assert_allclose(float(report.model.alpha.numpy()), DEFAULT_END, rtol=1e-6)
-    # Scored by the CRF's q; as many flags as the estimated noise implies, the top scores.
-    posterior = report.model.regularised_posteriors(images, noisy.labels)
+    # Scored by the mean of the CRF's q and the held-out posterior; as many flags as the
+    # estimated noise implies, the top scores.
+    posterior = 0.5 * (report.model.regularised_posteriors(images, noisy.labels)
+                       + robustcrf.clean_label_posterior(report.out_of_fold_probabilities,
+                                                         noisy.labels,
+                                                         report.estimated_transition))
     np.testing.assert_allclose(scores, 1.0 - posterior[np.arange(len(clean)), noisy.labels],
                                rtol=1e-6, atol=1e-7)
     flags = report.flags_by_example()
