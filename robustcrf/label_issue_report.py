@@ -25,11 +25,14 @@ class LabelIssueReport:
         class_prior: `(C,)` estimated share of every clean class.
         out_of_fold_probabilities: `(n, C)` `p(given label | x)` of the
             cross-entropy network that did not train on the example (its
-            fold was held out): the input of the noise estimate.
+            fold was held out): the input of the noise estimate and of the
+            held-out half of the scores (`clean_label_posterior`).
         class_names: C names.
         files: the file behind every example (`folder:PATH` data), or None.
         model: the trained `RobustCRFModel` (a robust classifier in its own
-            right: `predict` gives `p(clean | x)`, `export` serves it).
+            right: `predict` gives `p(clean | x)`, `export` serves it). Its
+            own `label_issues` scores by `q` alone, without the held-out
+            half, so it ranks somewhat differently from `issues`.
 
     Example:
 
