@@ -106,6 +106,7 @@ from tf_data.image_dataset import ImageDataset
 from tf_data.keras_contract import predict_probabilities
 from tf_data.label_issues import rank_label_issues
 from tf_data.label_issues import suggest_for_most_suspicious
+from tf_data.label_issues import wrong_label_probabilities
 from tf_data.splits import stratified_folds
 
 DEFAULT_FOLDS = 4
@@ -405,7 +406,7 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
                        + clean_label_posterior(probabilities, labels, transition))
     flag_count = estimated_wrong_count(labels, prior, transition)
     issues = rank_label_issues(labels, suggest_for_most_suspicious(posterior, labels, flag_count),
-                               1.0 - posterior[np.arange(len(labels)), labels],
+                               wrong_label_probabilities(posterior, labels),
                                score_name="wrong_label_probability")
     return LabelIssueReport(
         issues=issues, given_labels=labels,

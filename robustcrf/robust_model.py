@@ -34,6 +34,7 @@ from tf_data.batch_keys import UNLABELLED
 from tf_data.batch_keys import VERIFIED_LABEL_KEY
 from tf_data.keras_contract import compiled_loss_tracker
 from tf_data.label_issues import rank_label_issues
+from tf_data.label_issues import wrong_label_probabilities
 
 
 def add_logits_head(features_model, num_classes, name=None):
@@ -378,7 +379,7 @@ class RobustCRFModel(BackboneModel):
         posterior = self.regularised_posteriors(x, y, batch_size)
         labels = validation.check_labels(y, self.num_classes, "y")
         return rank_label_issues(labels, posterior.argmax(axis=1).astype(np.int64),
-                                 1.0 - posterior[np.arange(len(labels)), labels],
+                                 wrong_label_probabilities(posterior, labels),
                                  score_name="wrong_label_probability")
 
     # ------------------------------------------------------------- serialisation

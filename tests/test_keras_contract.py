@@ -16,6 +16,7 @@ from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from tf_data.label_issues import issues_from_probabilities
 from tf_data.label_issues import suggest_for_most_suspicious
+from tf_data.label_issues import wrong_label_probabilities
 from tf_data.label_issues import rank_label_issues
 from tf_data.multilabel_dataset import MultilabelSplit
 
@@ -57,6 +58,15 @@ def test_label_issues_rank_sort_flag_and_write_csv(tmp_path):
         rank_label_issues([0, 1], [0, 1], [0.1, np.nan])
     with pytest.raises(ValueError, match="same shape"):
         rank_label_issues([0, 1], [0], [0.1, 0.2])
+
+
+def test_wrong_label_probabilities_are_one_minus_the_given_entry():
+    posterior = np.array([[0.9, 0.1, 0.0], [0.3, 0.5, 0.2]])
+    np.testing.assert_allclose(wrong_label_probabilities(posterior, [0, 2]), [0.1, 0.8])
+    with pytest.raises(ValueError, match="same number"):
+        wrong_label_probabilities(posterior, [0])
+    with pytest.raises(ValueError, match=r"posterior must be \(n, classes\)"):
+        wrong_label_probabilities(posterior[0], [0])
 
 
 def test_suggest_for_most_suspicious_flags_the_count_lowest_given_probabilities():

@@ -139,6 +139,35 @@ def rank_label_issues(given_labels, suggested_labels, scores, indices=None,
                        scores[order], score_name)
 
 
+def _checked_posterior(posterior, given_labels):
+    """`(posterior (n, C) float64, given (n,) int64)`, or a ValueError saying what is wrong."""
+    posterior = np.asarray(posterior, dtype=np.float64)
+    if posterior.ndim != 2:
+        raise ValueError(f"posterior must be (n, classes), got shape {posterior.shape}.")
+    given = validation.check_labels(given_labels, posterior.shape[1], "given_labels")
+    validation.check_same_length(posterior=posterior, given_labels=given)
+    return posterior, given
+
+
+def wrong_label_probabilities(posterior, given_labels):
+    """`1 - posterior[n, given[n]]`: the probability that each given label is wrong.
+
+    Args:
+        posterior: `(n, C)` probabilities of the clean label.
+        given_labels: `(n,)` int labels in `[0, C)`.
+
+    Returns:
+        `(n,)` float64.
+
+    Example:
+
+    >>> wrong_label_probabilities(np.array([[0.9, 0.1], [0.3, 0.7]]), [0, 0])
+    array([0.1, 0.7])
+    """
+    posterior, given = _checked_posterior(posterior, given_labels)
+    return 1.0 - posterior[np.arange(len(given)), given]
+
+
 def suggest_for_most_suspicious(posterior, given_labels, count):
     """Suggested labels that flag the `count` given labels most likely to be wrong.
 
@@ -168,11 +197,7 @@ def suggest_for_most_suspicious(posterior, given_labels, count):
     >>> suggest_for_most_suspicious(np.array([[0.4, 0.35, 0.25], [0.6, 0.4, 0.0]]), [0, 0], 1)
     array([1, 0])
     """
-    posterior = np.asarray(posterior, dtype=np.float64)
-    if posterior.ndim != 2:
-        raise ValueError(f"posterior must be (n, classes), got shape {posterior.shape}.")
-    given = validation.check_labels(given_labels, posterior.shape[1], "given_labels")
-    validation.check_same_length(posterior=posterior, given_labels=given)
+    posterior, given = _checked_posterior(posterior, given_labels)
     if (isinstance(count, bool) or not isinstance(count, (int, np.integer))
             or not 0 <= count <= len(given)):
         raise ValueError(f"count must be an integer in [0, {len(given)}] (the number of "
