@@ -8,7 +8,7 @@ and the mAP of the posterior q on the noisy training set (mean ± std), the
 goal of issue 14 per setting (the best cross-entropy baseline plus half its
 gap to clean cross-entropy), and the median wall time of one run per row.
 
-    python -m bench.multilabel_fidelity                         # yeast, ~15 min on 2 cores
+    python -m bench.multilabel_fidelity                         # yeast, ~8 min on 2 cores
     python -m bench.multilabel_fidelity --dataset=digit_mosaics --backbone=small_cnn
 
 `../shared/data/yeast.npz` is development data (real gene-function labels,
@@ -38,7 +38,9 @@ flags.DEFINE_list("methods", ["ce_clean", "ce_noisy", "ce_clean_subset", "no_pai
                               "crf_hidden", "crf_no_xy", "crf_no_xy_alpha0"], "Rows.")
 flags.DEFINE_string("preset", "default", "Preset of robustcrf.multilabel.experiment.")
 flags.DEFINE_enum("clean_weighting", None, list(CLEAN_WEIGHTINGS),
-                  "How the CRF rows weigh D_C against D_N (default: the preset's, per_set).")
+                  "How the CRF rows weigh D_C against D_N (default: the preset's).")
+flags.DEFINE_bool("auxiliary_check", None, "Override the preset's auxiliary check.")
+flags.DEFINE_bool("start_from_auxiliary", None, "Override the preset's start from the RBM.")
 FLAGS = flags.FLAGS
 
 BASELINES = ("ce_noisy", "ce_clean_subset")
@@ -69,7 +71,8 @@ def main(argv):
             backbone=FLAGS.backbone, seeds=[int(seed) for seed in FLAGS.seeds],
             flip_on=FLAGS.flip_on if planted else None,
             flip_off=float(flip_off) if planted else None,
-            clean_weighting=FLAGS.clean_weighting)
+            clean_weighting=FLAGS.clean_weighting, auxiliary_check=FLAGS.auxiliary_check,
+            start_from_auxiliary=FLAGS.start_from_auxiliary)
         for row in result["rows"]:
             row["setting"] = label
             seconds[row["method"]].append(row["seconds"])

@@ -35,7 +35,15 @@ flags.DEFINE_float("clean_fraction", experiment.CLEAN_FRACTION,
                    "Share of the training set that forms the clean set D_C.")
 flags.DEFINE_enum("clean_weighting", None, list(CLEAN_WEIGHTINGS),
                   "How the CRF rows weigh D_C against D_N: per_set (the paper's Eq. 3, 8; "
-                  "the preset's) or per_example (every example alike).")
+                  "the paper preset's) or per_example (every example alike; the default "
+                  "preset's).")
+flags.DEFINE_bool("auxiliary_check", None,
+                  "Keep p_aux (alpha annealed) only where it ranks held-out clean labels of D_C "
+                  "better than a model of the inputs does, else alpha = 0 (default: the "
+                  "preset's; on in default and smoke, off in paper).")
+flags.DEFINE_bool("start_from_auxiliary", None,
+                  "Start the CRF's energy at the auxiliary RBM's where p_aux is kept (default: "
+                  "the preset's).")
 flags.DEFINE_float("flip_on", None, "Plant noise on an npz source with clean labels only: "
                    "probability that an absent label is switched on.")
 flags.DEFINE_float("flip_off", None, "... and that a present label is switched off.")
@@ -57,6 +65,7 @@ def main(argv):
         data_dir=FLAGS.data_dir, tags_file=FLAGS.tags_file, download=FLAGS.download,
         weights=FLAGS.weights, clean_fraction=FLAGS.clean_fraction, flip_on=FLAGS.flip_on,
         flip_off=FLAGS.flip_off, clean_weighting=FLAGS.clean_weighting,
+        auxiliary_check=FLAGS.auxiliary_check, start_from_auxiliary=FLAGS.start_from_auxiliary,
         training=training.from_flags(FLAGS))
     print(result["table"])
     print(f"Wrote {result['results_path']}")

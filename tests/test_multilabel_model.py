@@ -221,3 +221,37 @@ def test_mixed_batches_join_labels_by_index_and_hide_noisy_clean_labels():
         verified = batch["verified_label"].numpy()
         np.testing.assert_array_equal(verified[is_clean], split.clean_labels[index[is_clean]])
         assert not verified[~is_clean].any()
+
+
+@pytest.mark.parametrize("noisy_from_image", [False, True])
+def test_start_from_auxiliary_makes_q_start_at_p_aux(noisy_from_image):
+    split = _split()
+    auxiliary = _auxiliary(split)
+    rng = np.random.default_rng(3)
+    for weight in auxiliary.weights:  # arbitrary RBM parameters, not the trained ones
+        weight.assign(rng.normal(size=weight.shape).astype(np.float32))
+    model = _model(auxiliary, noisy_from_image=noisy_from_image)
+    model.start_from_auxiliary()
+    energy, aux_energy = model.energy, auxiliary.energy
+    for mine, theirs in ((energy.clean_noisy_kernel, aux_energy.clean_noisy_kernel),
+                         (energy.hidden_noisy_kernel, aux_energy.hidden_noisy_kernel),
+                         (energy.hidden_bias, aux_energy.hidden_bias),
+                         (model.clean_head.bias, auxiliary.clean_bias)):
+        np.testing.assert_array_equal(ops.convert_to_numpy(mine), ops.convert_to_numpy(theirs))
+    noisy_bias = model.noisy_head.bias if noisy_from_image else model.noisy_bias
+    np.testing.assert_array_equal(ops.convert_to_numpy(noisy_bias),
+                                  ops.convert_to_numpy(auxiliary.noisy_bias))
+    # With a zero clean kernel, a(x) = a_aux: the CRF's own posterior is p_aux's
+    # (Eq. 10 at alpha = 0), sigmoid(a_aux + W y) by hand.
+    model.clean_head.kernel.assign(np.zeros(model.clean_head.kernel.shape, np.float32))
+    model.alpha.assign(0.0)
+    y = split.noisy_labels.astype(np.float32)
+    expected = 1.0 / (1.0 + np.exp(-(ops.convert_to_numpy(auxiliary.clean_bias)
+                                     + y @ ops.convert_to_numpy(aux_energy.clean_noisy_kernel).T)))
+    np.testing.assert_allclose(ops.convert_to_numpy(model.posterior_clean(split.images, y)),
+                               expected, rtol=1e-5, atol=1e-6)
+
+
+def test_start_from_auxiliary_needs_an_auxiliary_rbm():
+    with pytest.raises(ValueError, match="auxiliary RBM"):
+        _model().start_from_auxiliary()

@@ -123,7 +123,88 @@ def test_table1_script_on_feature_vectors_with_mlp(tmp_path, run_script):
     assert [row["method"] for row in results["rows"]] == [
         "ce_clean", "ce_noisy", "ce_clean_subset", "crf_no_xy"]
     assert results["clean_weighting"] == "per_example"
+    assert [check["seed"] for check in results["auxiliary_checks"]] == [0]
     for row in results["rows"]:
         assert {"method", "map", "q_map_noisy_train", "seed"} <= set(row)
         assert (row["q_map_noisy_train"] is not None) == (row["method"] == "crf_no_xy")
     assert_table_shows_saved_maps(printed, results)
+
+
+def _write_scenes(path, signal, num_train, num_test, seed=0):
+    """Scene archive whose inputs say `signal`-strong things about the label pattern."""
+    rng = np.random.default_rng(seed)
+    means = signal * rng.normal(size=(len(PATTERNS), NUM_FEATURES))
+    x_train, y_train = _vectors(num_train, rng, means)
+    x_test, y_test = _vectors(num_test, rng, means)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return f"npz:{path}"
+
+
+@pytest.mark.slow
+def test_default_crf_beats_cross_entropy_on_the_clean_set_alone(tmp_path):
+    # Weak inputs, strongly co-occurring labels, caption-like noise: the noisy
+    # labels (through p_aux and the learned coupling) carry what D_C alone
+    # cannot teach the network.
+    source = _write_scenes(tmp_path / "scenes.npz", 0.3, 600, 400)
+    result = experiment.run_table1(dataset=source, methods=["ce_clean_subset", "crf_no_xy"],
+                                   backbone="mlp", flip_on=0.05, flip_off=0.4)
+    maps = {row["method"]: row["map"] for row in result["rows"]}
+    assert maps["crf_no_xy"] > maps["ce_clean_subset"] + 0.01, maps
+    assert "Auxiliary check" in result["table"]
+
+
+@pytest.mark.parametrize("signal, noise, keeps_auxiliary", [
+    (0.0, 0.0, True),    # inputs say nothing; the noisy labels are the clean ones
+    (3.0, 0.5, False),   # inputs name the scene; the noisy labels are coin flips
+])
+def test_auxiliary_check_keeps_p_aux_only_where_it_beats_the_inputs(
+        tmp_path, signal, noise, keeps_auxiliary):
+    source = _write_scenes(tmp_path / "scenes.npz", signal, 240, 20)
+    preset = experiment.preset_named("smoke", epochs=10, rbm_epochs=20, learning_rate=1e-2)
+    dataset = experiment.load_multilabel_dataset(source, preset, flip_on=noise, flip_off=noise)
+    clean = np.arange(0, 240, 4)
+    check = experiment.measure_auxiliary_value(dataset, clean, preset, backbone_name="mlp")
+    assert check["held_out"] == 15  # a quarter of D_C
+    assert check["uses_auxiliary"] == keeps_auxiliary
+    assert check["uses_auxiliary"] == (check["auxiliary_map"] > check["inputs_map"])
+    with pytest.raises(ValueError, match="larger clean_fraction"):
+        experiment.measure_auxiliary_value(dataset, clean[:1], preset, backbone_name="mlp")
+
+
+def test_table1_trains_at_alpha_zero_when_the_check_says_so(tmp_path, monkeypatch):
+    path = write_archive(tmp_path / "set.npz")
+    verdicts = iter([False, True])
+
+    def check(*args, **kwargs):
+        return {"auxiliary_map": 0.5, "inputs_map": 0.6, "uses_auxiliary": next(verdicts),
+                "held_out": 6}
+
+    monkeypatch.setattr(experiment, "measure_auxiliary_value", check)
+    result = experiment.run_table1(
+        dataset=f"npz:{path}", methods=["crf_no_xy", "crf_no_xy_alpha0"], preset="smoke",
+        backbone="mlp", seeds=(0, 1), flip_on=0.05, flip_off=0.4, output_dir=str(tmp_path))
+    used = [(row["method"], row["seed"], row["auxiliary_used"]) for row in result["rows"]]
+    assert used == [("crf_no_xy", 0, False), ("crf_no_xy_alpha0", 0, False),
+                    ("crf_no_xy", 1, True), ("crf_no_xy_alpha0", 1, False)]
+    assert "p_aux kept (alpha annealed) in 1 of 2 seed(s)" in result["table"]
+    with open(result["results_path"], encoding="utf-8") as handle:
+        written = json.load(handle)
+    assert [c["seed"] for c in written["auxiliary_checks"]] == [0, 1]
+    assert written["clean_weighting"] == "per_example"
+
+
+def test_table1_without_the_check_keeps_the_papers_schedule(tmp_path, monkeypatch):
+    def no_check(*args, **kwargs):
+        raise AssertionError("the auxiliary check ran although it was turned off")
+
+    monkeypatch.setattr(experiment, "measure_auxiliary_value", no_check)
+    path = write_archive(tmp_path / "set.npz")
+    result = experiment.run_table1(
+        dataset=f"npz:{path}", methods=["crf_no_xy"], preset="smoke", backbone="mlp",
+        flip_on=0.05, flip_off=0.4, output_dir=str(tmp_path), clean_weighting="per_set",
+        auxiliary_check=False, start_from_auxiliary=False)
+    assert [row["auxiliary_used"] for row in result["rows"]] == [True]
+    assert "Auxiliary check" not in result["table"]
+    with open(result["results_path"], encoding="utf-8") as handle:
+        written = json.load(handle)
+    assert written["auxiliary_checks"] is None and written["clean_weighting"] == "per_set"

@@ -172,8 +172,12 @@ def ordered_batches(split, batch_size, image_size=None, channels=None, indices=N
     noisy = tf.constant(split.noisy_labels)
     dataset = split.image_dataset(image_size)
     if indices is not None:
-        keep = tf.constant(clean_membership(len(split), indices))
-        dataset = dataset.filter(lambda e: tf.gather(keep, e[INDEX_KEY]))
+        membership = clean_membership(len(split), indices)
+        keep = tf.constant(membership)
+        # A filter hides the size; stating it lets `predict` know its steps
+        # (instead of running into the end of the data and warning).
+        dataset = dataset.filter(lambda e: tf.gather(keep, e[INDEX_KEY])).apply(
+            tf.data.experimental.assert_cardinality(int(membership.sum())))
 
     def attach(element):
         return {IMAGE_KEY: _prepared(element[IMAGE_KEY], channels), INDEX_KEY: element[INDEX_KEY],

@@ -153,6 +153,6 @@ class Progress:
         self.bar.stateful_metrics.update(numbers)  # each run's value, not a running mean
         self.bar.update(self.done, values=list(numbers.items()))
 
-    def note(self, text):
-        """Prints a warning line between progress lines."""
-        print(f"WARNING: {text}", file=self.stream, flush=True)
+    def note(self, text, label="WARNING"):
+        """Prints a line `label: text` between progress lines (a warning by default)."""
+        print(f"{label}: {text}", file=self.stream, flush=True)
