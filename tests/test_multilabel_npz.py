@@ -23,9 +23,11 @@ def _vectors(num_examples, rng, means):
     return inputs.astype(np.float32), PATTERNS[scene]
 
 
-def write_archive(path, num_train=120, num_test=40, with_test=True, seed=0, **extra):
+def write_archive(path, num_train=120, num_test=40, with_test=True, seed=0, signal=2.0,
+                  **extra):
+    """A scene archive; `signal` scales how far apart the scenes' input means lie."""
     rng = np.random.default_rng(seed)
-    means = 2.0 * rng.normal(size=(len(PATTERNS), NUM_FEATURES))
+    means = signal * rng.normal(size=(len(PATTERNS), NUM_FEATURES))
     x_train, y_train = _vectors(num_train, rng, means)
     arrays = dict(x_train=x_train, y_train=y_train)
     if with_test:
@@ -130,14 +132,8 @@ def test_table1_script_on_feature_vectors_with_mlp(tmp_path, run_script):
     assert_table_shows_saved_maps(printed, results)
 
 
-def _write_scenes(path, signal, num_train, num_test, seed=0):
-    """Scene archive whose inputs say `signal`-strong things about the label pattern."""
-    rng = np.random.default_rng(seed)
-    means = signal * rng.normal(size=(len(PATTERNS), NUM_FEATURES))
-    x_train, y_train = _vectors(num_train, rng, means)
-    x_test, y_test = _vectors(num_test, rng, means)
-    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    return f"npz:{path}"
+def _write_scenes(path, signal, num_train, num_test):
+    return f"npz:{write_archive(path, num_train, num_test, signal=signal)}"
 
 
 @pytest.mark.slow

@@ -197,7 +197,7 @@ class RobustMultilabelCRF(keras.Model):
         the clean head's bias the RBM's `a_aux` (the heads' kernels keep
         their initial values). The paper starts the pairwise terms at zero
         (Section 4.1); starting here instead lifted the CRF w/o x-y link on
-        yeast by 0.2-0.5 mAP points where `p_aux` is worth keeping (README,
+        yeast by 0.3-0.5 mAP points where `p_aux` is worth keeping (README,
         Table 1). Call it once, before training.
 
         Raises:
