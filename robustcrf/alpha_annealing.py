@@ -5,6 +5,7 @@ import math
 import keras
 
 from tf_data import validation
+from tf_data.keras_contract import run_steps
 
 SCHEDULES = ("linear", "geometric")
 # The project's default schedule, one for every dataset: alpha 8 -> 0.1 over
@@ -184,12 +185,7 @@ class AlphaAnnealing(keras.callbacks.Callback):
         self._alpha_variable()
         if self.fraction is None or self.total_steps:
             return
-        epochs, steps = self.params.get("epochs"), self.params.get("steps")
-        if not epochs or not steps:
-            raise ValueError(
-                "AlphaAnnealing(fraction=...) needs the run's total steps: fit with "
-                "steps_per_epoch (or a dataset of known length), or pass total_steps.")
-        self._run_steps = int(epochs) * int(steps)
+        self._run_steps = run_steps(self.params, "AlphaAnnealing(fraction=...)")
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.epochs is not None:

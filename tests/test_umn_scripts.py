@@ -134,12 +134,32 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     ("smoke", None, SMOKE.epochs),  # other presets keep their own
 ])
 def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs, expected):
-    values = types.SimpleNamespace(preset=preset, epochs=epochs, eps_clip=None, label_term=None,
-                                   label_weight=None, ema_decay=None, jit_compile=None)
+    values = flag_values(preset=preset, epochs=epochs)
     settings = script_flags.settings_from_flags(values, default_epochs=experiment.TABLE3_EPOCHS)
     assert settings.epochs == expected
     assert script_flags.settings_from_flags(values).epochs == (epochs or
                                                                experiment.PRESETS[preset].epochs)
+
+
+def flag_values(**given):
+    """The parsed flags of `settings_from_flags`, unset unless given."""
+    names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
+             "uncertainty_warmup", "jit_compile")
+    return types.SimpleNamespace(**{name: given.get(name) for name in names})
+
+
+@pytest.mark.parametrize("preset, warmup, expected", [
+    ("default", None, 1.0 / 3.0),  # the model's default
+    ("paper", None, 0.0),  # the paper uses eps from the first step
+    ("paper", 0.5, 0.5),  # the flag wins
+])
+def test_uncertainty_warmup_comes_from_the_preset_unless_the_flag_is_set(preset, warmup,
+                                                                         expected):
+    settings = script_flags.settings_from_flags(flag_values(preset=preset,
+                                                            uncertainty_warmup=warmup))
+    assert settings.uncertainty_warmup == pytest.approx(expected)
+    model = experiment.build_model("umn", (8, 8, 1), 10, settings, seed=0, noise_rate=0.2)
+    assert model.uncertainty_warmup == pytest.approx(expected)
 
 
 def test_script_rejects_bad_flags(tmp_path, run_script):

@@ -24,6 +24,31 @@ def compiled_loss_tracker(model):
     raise ValueError("Compile the model (model.compile(optimizer=...)) before fit / evaluate.")
 
 
+def run_steps(params, callback_name, total_steps=None):
+    """The optimiser steps of a whole `fit` run, for callbacks on a step clock.
+
+    Args:
+        params: the callback's `params` (Keras sets `epochs` and `steps`).
+        callback_name: named in the error, e.g. `"AlphaAnnealing(fraction=...)"`.
+        total_steps: a length given by the user; returned as it is.
+
+    Returns:
+        `total_steps`, else `epochs * steps` of the `fit` call.
+
+    Raises:
+        ValueError: neither is known (a dataset of unknown length and no
+            `steps_per_epoch`).
+    """
+    if total_steps:
+        return int(total_steps)
+    epochs, steps = params.get("epochs"), params.get("steps")
+    if not epochs or not steps:
+        raise ValueError(
+            f"{callback_name} needs the run's total steps: fit with steps_per_epoch "
+            "(or a dataset of known length), or pass total_steps.")
+    return int(epochs) * int(steps)
+
+
 def fixed_input_shape(model):
     """`model.input_shape` when every non-batch dimension is known, else None."""
     shape = getattr(model, "input_shape", None)

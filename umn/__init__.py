@@ -15,11 +15,13 @@ from umn.guider import Guider
 from umn.mean_teacher import MeanTeacher
 from umn.model import UncertaintyMiningNet
 from umn.supervised import SupervisedClassifier
+from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.vae import StackedVae
 from umn.streams import labelled_stream
 from umn.streams import semi_supervised_stream
 
 __all__ = [
     "Guider", "MeanTeacher", "StackedVae", "SupervisedClassifier", "UncertaintyMiningNet",
+    "UncertaintyWarmup",
     "labelled_stream", "losses", "semi_supervised_stream", "streams",
 ]

@@ -40,6 +40,9 @@ def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
     flags.DEFINE_float("label_weight", None, "Weight of the labelled term (Kingma's alpha).")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
+    flags.DEFINE_float("uncertainty_warmup", None,
+                       "Share of the steps before UMN's label weights use eps, in [0, 1); "
+                       "0 = from the first step (the paper).")
     flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
     training.define_flags()
     training.define_source_flags()
@@ -65,7 +68,8 @@ def settings_from_flags(values, default_epochs=None):
     return experiment.preset_settings(
         values.preset, epochs=epochs, label_term=values.label_term,
         label_weight=values.label_weight, ema_decay=values.ema_decay,
-        uncertainty_clip=clip, jit_compile=values.jit_compile,
+        uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
+        jit_compile=values.jit_compile,
     )
 
 

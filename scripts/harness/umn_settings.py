@@ -5,6 +5,7 @@ import dataclasses
 from umn import architectures
 from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
+from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,9 @@ class RunSettings:
         label_term, label_weight: UMN's labelled term (`"linear"`, Eq. 7, or
             `"log"`) and its weight alpha (see `umn.model`).
         uncertainty_clip: `(low, high)` clip interval of eps.
+        uncertainty_warmup: share of the run's steps before UMN's label
+            weights use eps (every label weighted as with eps = 0 until
+            then; `umn.uncertainty_warmup`); 0 in `paper`.
         ema_decay: guider decay gamma (with the 1 - 1/(t+1) warm-up).
         max_shift, noise_stddev: eta / eta'; `max_shift=None` is the
             architecture's default (`umn.architectures.default_max_shift`:
@@ -64,6 +68,7 @@ class RunSettings:
     label_term: str = DEFAULT_LABEL_TERM
     label_weight: float = DEFAULT_LABEL_WEIGHT
     uncertainty_clip: tuple = (0.01, 0.8)
+    uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     ema_decay: float = 0.99
     max_shift: object = None
     noise_stddev: float = 0.15
@@ -81,5 +86,6 @@ PRESETS = {
                          resnet_blocks=1, max_steps_per_epoch=2, trusted_per_class=2),
     "default": RunSettings(),
     "paper": RunSettings(epochs=350, batch_size=100, labelled_per_batch=5, latent_dim=50,
-                         class_latent_dim=50, resnet_width=16, resnet_blocks=4),
+                         class_latent_dim=50, resnet_width=16, resnet_blocks=4,
+                         uncertainty_warmup=0.0),
 }

@@ -161,7 +161,9 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
             architecture=architecture, class_latent_dim=settings.class_latent_dim,
             uncertainty=uncertainty, fixed_uncertainty=noise_rate if method == "m_vae" else None,
             label_term=settings.label_term, label_weight=settings.label_weight,
-            uncertainty_clip=settings.uncertainty_clip, ema_decay=settings.ema_decay, **common,
+            uncertainty_clip=settings.uncertainty_clip,
+            uncertainty_warmup=settings.uncertainty_warmup, ema_decay=settings.ema_decay,
+            **common,
         )
     optimizer = keras.optimizers.Adam(settings.learning_rate, beta_1=0.9, beta_2=0.99)
     model.compile(optimizer=optimizer, jit_compile=settings.jit_compile)

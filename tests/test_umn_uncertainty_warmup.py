@@ -1,0 +1,118 @@
+"""UMN's uncertainty warm-up: label weights f(low) before the switch step, f(eps) after."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+from keras import ops
+
+from umn.model import UncertaintyMiningNet
+from umn.uncertainty_warmup import UncertaintyWarmup
+
+from test_umn_model import make_umn
+from test_umn_model import toy_data
+from test_umn_model import toy_stream
+
+
+def f_weight(eps, num_classes=10):
+    """Eq. 9's weight f(eps) = log[(C - 1)(1 - eps) / eps]."""
+    return np.log((num_classes - 1) * (1 - eps) / eps)
+
+
+def moved_guider_model():
+    """A UMN whose learner has moved away from its guider (eps well above the clip's low)."""
+    model = make_umn(ema_decay=0.5)
+    rng = np.random.default_rng(0)
+    for network in model.vae.classifier_networks.values():
+        for weight in network.trainable_weights:
+            weight.assign(weight + rng.normal(0, 0.3, weight.shape).astype("float32"))
+    images, labels = toy_data()
+    return model, images, labels
+
+
+def expected_label_loss(model, images, labels, during_warmup):
+    """-mean over labelled rows of f(weight eps) * q(y_obs | z_a), by hand in NumPy."""
+    labelled = labels >= 0
+    x, y = images[labelled], labels[labelled]
+    learner = ops.convert_to_numpy(model.learner_probabilities(x)).astype(np.float64)
+    guider = ops.convert_to_numpy(model.guider(x)).astype(np.float64)
+    rows = np.arange(len(y))
+    low, high = model.uncertainty_clip
+    eps = np.clip(np.abs(guider[rows, y] - learner[rows, y]), low, high)
+    if during_warmup:
+        eps = np.full_like(eps, low)
+    return -np.mean(f_weight(eps) * learner[rows, y])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_label_term_weights_by_low_before_the_start_step_and_by_eps_after(compiled):
+    model, images, labels = moved_guider_model()
+    eps = model.label_uncertainty(images[labels >= 0], labels[labels >= 0])
+    assert eps.max() > 0.01  # the guider lags: the two weightings differ
+    terms = model.compute_terms
+    if compiled:
+        terms = tf.function(lambda x, y: model.compute_terms(x, y), jit_compile=True)
+    iterations = int(ops.convert_to_numpy(model.optimizer.iterations))
+    for start, during_warmup in ((iterations + 1, True), (iterations, False)):
+        model.uncertainty_start_step.assign(start)
+        got = float(ops.convert_to_numpy(terms(images, labels)["label_loss"]))
+        np.testing.assert_allclose(
+            got, expected_label_loss(model, images, labels, during_warmup), rtol=1e-4)
+    # The reported eps is the raw estimate either way (it is what Table 3 reads).
+    model.uncertainty_start_step.assign(10**6)
+    raw = ops.convert_to_numpy(model.compute_terms(images, labels)["eps"])[labels >= 0]
+    np.testing.assert_allclose(raw, eps, atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides, callbacks, expected", [
+    ({}, [], 2),  # default share 1/3 of 3 epochs x 2 steps
+    ({"uncertainty_warmup": 0.5}, [], 3),
+    ({"uncertainty_warmup": 0.0}, [], 0),  # the paper's schedule
+    ({}, [UncertaintyWarmup(share=0.5, total_steps=10)], 5),  # the user's callback wins
+    ({"uncertainty": "fixed", "fixed_uncertainty": 0.2}, [], 0),  # M-VAE has no eps to hold
+])
+def test_fit_sets_the_start_step_from_the_runs_length(overrides, callbacks, expected):
+    model = make_umn(**overrides)
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=3, steps_per_epoch=2, verbose=0,
+              callbacks=list(callbacks))
+    assert int(ops.convert_to_numpy(model.uncertainty_start_step)) == expected
+
+
+def test_fit_over_a_dataset_of_unknown_length_says_how_to_fix_it():
+    model = make_umn()
+    images, labels = toy_data()
+    stream = toy_stream(images, labels).take(4).filter(lambda batch: True)
+    with pytest.raises(ValueError, match="steps_per_epoch.*total_steps"):
+        model.fit(stream, epochs=1, verbose=0)
+    model.fit(stream, epochs=1, verbose=0, callbacks=[UncertaintyWarmup(total_steps=9)])
+    assert int(ops.convert_to_numpy(model.uncertainty_start_step)) == 3
+
+
+def test_the_start_step_is_saved_with_the_model(tmp_path):
+    model = make_umn(uncertainty_warmup=0.25)
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=2, steps_per_epoch=4, verbose=0)
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert isinstance(restored, UncertaintyMiningNet)
+    assert restored.uncertainty_warmup == 0.25
+    assert int(ops.convert_to_numpy(restored.uncertainty_start_step)) == 2
+
+
+@pytest.mark.parametrize("share", [1.0, -0.1, "a third"])
+def test_bad_warmup_shares_raise_value_errors(share):
+    with pytest.raises(ValueError, match="uncertainty_warmup"):
+        make_umn(uncertainty_warmup=share)
+    with pytest.raises(ValueError, match="uncertainty_warmup"):
+        UncertaintyWarmup(share=share)
+
+
+def test_the_callback_refuses_a_model_without_the_switch_step():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match="uncertainty_start_step"):
+        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0,
+                  callbacks=[UncertaintyWarmup(share=0.5)])
