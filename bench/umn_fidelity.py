@@ -11,6 +11,7 @@ one training run per method.
     python -m bench.umn_fidelity                      # mnist5k, 3 seeds, ~1 h on 2 cores
     python -m bench.umn_fidelity --dataset=digits --num_labels=50
     python -m bench.umn_fidelity --seeds=0 --noise_rates=0.3 --epochs=20   # quick look
+    python -m bench.umn_fidelity --methods=umn --uncertainty_warmup=0   # the paper's eps schedule
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -38,6 +39,9 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (labelled subset, noise, weig
 flags.DEFINE_list("methods", ["umn", "m_vae", "umn_semi", "supervised", "label_spreading"],
                   "Rows: UMN table methods and label_spreading.")
 flags.DEFINE_integer("epochs", None, "Override the default preset's epochs.")
+flags.DEFINE_float("uncertainty_warmup", None,
+                   "Override the share of the steps before UMN's label weights use eps "
+                   "(0: from the first step, the paper's schedule).")
 FLAGS = flags.FLAGS
 
 PCA_COMPONENTS = 50
@@ -58,7 +62,8 @@ def label_spreading_error(data, labels, seed):
 
 def main(argv):
     del argv
-    settings = experiment.preset_settings("default", epochs=FLAGS.epochs)
+    settings = experiment.preset_settings("default", epochs=FLAGS.epochs,
+                                          uncertainty_warmup=FLAGS.uncertainty_warmup)
     data = experiment.load_experiment_dataset(FLAGS.dataset)
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]

@@ -34,7 +34,8 @@ def _fresh_keras_state():
 
 @pytest.fixture
 def run_script(capsys):
-    """Runs `scripts.<name>`'s main in this process with argv; returns what it printed.
+    """Runs `scripts.<name>`'s main (or a dotted module's, e.g. `bench.umn_fidelity`)
+    in this process with argv; returns what it printed.
 
     absl flags are process-global and the scripts define the same names, so
     the module is imported fresh, its flags are parsed from `args`, and
@@ -49,7 +50,7 @@ def run_script(capsys):
     def run(name, *args):
         values = flags.FLAGS
         defined_before = set(values)
-        module_name = f"scripts.{name}"
+        module_name = name if "." in name else f"scripts.{name}"
         sys.modules.pop(module_name, None)
         try:
             module = importlib.import_module(module_name)

@@ -198,3 +198,12 @@ def test_tfds_datasets_run_through_mock_data(name, architecture, tmp_path):
                                      seeds=(0,), settings=SMOKE, num_labels=num_labels,
                                      output_dir=str(tmp_path))
     assert [(row["method"], row["num_labels"]) for row in rows] == [("umn", num_labels)]
+
+
+def test_umn_fidelity_bench_runs_with_the_papers_eps_schedule(run_script):
+    printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                         "--noise_rates=0.3", "--epochs=1", "--methods=umn,label_spreading",
+                         "--uncertainty_warmup=0")
+    assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
+    assert "Wall time" in printed or "wall time" in printed
+
