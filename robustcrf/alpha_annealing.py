@@ -5,6 +5,7 @@ import math
 import keras
 
 from tf_data import validation
+from tf_data.keras_contract import check_total_steps
 from tf_data.keras_contract import run_steps
 
 SCHEDULES = ("linear", "geometric")
@@ -145,16 +146,13 @@ class AlphaAnnealing(keras.callbacks.Callback):
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}.")
         if schedule == "geometric" and (start == 0 or end == 0):
             raise ValueError("A geometric schedule needs start > 0 and end > 0; use 'linear'.")
-        if total_steps is not None and (isinstance(total_steps, bool)
-                                        or not isinstance(total_steps, int) or total_steps < 1):
-            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
         self.start = float(start)
         self.end = float(end)
         self.epochs = epochs
         self.fraction = fraction
         self.hold = hold
         self.schedule = schedule
-        self.total_steps = total_steps
+        self.total_steps = check_total_steps(total_steps)
         self._run_steps = None
         self._epochs_done = None
 

@@ -24,6 +24,14 @@ def compiled_loss_tracker(model):
     raise ValueError("Compile the model (model.compile(optimizer=...)) before fit / evaluate.")
 
 
+def check_total_steps(total_steps):
+    """Returns a callback's `total_steps` (None or an int >= 1), else a ValueError."""
+    if total_steps is not None and (isinstance(total_steps, bool)
+                                    or not isinstance(total_steps, int) or total_steps < 1):
+        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
+    return total_steps
+
+
 def run_steps(params, callback_name, total_steps=None):
     """The optimiser steps of a whole `fit` run, for callbacks on a step clock.
 

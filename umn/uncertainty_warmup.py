@@ -3,6 +3,7 @@
 import keras
 
 from tf_data import validation
+from tf_data.keras_contract import check_total_steps
 from tf_data.keras_contract import run_steps
 
 
@@ -53,11 +54,8 @@ class UncertaintyWarmup(keras.callbacks.Callback):
         super().__init__()
         if share is not None:
             share = check_warmup_share(share)
-        if total_steps is not None and (isinstance(total_steps, bool)
-                                        or not isinstance(total_steps, int) or total_steps < 1):
-            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
         self.share = share
-        self.total_steps = total_steps
+        self.total_steps = check_total_steps(total_steps)
 
     def start_step(self, total_steps, share):
         """The first optimiser step whose label weights use eps."""
