@@ -368,7 +368,7 @@ DETECTION_METRICS = ("precision", "recall", "f1", "roc_auc")
 # the log labelled term of earlier versions the learner began memorising
 # wrong labels after ~50 epochs and eps then ranked them first; with the
 # default linear term (Eq. 7) both learner and guider keep rejecting them,
-# eps stays near zero there, and its ROC AUC is 0.35-0.74 on digits (see
+# eps stays near zero there, and its ROC AUC is 0.40-0.66 on digits (see
 # README). The guider's disbelief (below) is the better detector.
 TABLE3_EPOCHS = 120
 # Not UMN: ROC AUC of the guider's disbelief 1 - q'(y_obs | x), reported
