@@ -253,6 +253,22 @@ def _fit_and_score(model, batches, steps, epochs, preset, test_batches, test_lab
     return mean_average_precision(test_labels, scores)
 
 
+def _cross_entropy_map(backbone, labels, rows, output_to_clean, train, preset, seed, size,
+                       channels, eval_batches, eval_labels, training, run):
+    """Trains `CrossEntropyMultilabel` on `labels` of the training rows `rows`
+    (None: all) and returns its mAP on `eval_batches` against `eval_labels`."""
+    with training.scope():
+        model = CrossEntropyMultilabel(backbone, labels.shape[1], output_to_clean=output_to_clean)
+    # A clean set smaller than one batch trains in batches of its own size.
+    batch_size = preset.batch_size if rows is None else min(preset.batch_size, len(rows))
+    batches = data.supervised_batches(train, labels, batch_size, seed, size, channels, rows)
+    # The same number of optimiser steps for every row (D_C alone is
+    # passed over more often).
+    steps = max(1, len(train) // preset.batch_size)
+    return _fit_and_score(model, batches, steps, preset.epochs, preset, eval_batches,
+                          eval_labels, training, run)
+
+
 def run_key(method, seed):
     """The name of one Table 1 run (its backup directory and ledger entry)."""
     return f"{method}_seed{seed}"
@@ -283,16 +299,9 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
     if spec.kind == "cross_entropy":
         mapping = output_mapping(spec, dataset)
         labels, rows = cross_entropy_targets(spec, dataset, clean_indices)
-        with training.scope():
-            model = CrossEntropyMultilabel(backbone, labels.shape[1], output_to_clean=mapping)
-        # A clean set smaller than one batch trains in batches of its own size.
-        batch_size = preset.batch_size if rows is None else min(preset.batch_size, len(rows))
-        batches = data.supervised_batches(train, labels, batch_size, seed, size, channels, rows)
-        # The same number of optimiser steps for every row (D_C alone is
-        # passed over more often).
-        steps = max(1, len(train) // preset.batch_size)
-        row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
-                                    test.clean_labels, training, run_key(spec.name, seed))
+        row["map"] = _cross_entropy_map(
+            backbone, labels, rows, mapping, train, preset, seed, size, channels, test_batches,
+            test.clean_labels, training, run_key(spec.name, seed))
     else:
         if len(clean_indices) == 0:
             raise ValueError(f"{spec.name} needs a non-empty clean set (D_C).")
@@ -401,13 +410,10 @@ def measure_auxiliary_value(dataset, clean_indices, preset, backbone_name="small
     size, input_shape, channels = image_geometry(dataset, backbone_name, image_size)
     with training.scope():
         backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
-        model = CrossEntropyMultilabel(backbone, dataset.num_clean)
-    batches = data.supervised_batches(train, train.clean_labels, min(preset.batch_size, len(fit)),
-                                      seed, size, channels, fit)
     held_batches = data.ordered_batches(train, preset.eval_batch_size, size, channels, held)
-    inputs_map = _fit_and_score(model, batches, max(1, len(train) // preset.batch_size),
-                                preset.epochs, preset, held_batches, train.clean_labels[held],
-                                training, run_key("auxiliary_check_model", seed))
+    inputs_map = _cross_entropy_map(
+        backbone, train.clean_labels, fit, None, train, preset, seed, size, channels,
+        held_batches, train.clean_labels[held], training, run_key("auxiliary_check_model", seed))
     return {"auxiliary_map": auxiliary_map, "inputs_map": inputs_map,
             "uses_auxiliary": bool(auxiliary_map > inputs_map), "held_out": int(num_held)}
 
