@@ -41,6 +41,8 @@ flags.DEFINE_enum("clean_weighting", None, list(CLEAN_WEIGHTINGS),
                   "How the CRF rows weigh D_C against D_N (default: the preset's).")
 flags.DEFINE_bool("auxiliary_check", None, "Override the preset's auxiliary check.")
 flags.DEFINE_bool("start_from_auxiliary", None, "Override the preset's start from the RBM.")
+flags.DEFINE_float("ema_momentum", None,
+                   "Override the preset's weight averaging (0: off).")
 FLAGS = flags.FLAGS
 
 BASELINES = ("ce_noisy", "ce_clean_subset")
@@ -72,7 +74,7 @@ def main(argv):
             flip_on=FLAGS.flip_on if planted else None,
             flip_off=float(flip_off) if planted else None,
             clean_weighting=FLAGS.clean_weighting, auxiliary_check=FLAGS.auxiliary_check,
-            start_from_auxiliary=FLAGS.start_from_auxiliary)
+            start_from_auxiliary=FLAGS.start_from_auxiliary, ema_momentum=FLAGS.ema_momentum)
         for row in result["rows"]:
             row["setting"] = label
             seconds[row["method"]].append(row["seconds"])

@@ -44,6 +44,10 @@ flags.DEFINE_bool("auxiliary_check", None,
 flags.DEFINE_bool("start_from_auxiliary", None,
                   "Start the CRF's energy at the auxiliary RBM's where p_aux is kept (default: "
                   "the preset's).")
+flags.DEFINE_float("ema_momentum", None,
+                   "Momentum of the moving average of the weights that every row ends with "
+                   "(Keras' use_ema; 0 turns it off; default: the preset's, 0.99 in default "
+                   "and smoke, off in paper).")
 flags.DEFINE_float("flip_on", None, "Plant noise on an npz source with clean labels only: "
                    "probability that an absent label is switched on.")
 flags.DEFINE_float("flip_off", None, "... and that a present label is switched off.")
@@ -66,7 +70,7 @@ def main(argv):
         weights=FLAGS.weights, clean_fraction=FLAGS.clean_fraction, flip_on=FLAGS.flip_on,
         flip_off=FLAGS.flip_off, clean_weighting=FLAGS.clean_weighting,
         auxiliary_check=FLAGS.auxiliary_check, start_from_auxiliary=FLAGS.start_from_auxiliary,
-        training=training.from_flags(FLAGS))
+        ema_momentum=FLAGS.ema_momentum, training=training.from_flags(FLAGS))
     print(result["table"])
     print(f"Wrote {result['results_path']}")
 

@@ -3,6 +3,7 @@
 import json
 import os
 
+import keras
 import pytest
 
 from scripts.harness import crf_table1 as experiment
@@ -41,3 +42,18 @@ def test_experiment_rejects_bad_choices():
         experiment.load_multilabel_dataset("coco_tags", experiment.PRESETS["smoke"])
     with pytest.raises(ValueError, match="Unknown dataset"):
         experiment.load_multilabel_dataset("imagenet", experiment.PRESETS["smoke"])
+    with pytest.raises(ValueError, match="ema_momentum must lie in"):
+        experiment.run_table1(preset="smoke", ema_momentum=1.0)
+
+
+def test_default_presets_average_the_weights_and_the_paper_preset_does_not():
+    for name in ("default", "smoke"):
+        optimizer = experiment.make_optimizer(experiment.PRESETS[name])
+        assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.99)
+    assert not experiment.make_optimizer(experiment.PRESETS["paper"]).use_ema
+    turned_off = experiment.preset_named("default", ema_momentum=0.0)
+    assert not experiment.make_optimizer(turned_off).use_ema
+    optimizer = experiment.make_optimizer(experiment.preset_named("paper", ema_momentum=0.9))
+    assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.9)
+    learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    assert learning_rate == pytest.approx(experiment.PRESETS["paper"].learning_rate)

@@ -68,6 +68,9 @@ class RobustMultilabelCRF(keras.Model):
     gradient is that of `pcd_surrogate_loss` (Eq. 12-13). Without pairwise
     terms the model factorises and the negative phase is exact
     (`E_p[y_hat] = sigmoid(a)`, `E_p[y] = sigmoid(b)`), no sampling.
+    The PCD gradient is noisy (minibatches and chain samples); compiling
+    with an optimizer that averages the weights (`use_ema=True`, as Table
+    1's default recipe does) damps that noise in the final model.
 
     Training batches are dicts: `image`, `index` (row in the training
     split), `label` (noisy `y`), `verified_label` (clean `y_hat`, read only
