@@ -94,8 +94,7 @@ class MentoredModel(BackboneModel):
         if curriculum not in curricula.CURRICULA:
             raise ValueError(
                 f"curriculum must be one of {curricula.CURRICULA}, got {curriculum!r}.")
-        if not 0.0 <= float(decay) < 1.0:
-            raise ValueError(f"decay must lie in [0, 1), got {decay!r}.")
+        validation.check_decay(decay, "decay")
         if isinstance(burn_in_epochs, bool) or not isinstance(burn_in_epochs, int) or (
                 burn_in_epochs < 0):
             raise ValueError(f"burn_in_epochs must be an integer >= 0, got {burn_in_epochs!r}.")

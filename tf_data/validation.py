@@ -37,6 +37,19 @@ def check_rate(rate, name="rate"):
     return value
 
 
+def check_decay(value, name, meaning=""):
+    """Returns `value` as a float in [0, 1) (a moving-average decay or momentum), or
+    raises a ValueError naming it; `meaning` is appended to the message."""
+    hint = f" ({meaning})" if meaning else ""
+    try:
+        decay = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1){hint}, got {value!r}.") from None
+    if not 0.0 <= decay < 1.0:
+        raise ValueError(f"{name} must lie in [0, 1){hint}, got {value!r}.")
+    return decay
+
+
 def check_non_negative(value, name, meaning=""):
     """Returns `value` as a finite float >= 0, or raises a ValueError naming it.
 

@@ -44,16 +44,9 @@ def check_ema_decay(ema_decay, allow_none=True):
     """Returns the EMA decay as a float in [0, 1) (or None), else ValueError."""
     if ema_decay is None and allow_none:
         return None
-    try:
-        value = float(ema_decay)
-    except (TypeError, ValueError):
-        raise ValueError(f"ema_decay must be a number in [0, 1), got {ema_decay!r}.") from None
-    if not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"ema_decay must lie in [0, 1) (gamma of Eq. 10; 1 would freeze the "
-            f"guider), got {ema_decay!r}. The paper-style value is 0.99-0.999."
-        )
-    return value
+    return validation.check_decay(
+        ema_decay, "ema_decay",
+        "gamma of Eq. 10; 1 would freeze the guider; the paper-style value is 0.99-0.999")
 
 
 @keras.saving.register_keras_serializable(package="umn")

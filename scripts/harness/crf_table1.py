@@ -30,6 +30,7 @@ from scripts.harness import presets
 from scripts.harness import reporting
 from scripts.harness.training import Training
 from tf_data import splits
+from tf_data import validation
 
 TABLE = "robustcrf_table1"
 DATASETS = ("digit_mosaics", "coco_captions", "coco_tags", "npz:PATH")
@@ -106,6 +107,12 @@ class Preset:
     auxiliary_check: bool = False
     start_from_auxiliary: bool = False
     ema_momentum: float = None
+
+    def __post_init__(self):
+        # Every preset, and every override (dataclasses.replace), is checked here.
+        if self.ema_momentum is not None:
+            validation.check_decay(self.ema_momentum, "ema_momentum",
+                                   "0 or None: no weight averaging")
 
 
 PRESETS = {
@@ -251,18 +258,10 @@ def cross_entropy_targets(spec, dataset, clean_indices):
     return labels, None
 
 
-def check_ema_momentum(momentum):
-    """`momentum` if it is None or in [0, 1), else a ValueError (see `Preset`)."""
-    if momentum is not None and not 0.0 <= float(momentum) < 1.0:
-        raise ValueError(f"ema_momentum must lie in [0, 1) (0 or None: no weight averaging), "
-                         f"got {momentum!r}.")
-    return momentum
-
-
 def make_optimizer(preset):
     """Adam with the preset's learning rate and epsilon; with `ema_momentum`, it
     averages the weights and `fit` ends with the average (`Preset`)."""
-    momentum = check_ema_momentum(preset.ema_momentum)
+    momentum = preset.ema_momentum
     averaging = {"use_ema": True, "ema_momentum": float(momentum)} if momentum else {}
     return keras.optimizers.Adam(preset.learning_rate, epsilon=preset.adam_epsilon, **averaging)
 
@@ -491,7 +490,6 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
                               auxiliary_check=auxiliary_check,
                               start_from_auxiliary=start_from_auxiliary,
                               ema_momentum=ema_momentum)
-    check_ema_momentum(preset.ema_momentum)
     specs = [variants.method_spec(name) for name in methods]
     if not specs:
         raise ValueError("Give at least one method.")
