@@ -12,6 +12,7 @@ one training run per method.
     python -m bench.umn_fidelity --dataset=digits --num_labels=50
     python -m bench.umn_fidelity --seeds=0 --noise_rates=0.3 --epochs=20   # quick look
     python -m bench.umn_fidelity --methods=umn --uncertainty_warmup=0   # the paper's eps schedule
+    python -m bench.umn_fidelity --methods=umn --learning_rate=2e-3     # README: Adam's rate
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -42,6 +43,7 @@ flags.DEFINE_integer("epochs", None, "Override the default preset's epochs.")
 flags.DEFINE_float("uncertainty_warmup", None,
                    "Override the share of the steps before UMN's label weights use eps "
                    "(0: from the first step, the paper's schedule).")
+flags.DEFINE_float("learning_rate", None, "Override the default preset's Adam learning rate.")
 FLAGS = flags.FLAGS
 
 PCA_COMPONENTS = 50
@@ -63,7 +65,8 @@ def label_spreading_error(data, labels, seed):
 def main(argv):
     del argv
     settings = experiment.preset_settings("default", epochs=FLAGS.epochs,
-                                          uncertainty_warmup=FLAGS.uncertainty_warmup)
+                                          uncertainty_warmup=FLAGS.uncertainty_warmup,
+                                          learning_rate=FLAGS.learning_rate)
     data = experiment.load_experiment_dataset(FLAGS.dataset)
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]

@@ -144,7 +144,7 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
 def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
-             "uncertainty_warmup", "jit_compile")
+             "uncertainty_warmup", "jit_compile", "learning_rate")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
 
 
@@ -160,6 +160,25 @@ def test_uncertainty_warmup_comes_from_the_preset_unless_the_flag_is_set(preset,
     assert settings.uncertainty_warmup == pytest.approx(expected)
     model = experiment.build_model("umn", (8, 8, 1), 10, settings, seed=0, noise_rate=0.2)
     assert model.uncertainty_warmup == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("preset, rate, expected", [
+    ("default", None, 1e-3),  # the paper's rate, every preset's
+    ("paper", None, 1e-3),
+    ("default", 2e-3, 2e-3),  # the flag wins
+])
+def test_learning_rate_flag_reaches_every_methods_optimizer(preset, rate, expected):
+    settings = script_flags.settings_from_flags(flag_values(preset=preset, learning_rate=rate))
+    assert settings.learning_rate == pytest.approx(expected)
+    for method in ("umn", "umn_semi", "supervised", "mean_teacher"):
+        model = experiment.build_model(method, (8, 8, 1), 10, settings, seed=0, noise_rate=0.2)
+        assert float(model.optimizer.learning_rate) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("rate", [0.0, -1e-3, float("nan"), "fast"])
+def test_settings_reject_a_learning_rate_that_is_not_positive(rate):
+    with pytest.raises(ValueError, match="learning_rate"):
+        experiment.preset_settings("default", learning_rate=rate)
 
 
 def test_script_rejects_bad_flags(tmp_path, run_script):
@@ -200,10 +219,10 @@ def test_tfds_datasets_run_through_mock_data(name, architecture, tmp_path):
     assert [(row["method"], row["num_labels"]) for row in rows] == [("umn", num_labels)]
 
 
-def test_umn_fidelity_bench_runs_with_the_papers_eps_schedule(run_script):
+def test_umn_fidelity_bench_runs_with_the_papers_eps_schedule_and_its_own_rate(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,label_spreading",
-                         "--uncertainty_warmup=0")
+                         "--uncertainty_warmup=0", "--learning_rate=2e-3")
     assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
     assert "Wall time" in printed or "wall time" in printed
 

@@ -44,6 +44,7 @@ def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
                        "Share of the steps before UMN's label weights use eps, in [0, 1); "
                        "0 = from the first step (the paper).")
     flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
+    flags.DEFINE_float("learning_rate", None, "Adam's learning rate (preset if unset).")
     training.define_flags()
     training.define_source_flags()
 
@@ -69,7 +70,7 @@ def settings_from_flags(values, default_epochs=None):
         values.preset, epochs=epochs, label_term=values.label_term,
         label_weight=values.label_weight, ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
-        jit_compile=values.jit_compile,
+        jit_compile=values.jit_compile, learning_rate=values.learning_rate,
     )
 
 
