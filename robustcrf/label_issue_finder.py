@@ -377,8 +377,7 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
                         ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}.")
+    validation.check_positive(learning_rate, "learning_rate")
     make_backbone = _backbone_factory(backbone)
     stratified_folds(labels, folds, num_classes, seed, class_names)  # fail before training
     progress = None

@@ -63,6 +63,19 @@ def check_non_negative(value, name, meaning=""):
     return float(value)
 
 
+def check_positive(value, name, meaning=""):
+    """Returns `value` as a finite float > 0, or raises a ValueError naming it.
+
+    `meaning` is appended to the message (e.g. what the value is for).
+    """
+    hint = f" ({meaning})" if meaning else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number > 0{hint}, got {value!r}.")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be > 0{hint}, got {value!r}.")
+    return float(value)
+
+
 def check_labels(labels, num_classes, name="labels"):
     """Returns integer class labels as a 1-D int64 array, or raises ValueError.
 

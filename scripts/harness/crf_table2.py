@@ -185,8 +185,7 @@ def resolve_preset(name, **overrides):
     if preset.noisy_bias not in NOISY_BIAS_KINDS:
         raise ValueError(
             f"noisy_bias must be one of {NOISY_BIAS_KINDS}, got {preset.noisy_bias!r}.")
-    if not preset.learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {preset.learning_rate!r}.")
+    validation.check_positive(preset.learning_rate, "learning_rate")
     for field in ("alpha_start", "alpha_end"):
         if not getattr(preset, field) >= 0:
             raise ValueError(f"{field} must be >= 0, got {getattr(preset, field)!r}.")

@@ -84,9 +84,8 @@ class RunSettings:
 
     def __post_init__(self):
         # Every preset, and every override (a flag, dataclasses.replace), is checked here.
-        if not validation.check_non_negative(self.learning_rate, "learning_rate",
-                                             "Adam's step size, e.g. 1e-3"):
-            raise ValueError("learning_rate must be > 0 (Adam's step size, e.g. 1e-3), got 0.")
+        validation.check_positive(self.learning_rate, "learning_rate",
+                                  "Adam's step size, e.g. 1e-3")
 
 
 PRESETS = {
