@@ -44,8 +44,12 @@ class PosteriorMAPCallback(keras.callbacks.Callback):
     def evaluate(self):
         """mAP of `q` on the batches now."""
         if self._posterior is None:
+            # `posterior_clean` has no tensor-dependent Python control flow, so
+            # it is traced as written: without AutoGraph's conversion cache,
+            # which once (in a full test run on two busy cores) handed this
+            # function the converted code of `posterior_logits`.
             self._posterior = (self.model.posterior_clean if self.model.run_eagerly
-                               else tf.function(self.model.posterior_clean))
+                               else tf.function(self.model.posterior_clean, autograph=False))
         scores = [keras.ops.convert_to_numpy(self._posterior(b[IMAGE_KEY], b[LABEL_KEY]))
                   for b in self.batches]
         return mean_average_precision(self.clean_labels, np.concatenate(scores))
