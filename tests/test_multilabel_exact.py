@@ -14,12 +14,7 @@ SIZES = [(C, N, H, True), (C, N, 0, True), (C, N, 0, False)]
 
 
 def _layer(num_hidden, pairwise, seed=0):
-    params = ref.random_parameters(C, N, num_hidden, B, seed)
-    if not pairwise:
-        params["W"][:] = 0.0
-    energy = CRFEnergy(C, N, num_hidden, pairwise=pairwise)
-    ref.set_energy_parameters(energy, params)
-    return energy, params
+    return ref.random_energy(C, N, num_hidden, B, seed, pairwise=pairwise)
 
 
 @pytest.mark.parametrize("num_clean,num_noisy,num_hidden,pairwise", SIZES)

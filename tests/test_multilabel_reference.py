@@ -4,6 +4,8 @@ import itertools
 
 import numpy as np
 
+from robustcrf.multilabel.energy import CRFEnergy
+
 
 def random_parameters(num_clean, num_noisy, num_hidden, batch, seed, scale=1.0):
     """Random unaries and pairwise terms: a dict of float32 arrays."""
@@ -20,6 +22,17 @@ def set_energy_parameters(energy, params):
     if energy.num_hidden:
         energy.hidden_noisy_kernel.assign(params["Wp"])
         energy.hidden_bias.assign(params["c"])
+
+
+def random_energy(num_clean, num_noisy, num_hidden, batch, seed, pairwise=True):
+    """A `CRFEnergy` holding `random_parameters` (W zeroed without pairwise terms):
+    `(energy, params)`, the unaries `a`, `b` in `params`."""
+    params = random_parameters(num_clean, num_noisy, num_hidden, batch, seed)
+    if not pairwise:
+        params["W"][:] = 0.0
+    energy = CRFEnergy(num_clean, num_noisy, num_hidden, pairwise=pairwise)
+    set_energy_parameters(energy, params)
+    return energy, params
 
 
 def configurations(num_clean, num_noisy, num_hidden):

@@ -19,7 +19,6 @@ from robustcrf.multilabel.chain_bank import ChainBank
 from robustcrf.multilabel.chain_bank import pack_bits
 from robustcrf.multilabel.chain_bank import unpack_bits
 from robustcrf.multilabel.conditionals import FactorialConditionals
-from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from robustcrf.multilabel.model import RobustMultilabelCRF
 import tensorflow as tf
@@ -59,9 +58,7 @@ def test_chain_bank_read_write_visits_and_bad_input():
 
 
 def _sampler(stored_side, num_hidden=H, seed=0):
-    params = ref.random_parameters(C, N, num_hidden, B, seed=seed)
-    energy = CRFEnergy(C, N, num_hidden)
-    ref.set_energy_parameters(energy, params)
+    energy, params = ref.random_energy(C, N, num_hidden, B, seed=seed)
     return BlockGibbsSampler(FactorialConditionals(energy), stored_side, seed=1), params
 
 

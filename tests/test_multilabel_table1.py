@@ -10,7 +10,6 @@ import pytest
 import test_multilabel_reference as ref
 from robustcrf.multilabel import exact
 from robustcrf.multilabel.conditionals import FactorialConditionals
-from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from scripts.harness import crf_table1 as experiment
 from scripts.harness import crf_table1_methods as variants
@@ -67,10 +66,8 @@ def test_default_presets_average_the_weights_and_the_paper_preset_does_not():
 
 def _test_time_error(preset, seed=0):
     """Largest gap between a preset's Gibbs test-time marginals and exact ones."""
-    num_clean, num_noisy, num_hidden = 6, 8, 4
-    params = ref.random_parameters(num_clean, num_noisy, num_hidden, batch=16, seed=seed)
-    energy = CRFEnergy(num_clean, num_noisy, num_hidden)
-    ref.set_energy_parameters(energy, params)
+    energy, params = ref.random_energy(num_clean=6, num_noisy=8, num_hidden=4, batch=16,
+                                       seed=seed)
     sampler = BlockGibbsSampler(FactorialConditionals(energy), seed=seed)
     estimate = sampler.clean_marginals(params["a"], params["b"], preset.predict_chains,
                                        preset.predict_burn_in, preset.predict_samples)

@@ -50,17 +50,24 @@ def check_decay(value, name, meaning=""):
     return decay
 
 
+def _check_number(value, name, meaning, allow_zero):
+    """`value` as a finite float above 0 (or at least 0), or a ValueError naming it."""
+    hint = f" ({meaning})" if meaning else ""
+    bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number {bound}{hint}, got {value!r}.")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        qualifier = "finite and " if allow_zero else ""
+        raise ValueError(f"{name} must be {qualifier}{bound}{hint}, got {value!r}.")
+    return float(value)
+
+
 def check_non_negative(value, name, meaning=""):
     """Returns `value` as a finite float >= 0, or raises a ValueError naming it.
 
     `meaning` is appended to the message (what 0 and large values do).
     """
-    hint = f" ({meaning})" if meaning else ""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number >= 0{hint}, got {value!r}.")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be finite and >= 0{hint}, got {value!r}.")
-    return float(value)
+    return _check_number(value, name, meaning, allow_zero=True)
 
 
 def check_positive(value, name, meaning=""):
@@ -68,12 +75,7 @@ def check_positive(value, name, meaning=""):
 
     `meaning` is appended to the message (e.g. what the value is for).
     """
-    hint = f" ({meaning})" if meaning else ""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{name} must be a number > 0{hint}, got {value!r}.")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be > 0{hint}, got {value!r}.")
-    return float(value)
+    return _check_number(value, name, meaning, allow_zero=False)
 
 
 def check_labels(labels, num_classes, name="labels"):
