@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import ops
 
 from robustcrf.multilabel import exact
@@ -75,6 +76,22 @@ def test_log_partition_marginals_and_likelihoods(num_clean, num_noisy, num_hidde
         np.testing.assert_allclose(noisy_ll[example], np.log(p[match_y].sum()), atol=1e-4)
 
 
+@pytest.mark.parametrize("num_clean,num_noisy,num_hidden,pairwise", SIZES)
+def test_chunked_clean_marginals_match_enumeration(num_clean, num_noisy, num_hidden, pairwise):
+    energy, params = _layer(num_hidden, pairwise)
+    a, b = params["a"], params["b"]
+    joints = [ref.joint(params, example, C, N, num_hidden) for example in range(B)]
+    expected = np.stack([p @ y_hat for _, y_hat, _, p, _ in joints])
+    # Chunks that split the 2^3 configurations evenly, unevenly, one by one and not at all.
+    for chunk_size in (1, 3, 4, exact.DEFAULT_CHUNK_SIZE):
+        got = exact.clean_marginals(energy, a, b, chunk_size=chunk_size)
+        np.testing.assert_allclose(ops.convert_to_numpy(got), expected, atol=1e-5)
+    compiled = tf.function(lambda a, b: exact.clean_marginals(energy, a, b, chunk_size=3))
+    np.testing.assert_allclose(ops.convert_to_numpy(compiled(a, b)), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="chunk_size"):
+        exact.clean_marginals(energy, a, b, chunk_size=0)
+
+
 def test_energy_config_round_trip_and_bad_sizes():
     energy = CRFEnergy(2, 3, 2, name="e")
     clone = CRFEnergy.from_config(energy.get_config())
@@ -85,6 +102,6 @@ def test_energy_config_round_trip_and_bad_sizes():
         CRFEnergy(2, 3, 2, pairwise=False)
     with pytest.raises(ValueError, match="num_noisy"):
         CRFEnergy(2, 0)
-    with pytest.raises(ValueError, match="exceeds"):
-        exact.log_partition(CRFEnergy(2, 17), np.zeros((1, 2), "float32"),
-                            np.zeros((1, 17), "float32"))
+    for inference in (exact.log_partition, exact.clean_marginals):
+        with pytest.raises(ValueError, match="exceeds"):
+            inference(CRFEnergy(2, 17), np.zeros((1, 2), "float32"), np.zeros((1, 17), "float32"))

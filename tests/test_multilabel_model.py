@@ -9,6 +9,7 @@ from keras import ops
 
 from robustcrf.alpha_annealing import AlphaAnnealing
 from robustcrf.multilabel import data
+from robustcrf.multilabel import exact
 from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
 from robustcrf.multilabel.losses import set_weights
 from robustcrf.multilabel.model import RobustMultilabelCRF
@@ -87,6 +88,33 @@ def test_no_pairwise_variant_is_analytic():
     np.testing.assert_allclose(ops.convert_to_numpy(model(split.images)),
                                ops.convert_to_numpy(ops.sigmoid(a)), atol=1e-6)
 
+
+
+def test_predict_inference_exact_is_deterministic_and_gibbs_agrees():
+    split = _split()
+    model = _model()
+    model.fit(_batches(split), epochs=1, steps_per_epoch=2, verbose=0)
+    assert model.predict_inference == "auto" and model.uses_exact_inference()  # N = 3
+    a, b = model.unaries(split.images)
+    expected = ops.convert_to_numpy(exact.exact_marginals(model.energy, a, b)["clean"])
+    first = model.predict(split.images, verbose=0)
+    np.testing.assert_array_equal(first, model.predict(split.images, verbose=0))
+    np.testing.assert_allclose(first, expected, atol=1e-5)
+    # The paper's Gibbs estimate of the same marginals (same weights), within Monte Carlo error.
+    sampled = _model(predict_inference="gibbs", predict_chains=400, predict_burn_in=10,
+                     predict_samples=20)
+    sampled(split.images[:1])
+    sampled.set_weights(model.get_weights())
+    assert not sampled.uses_exact_inference()
+    np.testing.assert_allclose(sampled.predict(split.images, verbose=0), expected, atol=0.03)
+    clone = RobustMultilabelCRF.from_config(sampled.get_config())
+    assert clone.predict_inference == "gibbs"
+    # auto samples where enumerating 2^N configurations is out of reach; exact refuses.
+    assert not RobustMultilabelCRF(_backbone(), C, 17, num_examples=4).uses_exact_inference()
+    with pytest.raises(ValueError, match="exceeds 16"):
+        RobustMultilabelCRF(_backbone(), C, 17, num_examples=4, predict_inference="exact")
+    with pytest.raises(ValueError, match="predict_inference must be one of"):
+        RobustMultilabelCRF(_backbone(), C, N, num_examples=4, predict_inference="sampled")
 
 
 def test_clean_weighting_per_set_and_per_example_weights():

@@ -13,6 +13,7 @@ from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from robustcrf.multilabel import evaluation
+from robustcrf.multilabel import exact
 from robustcrf.multilabel.losses import mean_chain_energy
 from robustcrf.multilabel.losses import negative_phase
 from robustcrf.multilabel.losses import pcd_surrogate_loss
@@ -45,6 +46,21 @@ def build_heads(backbone, heads, input_shape=None):
     for head in heads:
         if head is not None and not head.built:
             head.build(features)
+
+
+PREDICT_INFERENCE_MODES = ("auto", "exact", "gibbs")
+
+
+def check_predict_inference(mode, num_noisy):
+    """Returns `mode` if it is a valid `predict_inference` for N noisy labels, or raises a ValueError."""
+    if mode not in PREDICT_INFERENCE_MODES:
+        raise ValueError(
+            f"predict_inference must be one of {PREDICT_INFERENCE_MODES}, got {mode!r}.")
+    if mode == "exact" and num_noisy > exact.MAX_ENUMERATED_NOISY:
+        raise ValueError(
+            f"predict_inference='exact' enumerates 2^N noisy configurations and N={num_noisy} "
+            f"exceeds {exact.MAX_ENUMERATED_NOISY}; use 'gibbs' or 'auto'.")
+    return mode
 
 
 def _deserialized(value):
@@ -92,13 +108,22 @@ class RobustMultilabelCRF(keras.Model):
         num_chains: persistent chains per example (paper: 50).
         num_sweeps: Gibbs sweeps per training step (paper: 100).
         stored_side: `"auto"`, `"latent"` or `"noisy"`; see `BlockGibbsSampler`.
-        predict_chains, predict_burn_in, predict_samples: test-time Gibbs
-            estimate of `p(y_hat | x)`: chains per example, sweeps discarded,
-            sweeps averaged (Rao-Blackwellised). Monte Carlo error in the
-            marginals reorders examples and lowers mAP; the defaults (50,
-            100, 100) came within 0.1 mAP points of exact enumeration on
-            yeast, where with 10 chains x 20 samples two draws for the same
-            model differed by up to 0.9 (README, Table 1).
+        predict_inference: how `call` computes `p(y_hat | x)` (Section
+            3.3): `"exact"` sums over the `2^N` noisy configurations
+            (`robustcrf.multilabel.exact.clean_marginals`; N at most
+            `exact.MAX_ENUMERATED_NOISY`), `"gibbs"` estimates it by block
+            Gibbs sampling (the paper's way, for any N), `"auto"` (default)
+            is exact where N allows it and Gibbs otherwise. Exact marginals
+            are deterministic (a SavedModel serves the same scores for the
+            same input); at yeast's N = 14 they also take less time than the
+            default Gibbs counts (`bench/pcd_sampler.py`).
+        predict_chains, predict_burn_in, predict_samples: the Gibbs
+            estimate: chains per example, sweeps discarded, sweeps averaged
+            (Rao-Blackwellised). Monte Carlo error in the marginals
+            reorders examples and lowers mAP; the defaults (50, 100, 100)
+            came within 0.1 mAP points of exact enumeration on yeast, where
+            with 10 chains x 20 samples two draws for the same model
+            differed by up to 0.9 (README, Table 1).
         seed: int seed of the sampler.
         clean_weighting: how the clean set `D_C` and the noisy set `D_N`
             share each minibatch's loss: `"per_set"` (the paper's Eq. 3 and
@@ -112,8 +137,8 @@ class RobustMultilabelCRF(keras.Model):
         training: forwarded to the backbone.
 
     Returns:
-        `(B, C)` marginals `p(y_hat = 1 | x)` (Gibbs estimate; exact for the
-        no-pairwise variant).
+        `(B, C)` marginals `p(y_hat = 1 | x)` (exact or a Gibbs estimate, see
+        `predict_inference`; exact for the no-pairwise variant).
 
     Example:
 
@@ -127,8 +152,9 @@ class RobustMultilabelCRF(keras.Model):
 
     def __init__(self, backbone, num_clean, num_noisy, num_examples=None, auxiliary=None,
                  num_hidden=0, pairwise=True, noisy_from_image=True, alpha=0.0, num_chains=50,
-                 num_sweeps=100, stored_side="auto", predict_chains=50, predict_burn_in=100,
-                 predict_samples=100, seed=None, clean_weighting="per_set", **kwargs):
+                 num_sweeps=100, stored_side="auto", predict_inference="auto", predict_chains=50,
+                 predict_burn_in=100, predict_samples=100, seed=None, clean_weighting="per_set",
+                 **kwargs):
         super().__init__(**kwargs)
         self.backbone = _deserialized(backbone)
         self.auxiliary = _deserialized(auxiliary)
@@ -140,6 +166,7 @@ class RobustMultilabelCRF(keras.Model):
         self.num_chains = check_size(num_chains, "num_chains")
         self.num_sweeps = check_size(num_sweeps, "num_sweeps")
         self.stored_side = stored_side
+        self.predict_inference = check_predict_inference(predict_inference, self.num_noisy)
         self.predict_chains = check_size(predict_chains, "predict_chains")
         self.predict_burn_in = check_size(predict_burn_in, "predict_burn_in", minimum=0)
         self.predict_samples = check_size(predict_samples, "predict_samples")
@@ -269,10 +296,18 @@ class RobustMultilabelCRF(keras.Model):
         return negative_phase(self.energy, self.sampler, self.chain_bank, a, b, indices,
                               self.num_sweeps)
 
+    def uses_exact_inference(self):
+        """Whether `call` enumerates the noisy configurations (see `predict_inference`)."""
+        if self.predict_inference == "auto":
+            return self.num_noisy <= exact.MAX_ENUMERATED_NOISY
+        return self.predict_inference == "exact"
+
     def call(self, images, training=False):
         a, b = self.unaries(images, training=training)
         if not self.pairwise:
             return ops.sigmoid(a)
+        if self.uses_exact_inference():
+            return exact.clean_marginals(self.energy, a, b)
         return self.sampler.clean_marginals(a, b, self.predict_chains, self.predict_burn_in,
                                             self.predict_samples)
 
@@ -416,7 +451,7 @@ class RobustMultilabelCRF(keras.Model):
             noisy_from_image=self.noisy_from_image,
             alpha=float(keras.ops.convert_to_numpy(self.alpha)), num_chains=self.num_chains,
             num_sweeps=self.num_sweeps, stored_side=self.stored_side,
-            predict_chains=self.predict_chains, predict_burn_in=self.predict_burn_in,
+            predict_inference=self.predict_inference, predict_chains=self.predict_chains, predict_burn_in=self.predict_burn_in,
             predict_samples=self.predict_samples, seed=self.seed,
             clean_weighting=self.clean_weighting)
         return config

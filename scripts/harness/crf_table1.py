@@ -76,6 +76,11 @@ class Preset:
     98.8 +- 0.4 mAP on `digit_mosaics` and from 45.9 to 46.3 on yeast at
     flip_off 0.6 (README, Table 1). The `q` mAP recorded
     per epoch is the last iterate's.
+    `predict_inference`: the CRF rows' test-time marginals
+    (`RobustMultilabelCRF`): `"auto"` enumerates the noisy configurations
+    where N <= 16 (yeast) and runs `predict_chains` Gibbs chains of
+    `predict_burn_in` + `predict_samples` sweeps otherwise (the mosaics'
+    35 tags, COCO).
     """
 
     name: str
@@ -108,6 +113,7 @@ class Preset:
     auxiliary_check: bool = False
     start_from_auxiliary: bool = False
     ema_momentum: float = None
+    predict_inference: str = "auto"
 
     def __post_init__(self):
         # Every preset, and every override (dataclasses.replace), is checked here.
@@ -128,13 +134,14 @@ PRESETS = {
     # clock: the same schedule whatever the dataset's size) where the
     # auxiliary check keeps p_aux, every example weighed alike, the weights
     # averaged over the steps (Keras' default EMA momentum; README).
-    # Test-time marginals from the paper preset's 50 chains, 100 burn-in
-    # sweeps and 100 samples: with 10, 20 and 20 the Monte Carlo error moved
-    # one run's test mAP on yeast by up to 0.9 points between two draws and
-    # cost 0.06-0.44 points on average against exact enumeration of the 2^14
-    # noisy configurations (flip_off 0.6 to 0.2); at 50 / 100 / 100 each of
-    # 15 runs was within 0.1 of exact (README, Table 1). About 6 s per 1,000
-    # test examples on 2 CPU cores.
+    # Test-time marginals exact where N <= 16 (yeast's 14 labels: 2^14
+    # configurations), else from the paper preset's 50 chains, 100 burn-in
+    # sweeps and 100 samples (the mosaics' 35 tags): with 10, 20 and 20 the
+    # Monte Carlo error moved one run's test mAP on yeast by up to 0.9 points
+    # between two draws and cost 0.06-0.44 points on average against exact
+    # enumeration (flip_off 0.6 to 0.2); at 50 / 100 / 100 each of 15 runs
+    # was within 0.1 of exact (README, Table 1). About 6 s per 1,000 test
+    # examples on 2 CPU cores.
     "default": Preset("default", num_train=3000, num_validation=300, num_test=1000, epochs=20,
                       batch_size=50, clean_per_batch=10, learning_rate=2e-3, adam_epsilon=1e-7,
                       num_chains=10, num_sweeps=10, num_hidden=32, rbm_epochs=60,
@@ -346,6 +353,7 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
                 auxiliary=auxiliary if anneal else None,
                 alpha=preset.alpha_start if anneal else 0.0,
                 num_chains=preset.num_chains, num_sweeps=preset.num_sweeps,
+                predict_inference=preset.predict_inference,
                 predict_chains=preset.predict_chains, predict_burn_in=preset.predict_burn_in,
                 predict_samples=preset.predict_samples, seed=seed,
                 clean_weighting=preset.clean_weighting,
