@@ -41,7 +41,7 @@ def _enumerated_noisy(energy):
 
 
 def _weights_and_clean_logits(energy, a, b, ys):
-    """Unnormalised `log p(y | x)` `(B, K)` and the clean logits `(B, K, C)` for `K` configurations `ys`.
+    """Unnormalised `log p(y | x)` `(B, K)` and clean logits `(B, K, C)` for `K` configurations.
 
     `log sum_{y_hat, h} exp(-E) = b^T y + sum_i softplus(a_i + W_i y)
     + sum_j softplus(c_j + W'_j y)` (Eq. 1-2 with `y_hat`, `h` summed out);

@@ -52,7 +52,7 @@ PREDICT_INFERENCE_MODES = ("auto", "exact", "gibbs")
 
 
 def check_predict_inference(mode, num_noisy):
-    """Returns `mode` if it is a valid `predict_inference` for N noisy labels, or raises a ValueError."""
+    """Returns `mode` if it is a valid `predict_inference` for N noisy labels, else raises."""
     if mode not in PREDICT_INFERENCE_MODES:
         raise ValueError(
             f"predict_inference must be one of {PREDICT_INFERENCE_MODES}, got {mode!r}.")
@@ -451,7 +451,8 @@ class RobustMultilabelCRF(keras.Model):
             noisy_from_image=self.noisy_from_image,
             alpha=float(keras.ops.convert_to_numpy(self.alpha)), num_chains=self.num_chains,
             num_sweeps=self.num_sweeps, stored_side=self.stored_side,
-            predict_inference=self.predict_inference, predict_chains=self.predict_chains, predict_burn_in=self.predict_burn_in,
-            predict_samples=self.predict_samples, seed=self.seed,
+            predict_inference=self.predict_inference, predict_chains=self.predict_chains,
+            predict_burn_in=self.predict_burn_in, predict_samples=self.predict_samples,
+            seed=self.seed,
             clean_weighting=self.clean_weighting)
         return config
