@@ -27,17 +27,18 @@ def all_binary_vectors(size):
     return np.array(list(itertools.product((0.0, 1.0), repeat=size)), dtype=np.float32)
 
 
-def _checked_num_noisy(energy):
-    if energy.num_noisy > MAX_ENUMERATED_NOISY:
+def check_enumerable(num_noisy):
+    """Returns `num_noisy` if its `2^N` configurations can be enumerated, else raises."""
+    if num_noisy > MAX_ENUMERATED_NOISY:
         raise ValueError(
-            f"Exact inference enumerates 2^N noisy configurations; N={energy.num_noisy} "
+            f"Exact inference enumerates 2^N noisy configurations; N={num_noisy} "
             f"exceeds {MAX_ENUMERATED_NOISY}. Use Gibbs sampling instead."
         )
-    return energy.num_noisy
+    return num_noisy
 
 
 def _enumerated_noisy(energy):
-    return ops.convert_to_tensor(all_binary_vectors(_checked_num_noisy(energy)))
+    return ops.convert_to_tensor(all_binary_vectors(check_enumerable(energy.num_noisy)))
 
 
 def _weights_and_clean_logits(energy, a, b, ys):
@@ -119,7 +120,7 @@ def clean_marginals(energy, a, b, chunk_size=DEFAULT_CHUNK_SIZE):
         `(B, C)` marginals.
     """
     chunk_size = check_size(chunk_size, "chunk_size")
-    ys = all_binary_vectors(_checked_num_noisy(energy))
+    ys = all_binary_vectors(check_enumerable(energy.num_noisy))
     peaks, masses, sums = [], [], []
     for start in range(0, len(ys), chunk_size):
         log_weights, clean_logits = _weights_and_clean_logits(

@@ -56,10 +56,8 @@ def check_predict_inference(mode, num_noisy):
     if mode not in PREDICT_INFERENCE_MODES:
         raise ValueError(
             f"predict_inference must be one of {PREDICT_INFERENCE_MODES}, got {mode!r}.")
-    if mode == "exact" and num_noisy > exact.MAX_ENUMERATED_NOISY:
-        raise ValueError(
-            f"predict_inference='exact' enumerates 2^N noisy configurations and N={num_noisy} "
-            f"exceeds {exact.MAX_ENUMERATED_NOISY}; use 'gibbs' or 'auto'.")
+    if mode == "exact":
+        exact.check_enumerable(num_noisy)
     return mode
 
 

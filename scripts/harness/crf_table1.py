@@ -140,8 +140,8 @@ PRESETS = {
     # Monte Carlo error moved one run's test mAP on yeast by up to 0.9 points
     # between two draws and cost 0.06-0.44 points on average against exact
     # enumeration (flip_off 0.6 to 0.2); at 50 / 100 / 100 each of 15 runs
-    # was within 0.1 of exact (README, Table 1). About 6 s per 1,000 test
-    # examples on 2 CPU cores.
+    # was within 0.1 of exact (README, Table 1). The Gibbs estimate takes
+    # about 4 s per 1,000 test examples on 2 CPU cores (bench.pcd_sampler).
     "default": Preset("default", num_train=3000, num_validation=300, num_test=1000, epochs=20,
                       batch_size=50, clean_per_batch=10, learning_rate=2e-3, adam_epsilon=1e-7,
                       num_chains=10, num_sweeps=10, num_hidden=32, rbm_epochs=60,
