@@ -6,9 +6,11 @@ backbone and caption-like noise planted on yeast (flip_on 0.05, flip_off
 0.2 / 0.4 / 0.6), 20% of the training set as D_C, 3 seeds. Prints test mAP
 and the mAP of the posterior q on the noisy training set (mean ± std), the
 goal of issue 14 per setting (the best cross-entropy baseline plus half its
-gap to clean cross-entropy), and the median wall time of one run per row.
+gap to clean cross-entropy), each clean category's test AP per row (sorted
+by how often the category is present: where a row gains or loses), and the
+median wall time of one run per row.
 
-    python -m bench.multilabel_fidelity                         # yeast, ~8 min on 2 cores
+    python -m bench.multilabel_fidelity                         # yeast, ~33 min on 2 cores
     python -m bench.multilabel_fidelity --dataset=digit_mosaics --backbone=small_cnn
 
 `../shared/data/yeast.npz` is development data (real gene-function labels,
@@ -92,6 +94,13 @@ def main(argv):
         print()
         print(reporting.format_table(crf_rows, "method", "setting", "q_map_noisy_train",
                                      "mAP (%) of q on the noisy training set"))
+    for label in dict.fromkeys(row["setting"] for row in rows):
+        per_category = reporting.format_per_category_table(
+            [row for row in rows if row["setting"] == label],
+            f"Test AP (%) per clean category, {label}, mean over seeds")
+        if per_category:
+            print()
+            print(per_category)
     print()
     print("\n".join(notes))
     print(reporting.wall_time_line(seconds))

@@ -12,6 +12,7 @@ from scripts.harness import crf_table1_methods as variants
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.cross_entropy import noisy_or
 from robustcrf.multilabel.metrics import MeanAveragePrecision
+from robustcrf.multilabel.metrics import average_precision_per_category
 from robustcrf.multilabel.metrics import mean_average_precision
 
 
@@ -44,6 +45,20 @@ def test_mean_average_precision_skips_empty_categories_and_checks_input():
         mean_average_precision(np.zeros((2, 2)), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="only 0 and 1"):
         mean_average_precision(labels * 2, scores)
+
+
+def test_average_precision_per_category_matches_scikit_learn_and_marks_empty_ones():
+    labels = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    scores = np.array([[0.9, 0.1, 0.5], [0.2, 0.8, 0.5], [0.6, 0.3, 0.5], [0.7, 0.4, 0.1]])
+    per_category = average_precision_per_category(labels, scores)
+    assert per_category.shape == (3,) and np.isnan(per_category[2])
+    for k in (0, 1):
+        assert per_category[k] == pytest.approx(
+            average_precision_score(labels[:, k], scores[:, k]))
+    # The mAP is their mean over the defined categories.
+    assert mean_average_precision(labels, scores) == pytest.approx(np.nanmean(per_category))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        average_precision_per_category(labels, np.full((4, 3), np.nan))
 
 
 def test_noisy_or_mapping():

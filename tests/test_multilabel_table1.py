@@ -26,6 +26,11 @@ def test_script_smoke_end_to_end(tmp_path, run_script):
         assert row["seed"] == 0
         is_crf = variants.method_spec(row["method"]).kind == "crf"
         assert (row["q_map_noisy_train"] is not None) == is_crf
+        # Per-category test APs (None where the small test split has no
+        # positive); the mAP is their mean over the defined ones.
+        assert len(row["average_precision"]) == len(row["test_label_frequency"]) == 10
+        defined = [ap for ap in row["average_precision"] if ap is not None]
+        assert row["map"] == pytest.approx(np.mean(defined))
     assert_table_shows_saved_maps(printed, results)
 
 

@@ -18,6 +18,25 @@ def test_table_shows_mean_and_std_over_seeds():
     assert "91.0 ± 1.0" in table and "50.0" in table and table.startswith("T")
 
 
+def test_per_category_table_sorts_by_frequency_and_averages_over_seeds():
+    rows = [
+        {"method": "crf", "average_precision": [0.5, 0.9, None],
+         "test_label_frequency": [0.1, 0.7, 0.0]},
+        {"method": "crf", "average_precision": [0.7, 0.8, None],
+         "test_label_frequency": [0.3, 0.7, 0.0]},
+        {"method": "ce", "average_precision": [0.4, 0.6, None],
+         "test_label_frequency": [0.2, 0.7, 0.0]},
+        {"method": "old", "map": 0.5},  # a row from before per-category APs: skipped
+    ]
+    table = reporting.format_per_category_table(rows, "T")
+    lines = table.splitlines()
+    assert lines[0] == "T" and lines[1].split() == ["category", "test", "frequency", "crf", "ce"]
+    # Most frequent category first (1: 0.70, 0: mean 0.20, 2: 0.00); mean AP over seeds.
+    assert [line.split() for line in lines[3:]] == [
+        ["1", "0.70", "85.0", "60.0"], ["0", "0.20", "60.0", "40.0"], ["2", "0.00", "-", "-"]]
+    assert reporting.format_per_category_table([{"method": "old", "map": 0.5}], "T") is None
+
+
 def test_results_json(tmp_path):
     path = reporting.write_results_json(str(tmp_path), "t", "digits", [{"x": np.float32(0.5)}])
     assert json.load(open(path)) == {"table": "t", "dataset": "digits", "rows": [{"x": 0.5}]}

@@ -16,6 +16,7 @@ from robustcrf.multilabel.conditionals import FactorialConditionals
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
+from robustcrf.multilabel.metrics import average_precision_per_category
 from robustcrf.multilabel.metrics import mean_average_precision
 from robustcrf.multilabel.model import RobustMultilabelCRF
 
@@ -28,6 +29,7 @@ __all__ = [
     "FactorialConditionals",
     "PosteriorMAPCallback",
     "RobustMultilabelCRF",
+    "average_precision_per_category",
     "mean_average_precision",
     "train_auxiliary_rbm",
 ]

@@ -14,18 +14,19 @@ from sklearn import metrics as sk_metrics
 DEFAULT_NUM_THRESHOLDS = 1000
 
 
-def mean_average_precision(labels, scores):
-    """mAP over the categories that have at least one positive example.
+def average_precision_per_category(labels, scores):
+    """Average precision of every category (scikit-learn's `average_precision_score`).
 
     Args:
         labels: `(n, C)` {0, 1} clean labels.
         scores: `(n, C)` predicted `p(y_hat = 1 | x)` (or any scores).
 
     Returns:
-        A float in [0, 1].
+        A `(C,)` float array; NaN for a category without a positive example
+        (its AP is undefined).
 
     Raises:
-        ValueError: shapes differ, non-finite scores, or no positive label.
+        ValueError: shapes differ, non-finite scores, or labels not in {0, 1}.
     """
     labels = np.asarray(labels)
     scores = np.asarray(scores, dtype=np.float64)
@@ -37,11 +38,35 @@ def mean_average_precision(labels, scores):
         raise ValueError("scores contain NaN or infinite values.")
     if not np.all((labels == 0) | (labels == 1)):
         raise ValueError("labels must contain only 0 and 1.")
-    present = np.flatnonzero(labels.sum(axis=0) > 0)
-    if present.size == 0:
+    return np.array([
+        sk_metrics.average_precision_score(labels[:, k], scores[:, k])
+        if labels[:, k].any() else np.nan
+        for k in range(labels.shape[1])])
+
+
+def mean_average_precision(labels, scores):
+    """mAP over the categories that have at least one positive example.
+
+    Args:
+        labels: `(n, C)` {0, 1} clean labels.
+        scores: `(n, C)` predicted `p(y_hat = 1 | x)` (or any scores).
+
+    Returns:
+        A float in [0, 1]: the mean of `average_precision_per_category`
+        over the categories with a positive example.
+
+    Raises:
+        ValueError: shapes differ, non-finite scores, or no positive label.
+    """
+    return mean_of_present(average_precision_per_category(labels, scores))
+
+
+def mean_of_present(per_category):
+    """mAP from per-category APs: the mean over the defined (non-NaN) ones."""
+    per_category = np.asarray(per_category, dtype=np.float64)
+    if np.all(np.isnan(per_category)):
         raise ValueError("No category has a positive example; mAP is undefined.")
-    return float(np.mean([sk_metrics.average_precision_score(labels[:, k], scores[:, k])
-                          for k in present]))
+    return float(np.nanmean(per_category))
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")

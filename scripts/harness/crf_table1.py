@@ -24,7 +24,9 @@ from robustcrf.multilabel.auxiliary import train_auxiliary_rbm
 from robustcrf.multilabel.callbacks import PosteriorMAPCallback
 from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.losses import check_clean_weighting
+from robustcrf.multilabel.metrics import average_precision_per_category
 from robustcrf.multilabel.metrics import mean_average_precision
+from robustcrf.multilabel.metrics import mean_of_present
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from scripts.harness import presets
 from scripts.harness import reporting
@@ -289,13 +291,14 @@ def _fit_and_score(model, batches, steps, epochs, preset, test_batches, test_lab
     training.fit(model, batches, epochs, steps, callbacks=callbacks, run=run,
                  stateful_callbacks=stateful_callbacks)
     scores = model.predict(data.images_only(test_batches), verbose=0)
-    return mean_average_precision(test_labels, scores)
+    return average_precision_per_category(test_labels, scores)
 
 
 def _cross_entropy_map(backbone, labels, rows, output_to_clean, train, preset, seed, size,
                        channels, eval_batches, eval_labels, training, run):
     """Trains `CrossEntropyMultilabel` on `labels` of the training rows `rows`
-    (None: all) and returns its mAP on `eval_batches` against `eval_labels`."""
+    (None: all) and returns its per-category AP on `eval_batches` against
+    `eval_labels` (NaN where a category has no positive example)."""
     with training.scope():
         model = CrossEntropyMultilabel(backbone, labels.shape[1], output_to_clean=output_to_clean)
     # A clean set smaller than one batch trains in batches of its own size.
@@ -338,7 +341,7 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
     if spec.kind == "cross_entropy":
         mapping = output_mapping(spec, dataset)
         labels, rows = cross_entropy_targets(spec, dataset, clean_indices)
-        row["map"] = _cross_entropy_map(
+        per_category = _cross_entropy_map(
             backbone, labels, rows, mapping, train, preset, seed, size, channels, test_batches,
             test.clean_labels, training, run_key(spec.name, seed))
     else:
@@ -376,12 +379,18 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
             train, clean_indices, preset.batch_size, preset.clean_per_batch, seed, size,
             channels, dataset.num_clean, dataset.num_noisy, len(train))
         steps = math.ceil(len(noisy_indices) / (preset.batch_size - preset.clean_per_batch))
-        row["map"] = _fit_and_score(model, batches, steps, preset.epochs, preset, test_batches,
-                                    test.clean_labels, training, run_key(spec.name, seed),
-                                    callbacks, stateful_callbacks=[q_map])
+        per_category = _fit_and_score(model, batches, steps, preset.epochs, preset,
+                                      test_batches, test.clean_labels, training,
+                                      run_key(spec.name, seed), callbacks,
+                                      stateful_callbacks=[q_map])
         row["q_map_noisy_train_start"] = q_map.start
         row["q_map_noisy_train"] = q_map.history[-1]
         row["q_map_noisy_train_per_epoch"] = list(q_map.history)
+    row["map"] = mean_of_present(per_category)
+    # Test AP of every clean category (None where the test split has no
+    # positive), and how often it is present there: where a row gains or loses.
+    row["average_precision"] = [None if np.isnan(ap) else float(ap) for ap in per_category]
+    row["test_label_frequency"] = [float(f) for f in np.mean(test.clean_labels, axis=0)]
     row["seconds"] = round(time.time() - started, 1)
     return row
 
@@ -451,9 +460,9 @@ def measure_auxiliary_value(dataset, clean_indices, preset, backbone_name="small
     with training.scope():
         backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
     held_batches = data.ordered_batches(train, preset.eval_batch_size, size, channels, held)
-    inputs_map = _cross_entropy_map(
+    inputs_map = mean_of_present(_cross_entropy_map(
         backbone, train.clean_labels, fit, None, train, preset, seed, size, channels,
-        held_batches, train.clean_labels[held], training, run_key("auxiliary_check_model", seed))
+        held_batches, train.clean_labels[held], training, run_key("auxiliary_check_model", seed)))
     return {"auxiliary_map": auxiliary_map, "inputs_map": inputs_map,
             "uses_auxiliary": bool(auxiliary_map > inputs_map), "held_out": int(num_held)}
 
@@ -495,7 +504,8 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
 
     Returns:
         A dict: `rows` (one per method and seed, each with `method`, `map`,
-        `q_map_noisy_train`, `seed`), `table` (text, mean ± std over seeds),
+        `q_map_noisy_train`, `seed`, and `average_precision` and
+        `test_label_frequency` per clean category), `table` (text, mean ± std over seeds),
         `auxiliary_map` (mean mAP of `p_aux(y_hat | y)` on the noisy
         training set) and `results_path`.
     """

@@ -56,11 +56,53 @@ def format_table(rows, row_key, column_key, value_key, title, scale=100.0, digit
         ]
         for name in row_names
     ]
+    return _text_table(title, header, body)
+
+
+def _text_table(title, header, body):
+    """`title`, then `header` and the `body` lines in left-aligned columns."""
     widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
     lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in body]
     return "\n".join(lines)
+
+
+def format_per_category_table(rows, title, scale=100.0, digits=1):
+    """Formats per-category test AP, averaged over seeds, one line per category.
+
+    Categories are sorted by how often they are present in the test split
+    (most frequent first); one column per method. Where a method gains or
+    loses against another shows here, not in the mAP alone.
+
+    Args:
+        rows: results rows with `method`, `average_precision` (a list, None
+            where the category had no test positive) and
+            `test_label_frequency` (a list); rows without them are skipped.
+        title: first line of the table.
+        scale: multiply APs (100 for percent).
+        digits: decimals shown.
+
+    Returns:
+        The table as text, or None if no row has per-category APs.
+    """
+    rows = [row for row in rows if row.get("average_precision") is not None]
+    if not rows:
+        return None
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    frequency = np.mean([row["test_label_frequency"] for row in rows], axis=0)
+    means = {}
+    for method in methods:
+        values = np.array([[np.nan if ap is None else ap for ap in row["average_precision"]]
+                           for row in rows if row["method"] == method], dtype=np.float64)
+        means[method] = [np.nan if np.all(np.isnan(column)) else np.nanmean(column)
+                         for column in values.T]
+    header = ["category", "test frequency"] + methods
+    body = [[str(k), f"{frequency[k]:.2f}"]
+            + ["-" if np.isnan(means[m][k]) else f"{scale * means[m][k]:.{digits}f}"
+               for m in methods]
+            for k in np.argsort(-frequency, kind="stable")]
+    return _text_table(title, header, body)
 
 
 def write_results_json(output_dir, table, dataset, rows, **extra):
