@@ -1,7 +1,9 @@
 """Mean average precision over clean categories (Section 4.1).
 
-`mean_average_precision` is exact (scikit-learn's `average_precision_score`
-per category); `MeanAveragePrecision` is the same quantity as a streaming
+`average_precision_per_category` is scikit-learn's `average_precision_score`
+of every category (NaN where a category has no positive example);
+`mean_average_precision` is exact, their mean over the defined categories
+(`mean_over_defined_categories`); `MeanAveragePrecision` is the same quantity as a streaming
 Keras metric for `evaluate` and `fit(validation_data=...)`, exact up to
 binning the scores into `num_thresholds` bins.
 """
@@ -58,11 +60,22 @@ def mean_average_precision(labels, scores):
     Raises:
         ValueError: shapes differ, non-finite scores, or no positive label.
     """
-    return mean_of_present(average_precision_per_category(labels, scores))
+    return mean_over_defined_categories(average_precision_per_category(labels, scores))
 
 
-def mean_of_present(per_category):
-    """mAP from per-category APs: the mean over the defined (non-NaN) ones."""
+def mean_over_defined_categories(per_category):
+    """mAP from per-category APs: their mean over the defined (non-NaN) ones.
+
+    Args:
+        per_category: `(C,)` APs, NaN for a category without a positive
+            example (as `average_precision_per_category` returns them).
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: every category's AP is NaN (no positive label at all).
+    """
     per_category = np.asarray(per_category, dtype=np.float64)
     if np.all(np.isnan(per_category)):
         raise ValueError("No category has a positive example; mAP is undefined.")

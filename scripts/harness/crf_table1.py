@@ -26,7 +26,7 @@ from robustcrf.multilabel.cross_entropy import CrossEntropyMultilabel
 from robustcrf.multilabel.losses import check_clean_weighting
 from robustcrf.multilabel.metrics import average_precision_per_category
 from robustcrf.multilabel.metrics import mean_average_precision
-from robustcrf.multilabel.metrics import mean_of_present
+from robustcrf.multilabel.metrics import mean_over_defined_categories
 from robustcrf.multilabel.model import RobustMultilabelCRF
 from scripts.harness import presets
 from scripts.harness import reporting
@@ -294,8 +294,9 @@ def _fit_and_score(model, batches, steps, epochs, preset, test_batches, test_lab
     return average_precision_per_category(test_labels, scores)
 
 
-def _cross_entropy_map(backbone, labels, rows, output_to_clean, train, preset, seed, size,
-                       channels, eval_batches, eval_labels, training, run):
+def _cross_entropy_average_precision(backbone, labels, rows, output_to_clean, train, preset,
+                                     seed, size, channels, eval_batches, eval_labels,
+                                     training, run):
     """Trains `CrossEntropyMultilabel` on `labels` of the training rows `rows`
     (None: all) and returns its per-category AP on `eval_batches` against
     `eval_labels` (NaN where a category has no positive example)."""
@@ -341,7 +342,7 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
     if spec.kind == "cross_entropy":
         mapping = output_mapping(spec, dataset)
         labels, rows = cross_entropy_targets(spec, dataset, clean_indices)
-        per_category = _cross_entropy_map(
+        per_category = _cross_entropy_average_precision(
             backbone, labels, rows, mapping, train, preset, seed, size, channels, test_batches,
             test.clean_labels, training, run_key(spec.name, seed))
     else:
@@ -386,7 +387,7 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
         row["q_map_noisy_train_start"] = q_map.start
         row["q_map_noisy_train"] = q_map.history[-1]
         row["q_map_noisy_train_per_epoch"] = list(q_map.history)
-    row["map"] = mean_of_present(per_category)
+    row["map"] = mean_over_defined_categories(per_category)
     # Test AP of every clean category (None where the test split has no
     # positive), and how often it is present there: where a row gains or loses.
     row["average_precision"] = [None if np.isnan(ap) else float(ap) for ap in per_category]
@@ -460,7 +461,7 @@ def measure_auxiliary_value(dataset, clean_indices, preset, backbone_name="small
     with training.scope():
         backbone = make_backbone(backbone_name, input_shape, preset.backbone_width, weights)
     held_batches = data.ordered_batches(train, preset.eval_batch_size, size, channels, held)
-    inputs_map = mean_of_present(_cross_entropy_map(
+    inputs_map = mean_over_defined_categories(_cross_entropy_average_precision(
         backbone, train.clean_labels, fit, None, train, preset, seed, size, channels,
         held_batches, train.clean_labels[held], training, run_key("auxiliary_check_model", seed)))
     return {"auxiliary_map": auxiliary_map, "inputs_map": inputs_map,

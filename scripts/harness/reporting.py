@@ -72,7 +72,9 @@ def format_per_category_table(rows, title, scale=100.0, digits=1):
     """Formats per-category test AP, averaged over seeds, one line per category.
 
     Categories are sorted by how often they are present in the test split
-    (most frequent first); one column per method. Where a method gains or
+    (most frequent first; the frequency is averaged over every row given);
+    one column per method, each AP averaged over the rows (seeds) where the
+    category had a test positive. Where a method gains or
     loses against another shows here, not in the mAP alone.
 
     Args:
