@@ -3,9 +3,10 @@
 `average_precision_per_category` is scikit-learn's `average_precision_score`
 of every category (NaN where a category has no positive example);
 `mean_average_precision` is exact, their mean over the defined categories
-(`mean_over_defined_categories`); `MeanAveragePrecision` is the same quantity as a streaming
-Keras metric for `evaluate` and `fit(validation_data=...)`, exact up to
-binning the scores into `num_thresholds` bins.
+(`mean_over_defined_categories`); `MeanAveragePrecision` is the same
+quantity as a streaming Keras metric for `evaluate` and
+`fit(validation_data=...)`, exact up to binning the scores into
+`num_thresholds` bins.
 """
 
 import keras

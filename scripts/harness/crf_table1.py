@@ -506,8 +506,8 @@ def run_table1(dataset="digit_mosaics", methods=tuple(variants.METHODS), preset=
     Returns:
         A dict: `rows` (one per method and seed, each with `method`, `map`,
         `q_map_noisy_train`, `seed`, and `average_precision` and
-        `test_label_frequency` per clean category), `table` (text, mean ± std over seeds),
-        `auxiliary_map` (mean mAP of `p_aux(y_hat | y)` on the noisy
+        `test_label_frequency` per clean category), `table` (text, mean ±
+        std over seeds), `auxiliary_map` (mean mAP of `p_aux(y_hat | y)` on the noisy
         training set) and `results_path`.
     """
     preset = preset if isinstance(preset, Preset) else preset_named(preset)

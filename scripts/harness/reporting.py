@@ -74,8 +74,8 @@ def format_per_category_table(rows, title, scale=100.0, digits=1):
     Categories are sorted by how often they are present in the test split
     (most frequent first; the frequency is averaged over every row given);
     one column per method, each AP averaged over the rows (seeds) where the
-    category had a test positive. Where a method gains or
-    loses against another shows here, not in the mAP alone.
+    category had a test positive. Where a method gains or loses against
+    another shows here, not in the mAP alone.
 
     Args:
         rows: results rows with `method`, `average_precision` (a list, None
@@ -97,8 +97,9 @@ def format_per_category_table(rows, title, scale=100.0, digits=1):
     for method in methods:
         values = np.array([[np.nan if ap is None else ap for ap in row["average_precision"]]
                            for row in rows if row["method"] == method], dtype=np.float64)
-        means[method] = [np.nan if np.all(np.isnan(column)) else np.nanmean(column)
-                         for column in values.T]
+        defined = np.sum(~np.isnan(values), axis=0)
+        means[method] = np.where(defined > 0,
+                                 np.nansum(values, axis=0) / np.maximum(defined, 1), np.nan)
     header = ["category", "test frequency"] + methods
     body = [[str(k), f"{frequency[k]:.2f}"]
             + ["-" if np.isnan(means[m][k]) else f"{scale * means[m][k]:.{digits}f}"
