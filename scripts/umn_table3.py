@@ -8,10 +8,11 @@ ranked CSVs of suspected labels.
     python -m scripts.umn_table3                   # digits, 120 epochs, seed 0
     python -m scripts.umn_table3 --threshold=0.05 --seeds=0,1,2
 
-The default preset trains 120 epochs here (30 for Tables 1-2): eps only
-separates corrupted labels once the learner starts fitting them (see
-`umn.experiment.TABLE3_EPOCHS`). Each row also reports `disbelief_auc`, the
-guider's 1 - q'(y_obs | x): a baseline score, not UMN's eps.
+With `--preset=default` and no `--epochs`, the model trains 120 epochs
+(`scripts.harness.umn_tables.TABLE3_EPOCHS`; Tables 1-2 train the preset's
+150), and eps is read at the final one. Each row also reports
+`disbelief_auc`, the guider's 1 - q'(y_obs | x): a baseline score, not
+UMN's eps.
 """
 
 from absl import app

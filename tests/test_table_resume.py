@@ -5,6 +5,7 @@ so the test is exact and fast; `test_resume.py` kills a real process with
 SIGKILL in the middle of a run.
 """
 
+import json
 import os
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from scripts.harness import crf_table2 as table2
 from scripts.harness import umn_tables
 from scripts.harness.training import LEDGER_FILE
+from scripts.harness.training import LEDGER_FORMAT
 from scripts.harness.training import RunLedger
 from scripts.harness.training import Training
 from test_robustcrf_table2 import tiny_dataset
@@ -106,6 +108,20 @@ def test_a_ledger_of_other_settings_is_refused_naming_what_differs(tmp_path):
     assert kept.finished("a") == {"x": 1} and kept.finished("b") is None
     kept.complete()
     assert not tmp_path.exists()
+
+
+def test_a_ledger_of_another_library_version_is_refused(tmp_path):
+    settings = {"seeds": [0], "dataset": "digits"}
+    RunLedger(str(tmp_path), settings).record("a", {"x": 1})
+    with open(tmp_path / LEDGER_FILE) as stream:
+        stored = json.load(stream)
+    assert stored["format"] == LEDGER_FORMAT
+    del stored["format"]  # as written before the ledger had a format
+    with open(tmp_path / LEDGER_FILE, "w") as stream:
+        json.dump(stored, stream)
+    with pytest.raises(ValueError, match=f"ledger format 1, this version writes "
+                                         f"{LEDGER_FORMAT}.*new --backup_dir"):
+        RunLedger(str(tmp_path), settings)
 
 
 def test_without_a_backup_dir_nothing_is_kept(tmp_path):

@@ -27,6 +27,12 @@ from tf_data.training_backup import completed_epochs
 from tf_data.training_backup import resume_stream
 
 LEDGER_FILE = "finished_runs.json"
+# Version of the result rows a ledger keeps. Raise it whenever a table's
+# rows gain or lose a field: a ledger written under another version (none
+# written before the versions began) is refused, so a resumed table never
+# mixes rows of two shapes in its results.json. 2: Table 1's rows record
+# per-category `average_precision` and `test_label_frequency`.
+LEDGER_FORMAT = 2
 
 
 def _write_json_atomically(path, payload):
@@ -130,6 +136,13 @@ class RunLedger:
         if self.path and os.path.exists(self.path):
             with open(self.path) as stream:
                 stored = json.load(stream)
+            written = stored.get("format", 1)
+            if written != LEDGER_FORMAT:
+                raise ValueError(
+                    f"{os.path.dirname(self.path)} holds an interrupted table run written by "
+                    f"another version of the library (ledger format {written}, this version "
+                    f"writes {LEDGER_FORMAT}), whose result rows have other fields. Pass a new "
+                    "--backup_dir to start the table afresh.")
             if stored["settings"] != self.settings:
                 changed = sorted(key for key in set(stored["settings"]) | set(self.settings)
                                  if stored["settings"].get(key) != self.settings.get(key))
@@ -148,7 +161,8 @@ class RunLedger:
         self.rows[run] = json.loads(json.dumps(result))
         if self.path:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            _write_json_atomically(self.path, {"settings": self.settings, "rows": self.rows})
+            _write_json_atomically(self.path, {"format": LEDGER_FORMAT,
+                                               "settings": self.settings, "rows": self.rows})
 
     def complete(self):
         """The table finished: drop the ledger, so the next start trains afresh."""

@@ -55,8 +55,8 @@ def settings_from_flags(values, default_epochs=None):
     Args:
         values: the parsed absl flag values.
         default_epochs: epochs for `--preset=default` when `--epochs` is
-            unset (Table 3 trains longer; see `experiment.TABLE3_EPOCHS`);
-            None keeps the preset's.
+            unset (Table 3's `umn_tables.TABLE3_EPOCHS`); None keeps
+            the preset's.
     """
     epochs = values.epochs
     if epochs is None and values.preset == "default":
