@@ -28,9 +28,9 @@ from tf_data.training_backup import resume_stream
 
 LEDGER_FILE = "finished_runs.json"
 # Version of the result rows a ledger keeps. Raise it whenever a table's
-# rows gain or lose a field: a ledger written under another version (none
-# written before the versions began) is refused, so a resumed table never
-# mixes rows of two shapes in its results.json. 2: Table 1's rows record
+# rows gain or lose a field: a ledger of another version is refused, so a
+# resumed table never mixes rows of two shapes in its results.json. A
+# ledger without the field is version 1. 2: Table 1's rows record
 # per-category `average_precision` and `test_label_frequency`.
 LEDGER_FORMAT = 2
 
