@@ -226,3 +226,9 @@ def test_umn_fidelity_bench_runs_with_the_papers_eps_schedule_and_its_own_rate(r
     assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
     assert "Wall time" in printed or "wall time" in printed
 
+
+def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):
+    printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                         "--noise_rates=0.3", "--epochs=1", "--methods=umn_semi",
+                         "--preset=paper")
+    assert "paper preset, 1 epochs" in printed
