@@ -41,8 +41,7 @@ flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (labelled subset, noise, weig
 flags.DEFINE_list("methods", ["umn", "m_vae", "umn_semi", "supervised", "label_spreading"],
                   "Rows: UMN table methods and label_spreading.")
 flags.DEFINE_enum("preset", "default", list(experiment.PRESETS),
-                  "Settings of every trained row; paper: 350 epochs, 5 labelled + 95 "
-                  "unlabelled per batch, 50-d latents, eps from the first step.")
+                  "Settings of every trained row (scripts.harness.umn_settings.PRESETS).")
 flags.DEFINE_integer("epochs", None, "Override the preset's epochs.")
 flags.DEFINE_float("uncertainty_warmup", None,
                    "Override the share of the steps before UMN's label weights use eps "
