@@ -14,6 +14,7 @@ one training run per method.
     python -m bench.umn_fidelity --methods=umn --uncertainty_warmup=0   # the paper's eps schedule
     python -m bench.umn_fidelity --methods=umn --learning_rate=2e-3     # README: Adam's rate
     python -m bench.umn_fidelity --preset=paper --epochs=150   # the paper's batches and latents
+    python -m bench.umn_fidelity --label_weight=0.3   # README: the labelled term's weight
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -47,6 +48,8 @@ flags.DEFINE_float("uncertainty_warmup", None,
                    "Override the share of the steps before UMN's label weights use eps "
                    "(0: from the first step, the paper's schedule).")
 flags.DEFINE_float("learning_rate", None, "Override the preset's Adam learning rate.")
+flags.DEFINE_float("label_weight", None,
+                   "Override the weight of the labelled term (Kingma's alpha; 1 in every preset).")
 FLAGS = flags.FLAGS
 
 PCA_COMPONENTS = 50
@@ -69,7 +72,8 @@ def main(argv):
     del argv
     settings = experiment.preset_settings(FLAGS.preset, epochs=FLAGS.epochs,
                                           uncertainty_warmup=FLAGS.uncertainty_warmup,
-                                          learning_rate=FLAGS.learning_rate)
+                                          learning_rate=FLAGS.learning_rate,
+                                          label_weight=FLAGS.label_weight)
     data = experiment.load_experiment_dataset(FLAGS.dataset)
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]
@@ -93,7 +97,8 @@ def main(argv):
     print(reporting.format_table(
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
-        f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs", scale=1.0))
+        f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
+        f"label weight {settings.label_weight:g}", scale=1.0))
     print(reporting.wall_time_line(seconds))
 
 

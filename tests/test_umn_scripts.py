@@ -222,8 +222,9 @@ def test_tfds_datasets_run_through_mock_data(name, architecture, tmp_path):
 def test_umn_fidelity_bench_runs_with_the_papers_eps_schedule_and_its_own_rate(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,label_spreading",
-                         "--uncertainty_warmup=0", "--learning_rate=2e-3")
+                         "--uncertainty_warmup=0", "--learning_rate=2e-3", "--label_weight=0.3")
     assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
+    assert "label weight 0.3" in printed
     assert "Wall time" in printed or "wall time" in printed
 
 
@@ -231,4 +232,4 @@ def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn_semi",
                          "--preset=paper")
-    assert "paper preset, 1 epochs" in printed
+    assert "paper preset, 1 epochs, label weight 1" in printed
