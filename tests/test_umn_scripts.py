@@ -219,7 +219,7 @@ def test_tfds_datasets_run_through_mock_data(name, architecture, tmp_path):
     assert [(row["method"], row["num_labels"]) for row in rows] == [("umn", num_labels)]
 
 
-def test_umn_fidelity_bench_runs_with_the_papers_eps_schedule_and_its_own_rate(run_script):
+def test_umn_fidelity_bench_takes_the_papers_eps_schedule_a_rate_and_a_label_weight(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,label_spreading",
                          "--uncertainty_warmup=0", "--learning_rate=2e-3", "--label_weight=0.3")
