@@ -32,6 +32,7 @@ from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.semi_supervised import LabelSpreading  # noqa: E402
 
 from scripts.harness import reporting  # noqa: E402
+from scripts.harness import umn_flags  # noqa: E402
 from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 
@@ -41,15 +42,7 @@ flags.DEFINE_list("noise_rates", ["0.1", "0.2", "0.3", "0.4", "0.5"], "Label cor
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (labelled subset, noise, weights).")
 flags.DEFINE_list("methods", ["umn", "m_vae", "umn_semi", "supervised", "label_spreading"],
                   "Rows: UMN table methods and label_spreading.")
-flags.DEFINE_enum("preset", "default", list(experiment.PRESETS),
-                  "Settings of every trained row (scripts.harness.umn_settings.PRESETS).")
-flags.DEFINE_integer("epochs", None, "Override the preset's epochs.")
-flags.DEFINE_float("uncertainty_warmup", None,
-                   "Override the share of the steps before UMN's label weights use eps "
-                   "(0: from the first step, the paper's schedule).")
-flags.DEFINE_float("learning_rate", None, "Override the preset's Adam learning rate.")
-flags.DEFINE_float("label_weight", None,
-                   "Override the weight of the labelled term (Kingma's alpha; 1 in every preset).")
+umn_flags.define_settings_flags()  # --preset and its overrides, as the table scripts take them
 FLAGS = flags.FLAGS
 
 PCA_COMPONENTS = 50
@@ -70,10 +63,7 @@ def label_spreading_error(data, labels, seed):
 
 def main(argv):
     del argv
-    settings = experiment.preset_settings(FLAGS.preset, epochs=FLAGS.epochs,
-                                          uncertainty_warmup=FLAGS.uncertainty_warmup,
-                                          learning_rate=FLAGS.learning_rate,
-                                          label_weight=FLAGS.label_weight)
+    settings = umn_flags.settings_from_flags(FLAGS)
     data = experiment.load_experiment_dataset(FLAGS.dataset)
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]

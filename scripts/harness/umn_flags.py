@@ -27,13 +27,24 @@ def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
                         "digits, mnist, svhn_cropped, cifar10, npz:PATH or folder:PATH.")
     flags.DEFINE_string("data_dir", None, "TFDS data directory.")
     flags.DEFINE_bool("download", False, "Let TFDS download a missing dataset.")
-    flags.DEFINE_enum("preset", "default", list(experiment.PRESETS),
-                      "smoke (seconds, for tests), default (minutes on CPU) or paper.")
     flags.DEFINE_list("seeds", list(default_seeds),
                       "Seeds; each is one run per setting (e.g. 0,1,2).")
     flags.DEFINE_string("output_dir", default_output_dir, "Where results are written.")
     flags.DEFINE_enum("architecture", "auto", ["auto", *architectures.ARCHITECTURES],
                       "auto: conv13 for 32x32 colour images, mlp otherwise.")
+    define_settings_flags()
+    training.define_flags()
+    training.define_source_flags()
+
+
+def define_settings_flags():
+    """Defines `--preset` and the flags that override its `RunSettings`.
+
+    `settings_from_flags` resolves them; `bench/umn_fidelity.py` takes these
+    alone.
+    """
+    flags.DEFINE_enum("preset", "default", list(experiment.PRESETS),
+                      "smoke (seconds, for tests), default (minutes on CPU) or paper.")
     flags.DEFINE_integer("epochs", None, "Passes over the unlabelled set (preset if unset).")
     flags.DEFINE_enum("label_term", None, ["linear", "log"],
                       "UMN labelled term: f(eps)*q (Eq. 7) or f(eps)*log q.")
@@ -45,8 +56,6 @@ def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
                        "0 = from the first step (the paper).")
     flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
     flags.DEFINE_float("learning_rate", None, "Adam's learning rate (preset if unset).")
-    training.define_flags()
-    training.define_source_flags()
 
 
 def settings_from_flags(values, default_epochs=None):
