@@ -15,6 +15,7 @@ one training run per method.
     python -m bench.umn_fidelity --methods=umn --learning_rate=2e-3     # README: Adam's rate
     python -m bench.umn_fidelity --preset=paper --epochs=150   # the paper's batches and latents
     python -m bench.umn_fidelity --label_weight=0.3   # README: the labelled term's weight
+    python -m bench.umn_fidelity --scale_by_noise_rate=estimate   # README: scaled by the rate
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -61,6 +62,13 @@ def label_spreading_error(data, labels, seed):
     return float(np.mean(predicted != data.y_test))
 
 
+def scaling_note(settings):
+    """What the title says about `--scale_by_noise_rate` (nothing when unscaled)."""
+    if settings.model_noise_rate is None:
+        return ""
+    return f", labelled term scaled by noise rate {settings.noise_rate}"
+
+
 def main(argv):
     del argv
     settings = umn_flags.settings_from_flags(FLAGS)
@@ -88,7 +96,7 @@ def main(argv):
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
         f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
-        f"label weight {settings.label_weight:g}", scale=1.0))
+        f"label weight {settings.label_weight:g}{scaling_note(settings)}", scale=1.0))
     print(reporting.wall_time_line(seconds))
 
 

@@ -107,7 +107,8 @@ def _umn(rng, epochs, size, side, hidden, latent, **_):
     # Dropout draws per replica (Keras' Dropout layer), so it is off here to
     # compare with a single process exactly; every other draw is shared.
     model = UncertaintyMiningNet((side, side, 1), 10, hidden_units=hidden, latent_dim=latent,
-                                 class_latent_dim=3, seed=0, max_shift=1, dropout_rate=0.0)
+                                 class_latent_dim=3, seed=0, max_shift=1, dropout_rate=0.0,
+                                 noise_rate=0.2)
     dataset, steps = streams.semi_supervised_stream(images, labels, 10, size // 4,
                                                     size - size // 4, 0)
     return [(model, dataset, steps, [], None)], {"guider": lambda: model.guider.weights}

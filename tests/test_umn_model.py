@@ -10,6 +10,7 @@ from umn import losses
 from umn import streams
 from umn.guider import Guider
 from umn.model import UncertaintyMiningNet
+from umn.noise_rate import estimate_noise_rate
 from umn.vae import StackedVae
 
 import tensorflow as tf
@@ -248,6 +249,10 @@ def test_conv13_architecture_trains_with_gaussian_likelihood():
     (dict(image_shape=(8, 8, 3), architecture="conv13"), "multiples of 4"),
     (dict(image_shape=(8, 8)), "three positive sizes"),
     (dict(architecture="vgg"), "Unknown architecture"),
+    (dict(noise_rate="guess"), "noise_rate must be 'estimate', None or a rate"),
+    (dict(noise_rate=1.0), "below 1"),
+    (dict(noise_rate=-0.1), r"\[0, 1\]"),
+    (dict(uncertainty="fixed", fixed_uncertainty=0.2, noise_rate=0.2), "fixed_uncertainty"),
 ])
 def test_bad_arguments_raise_value_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -274,3 +279,55 @@ def test_bad_labels_raise_value_errors():
     model = make_umn()
     with pytest.raises(ValueError, match="must lie in"):
         model.label_uncertainty(images[:2], np.array([0, 12]))
+
+
+def test_fit_on_arrays_estimates_the_noise_rate_once():
+    model = make_umn(noise_rate="estimate")
+    images, labels = toy_data()
+    assert model.needs_noise_rate()
+    model.fit(images, labels, batch_size=10, epochs=1, verbose=0)
+    expected = estimate_noise_rate(images, labels, 10, seed=0).rate
+    assert float(ops.convert_to_numpy(model.label_noise_rate)) == pytest.approx(expected)
+    assert not model.needs_noise_rate()
+
+
+def test_fit_on_a_stream_asks_for_the_noise_rate_first():
+    model = make_umn(noise_rate="estimate")
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match=r"model.estimate_noise_rate\(images, labels\)"):
+        model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+    estimate = model.estimate_noise_rate(images, labels)
+    assert 0.0 <= estimate.rate <= 0.9
+    model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+    with pytest.raises(ValueError, match="does not estimate one"):
+        make_umn(noise_rate=0.3).estimate_noise_rate(images, labels)
+
+
+@pytest.mark.parametrize("noise_rate", [None, 0.0, 0.3])
+def test_known_noise_rate_scales_the_labelled_term(noise_rate):
+    model = make_umn(noise_rate=noise_rate, label_weight=0.7)
+    images, labels = toy_data()
+    terms = model.compute_terms(images, labels, training=False)
+    f = lambda eps: np.log(9 * (1 - eps) / eps)  # noqa: E731
+    scale = 1.0 if noise_rate is None else f(max(noise_rate, 0.01)) / f(0.01)
+    expected = (ops.convert_to_numpy(terms["elbo_loss"])
+                + 0.7 * scale * ops.convert_to_numpy(terms["label_loss"]))
+    np.testing.assert_allclose(ops.convert_to_numpy(terms["loss"]), expected, rtol=1e-5)
+
+
+def test_m_vae_is_not_rescaled_and_needs_no_estimate():
+    model = make_umn(uncertainty="fixed", fixed_uncertainty=0.3, noise_rate="estimate")
+    assert not model.needs_noise_rate()
+    assert float(ops.convert_to_numpy(model.label_term_scale())) == 1.0
+
+
+def test_estimated_noise_rate_is_saved_and_restored(tmp_path):
+    model = make_umn(noise_rate="estimate")
+    images, labels = toy_data()
+    rate = model.estimate_noise_rate(images, labels).rate
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert restored.get_config()["noise_rate"] == "estimate"
+    assert float(ops.convert_to_numpy(restored.label_noise_rate)) == pytest.approx(rate)
+    assert not restored.needs_noise_rate()

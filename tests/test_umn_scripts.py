@@ -144,8 +144,30 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
 def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
-             "uncertainty_warmup", "jit_compile", "learning_rate")
+             "uncertainty_warmup", "jit_compile", "learning_rate", "scale_by_noise_rate")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
+
+
+@pytest.mark.parametrize("preset, flag, setting, model_rate", [
+    ("default", None, "none", None),  # the model's default, unscaled
+    ("paper", None, "none", None),  # the paper's labelled term
+    ("paper", "0.2", 0.2, 0.2),  # the flag wins
+    ("default", "estimate", "estimate", "estimate"),
+])
+def test_noise_rate_scaling_comes_from_the_preset_unless_the_flag_is_set(preset, flag, setting,
+                                                                         model_rate):
+    settings = script_flags.settings_from_flags(flag_values(preset=preset,
+                                                            scale_by_noise_rate=flag))
+    assert settings.noise_rate == setting and settings.model_noise_rate == model_rate
+
+
+def test_noise_rate_flag_rejects_other_words_and_rates():
+    with pytest.raises(ValueError, match="--scale_by_noise_rate takes 'estimate', 'none'"):
+        script_flags.settings_from_flags(flag_values(preset="default",
+                                                     scale_by_noise_rate="guess"))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        script_flags.settings_from_flags(flag_values(preset="default",
+                                                     scale_by_noise_rate="20"))
 
 
 @pytest.mark.parametrize("preset, warmup, expected", [
@@ -226,6 +248,23 @@ def test_umn_fidelity_bench_takes_the_papers_eps_schedule_a_rate_and_a_label_wei
     assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
     assert "label weight 0.3" in printed
     assert "Wall time" in printed or "wall time" in printed
+
+
+def test_umn_fidelity_bench_scales_by_the_estimated_noise_rate(run_script):
+    printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                         "--noise_rates=0.3", "--epochs=1", "--methods=umn,umn_semi",
+                         "--scale_by_noise_rate=estimate")
+    assert "labelled term scaled by noise rate estimate" in printed
+    assert "umn_semi" in printed
+
+
+def test_noise_rate_estimate_bench_prints_the_estimates(run_script):
+    printed = run_script("bench.noise_rate_estimate", "--dataset=digits", "--num_labels=50",
+                         "--seeds=0", "--noise_rates=0,0.4")
+    assert "umn.estimate_noise_rate on digits" in printed
+    for row in ("estimated rate", "held-out disagreement d", "implied accuracy a"):
+        assert row in printed
+    assert "Mean error of the estimate" in printed
 
 
 def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):

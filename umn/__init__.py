@@ -10,10 +10,13 @@ require_tensorflow_backend("umn")
 # The imports below come after the backend check on purpose.
 
 from umn import losses  # noqa: F401
+from umn import noise_rate  # noqa: F401
 from umn import streams  # noqa: F401
 from umn.guider import Guider
 from umn.mean_teacher import MeanTeacher
 from umn.model import UncertaintyMiningNet
+from umn.noise_rate import NoiseRateEstimate
+from umn.noise_rate import estimate_noise_rate
 from umn.supervised import SupervisedClassifier
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.vae import StackedVae
@@ -21,7 +24,8 @@ from umn.streams import labelled_stream
 from umn.streams import semi_supervised_stream
 
 __all__ = [
-    "Guider", "MeanTeacher", "StackedVae", "SupervisedClassifier", "UncertaintyMiningNet",
-    "UncertaintyWarmup",
-    "labelled_stream", "losses", "semi_supervised_stream", "streams",
+    "Guider", "MeanTeacher", "NoiseRateEstimate", "StackedVae", "SupervisedClassifier",
+    "UncertaintyMiningNet", "UncertaintyWarmup",
+    "estimate_noise_rate", "labelled_stream", "losses", "noise_rate", "semi_supervised_stream",
+    "streams",
 ]

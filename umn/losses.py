@@ -205,6 +205,37 @@ def noisy_label_weight(eps, num_classes):
     return ops.log((num_classes - 1.0) * (1.0 - eps) / eps)
 
 
+def rate_scaled_label_weight(noise_rate, num_classes, uncertainty_clip):
+    """The labelled term's scale for a set with `noise_rate` wrong labels.
+
+    `f(clip(rate)) / f(low)` with `f` of Eq. 9 and `(low, high)` the eps clip:
+    the weight the M-VAE (Langevin et al.) gives every label at corruption
+    rate `rho = rate`, relative to a fully trusted label (eps = 0, clipped to
+    `low`). UMN multiplies its per-example `f(eps)` by it, so the labelled
+    term as a whole weighs less against the unlabelled bound the noisier the
+    set is (`UncertaintyMiningNet(noise_rate=...)`). 1 at `rate <= low`; a
+    negative rate means "unknown" and also gives 1.
+
+    Args:
+        noise_rate: scalar rate in [0, 1), or negative for unknown.
+        num_classes: C.
+        uncertainty_clip: `(low, high)`, as checked by `check_uncertainty_clip`.
+
+    Returns:
+        A float32 scalar in `(0, 1]`.
+
+    Example:
+
+    >>> rate_scaled_label_weight(0.1, 10, (0.01, 0.8))  # log(81) / log(891)
+    0.6466...
+    """
+    low, high = uncertainty_clip
+    rate = ops.convert_to_tensor(noise_rate, "float32")
+    scale = noisy_label_weight(ops.clip(rate, low, high), num_classes) / noisy_label_weight(
+        ops.convert_to_tensor(low, "float32"), num_classes)
+    return ops.where(rate < 0.0, ops.ones_like(scale), scale)
+
+
 LABEL_TERM_FORMS = ("linear", "log")
 
 

@@ -8,8 +8,10 @@ a flag given on the command line always wins.
 from absl import flags
 
 from umn import architectures
+from umn.model import ESTIMATE_NOISE_RATE
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
+from scripts.harness.umn_settings import UNSCALED
 
 
 DEFAULT_SEEDS = ("0", "1", "2")
@@ -49,6 +51,9 @@ def define_settings_flags():
     flags.DEFINE_enum("label_term", None, ["linear", "log"],
                       "UMN labelled term: f(eps)*q (Eq. 7) or f(eps)*log q.")
     flags.DEFINE_float("label_weight", None, "Weight of the labelled term (Kingma's alpha).")
+    flags.DEFINE_string("scale_by_noise_rate", None,
+                        "Rate that scales UMN's labelled term: 'estimate' (from the noisy "
+                        "split), 'none' (unscaled, the paper's) or a number in [0, 1).")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
@@ -77,10 +82,23 @@ def settings_from_flags(values, default_epochs=None):
         clip = tuple(float(v) for v in values.eps_clip)
     return experiment.preset_settings(
         values.preset, epochs=epochs, label_term=values.label_term,
-        label_weight=values.label_weight, ema_decay=values.ema_decay,
+        label_weight=values.label_weight, noise_rate=noise_rate_setting(values.scale_by_noise_rate),
+        ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,
     )
+
+
+def noise_rate_setting(flag):
+    """`--scale_by_noise_rate` as `RunSettings.noise_rate`: None (unset), a keyword or a float."""
+    if flag is None or flag in (ESTIMATE_NOISE_RATE, UNSCALED):
+        return flag
+    try:
+        return float(flag)
+    except ValueError:
+        raise ValueError(
+            f"--scale_by_noise_rate takes '{ESTIMATE_NOISE_RATE}', '{UNSCALED}' or a number "
+            f"in [0, 1), got {flag!r}.") from None
 
 
 def resolve_list(values, name, preset_default, convert):
