@@ -66,7 +66,7 @@ def scaling_note(settings):
     """What the title says about `--scale_by_noise_rate` (nothing when unscaled)."""
     if settings.model_noise_rate is None:
         return ""
-    return f", labelled term scaled by noise rate {settings.noise_rate}"
+    return f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
 
 
 def main(argv):

@@ -251,6 +251,7 @@ def test_conv13_architecture_trains_with_gaussian_likelihood():
     (dict(architecture="vgg"), "Unknown architecture"),
     (dict(noise_rate="guess"), "noise_rate must be 'estimate', None or a rate"),
     (dict(noise_rate=1.0), "below 1"),
+    (dict(noise_rate=True), "noise_rate must be 'estimate'"),
     (dict(noise_rate=-0.1), r"\[0, 1\]"),
     (dict(uncertainty="fixed", fixed_uncertainty=0.2, noise_rate=0.2), "fixed_uncertainty"),
 ])
@@ -299,7 +300,7 @@ def test_fit_on_a_stream_asks_for_the_noise_rate_first():
     estimate = model.estimate_noise_rate(images, labels)
     assert 0.0 <= estimate.rate <= 0.9
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
-    with pytest.raises(ValueError, match="does not estimate one"):
+    with pytest.raises(ValueError, match="does not scale its labelled term by an estimated"):
         make_umn(noise_rate=0.3).estimate_noise_rate(images, labels)
 
 
@@ -317,8 +318,19 @@ def test_known_noise_rate_scales_the_labelled_term(noise_rate):
 
 def test_m_vae_is_not_rescaled_and_needs_no_estimate():
     model = make_umn(uncertainty="fixed", fixed_uncertainty=0.3, noise_rate="estimate")
-    assert not model.needs_noise_rate()
+    assert not model.needs_noise_rate() and model.label_noise_rate is None
     assert float(ops.convert_to_numpy(model.label_term_scale())) == 1.0
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match="fixed_uncertainty"):
+        model.estimate_noise_rate(images, labels)
+
+
+def test_default_model_has_no_rate_variable_and_fit_takes_a_labelled_dict():
+    assert make_umn().label_noise_rate is None  # saved files of the default model as before
+    model = make_umn(noise_rate="estimate")
+    images, labels = toy_data()
+    model.fit({"image": images, "label": labels}, batch_size=10, epochs=1, verbose=0)
+    assert not model.needs_noise_rate()
 
 
 def test_estimated_noise_rate_is_saved_and_restored(tmp_path):

@@ -100,6 +100,14 @@ def test_estimate_noise_rate_rejects_bad_labels(labels, message):
         estimate_noise_rate(points, labels, C)
 
 
+def test_estimate_noise_rate_rejects_a_split_with_an_empty_part():
+    # Three labelled rows of three classes, none unlabelled: some deal leaves a part empty.
+    points = np.random.default_rng(0).normal(size=(3, 5))
+    with pytest.raises(ValueError, match="came out empty"):
+        for seed in range(20):
+            estimate_noise_rate(points, np.array([0, 1, 2]), C, seed=seed)
+
+
 def test_estimate_noise_rate_rejects_mismatched_lengths_and_bad_sizes():
     points, labels = clustered_set(0.1, seed=0)
     with pytest.raises(ValueError, match="same number of examples"):

@@ -158,7 +158,7 @@ def test_noise_rate_scaling_comes_from_the_preset_unless_the_flag_is_set(preset,
                                                                          model_rate):
     settings = script_flags.settings_from_flags(flag_values(preset=preset,
                                                             scale_by_noise_rate=flag))
-    assert settings.noise_rate == setting and settings.model_noise_rate == model_rate
+    assert settings.scale_by_noise_rate == setting and settings.model_noise_rate == model_rate
 
 
 def test_noise_rate_flag_rejects_other_words_and_rates():

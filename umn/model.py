@@ -6,6 +6,7 @@ from keras import ops
 
 from tf_data import augment
 from tf_data import validation
+from tf_data.batch_keys import LABEL_KEY
 from tf_data.distribute import global_value
 from tf_data.distribute import replica_mean_share
 from umn import architectures
@@ -59,7 +60,7 @@ def check_noise_rate(noise_rate, uncertainty):
     """
     if noise_rate is None or (isinstance(noise_rate, str) and noise_rate == ESTIMATE_NOISE_RATE):
         return noise_rate
-    if isinstance(noise_rate, str):
+    if isinstance(noise_rate, (str, bool)):
         raise ValueError(
             f"noise_rate must be 'estimate', None or a rate in [0, 1), got {noise_rate!r}.")
     if uncertainty == "fixed":
@@ -111,7 +112,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     arrays) by a label-spreading classifier scored on labels it did not
     see (`umn.noise_rate`), because the learner fits wrong labels within
     the first few percent of a run and its eps cannot tell the rate after
-    that. It is held in the non-trainable variable `label_noise_rate`.
+    that. It is held in the non-trainable variable `label_noise_rate`
+    (absent, None, with `noise_rate=None` and for the M-VAE).
     Why: on real 28x28 digits at 50% noise the unscaled objective
     memorises the wrong labels on some seeds (README, "Uncertainty Mining
     Net", where Table 1 is measured both ways).
@@ -302,10 +304,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.uncertainty_start_step = self.add_weight(
             shape=(), initializer="zeros", dtype="int64", trainable=False,
             name="uncertainty_start_step")
-        given_rate = self.noise_rate if isinstance(self.noise_rate, float) else UNKNOWN_RATE
-        self.label_noise_rate = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(given_rate), dtype="float32",
-            trainable=False, name="label_noise_rate")
+        # Only a model that scales its labelled term holds the rate, so the
+        # default model's variables (and its saved files) are as before.
+        self.label_noise_rate = None
+        if self.noise_rate is not None and self.uncertainty != "fixed":
+            given_rate = self.noise_rate if isinstance(self.noise_rate, float) else UNKNOWN_RATE
+            self.label_noise_rate = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(given_rate), dtype="float32",
+                trainable=False, name="label_noise_rate")
         self.elbo_tracker = keras.metrics.Mean(name="elbo")
         self.label_loss_tracker = keras.metrics.Mean(name="label_loss")
         self.eps_tracker = keras.metrics.Mean(name="eps")
@@ -387,18 +393,18 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     def label_term_scale(self):
         """The labelled term's scale for the set's noise rate (a float32 scalar).
 
-        `umn.losses.rate_scaled_label_weight` of `label_noise_rate`: 1 while
-        the rate is unknown (negative) and for the M-VAE, whose labelled
-        term already carries its rate.
+        `umn.losses.rate_scaled_label_weight` of `label_noise_rate`: 1 with
+        `noise_rate=None`, while the rate is unknown (negative), and for
+        the M-VAE, whose labelled term already carries its rate.
         """
-        if self.uncertainty == "fixed":
+        if self.label_noise_rate is None:
             return ops.convert_to_tensor(1.0, "float32")
         return losses.rate_scaled_label_weight(self.label_noise_rate, self.num_classes,
                                                self.uncertainty_clip)
 
     def needs_noise_rate(self):
         """Whether `fit` still has to estimate the noise rate (`noise_rate="estimate"`)."""
-        return (self.noise_rate == ESTIMATE_NOISE_RATE and self.uncertainty != "fixed"
+        return (self.noise_rate == ESTIMATE_NOISE_RATE and self.label_noise_rate is not None
                 and float(ops.convert_to_numpy(self.label_noise_rate)) < 0.0)
 
     def estimate_noise_rate(self, images, labels, **estimator_kwargs):
@@ -426,11 +432,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         0.3...
         >>> model.fit(umn.semi_supervised_stream(x_train, labels, 10, 25, 100, 0)[0], ...)
         """
-        if self.noise_rate != ESTIMATE_NOISE_RATE:
+        if self.noise_rate != ESTIMATE_NOISE_RATE or self.label_noise_rate is None:
             raise ValueError(
-                f"This model was built with noise_rate={self.noise_rate!r}, so it does not "
-                "estimate one; build it with noise_rate='estimate'.")
-        estimator_kwargs.setdefault("seed", self.seed if isinstance(self.seed, int) else 0)
+                f"This model (noise_rate={self.noise_rate!r}, uncertainty="
+                f"{self.uncertainty!r}) does not scale its labelled term by an estimated "
+                "rate; build it with noise_rate='estimate' (the M-VAE takes its rate as "
+                "fixed_uncertainty).")
+        estimator_kwargs.setdefault(
+            "seed", int(self.seed) if isinstance(self.seed, (int, np.integer)) else 0)
         estimate = noise_rate_estimator.estimate_noise_rate(
             images_of(images), labels, self.num_classes, **estimator_kwargs)
         self.label_noise_rate.assign(estimate.rate)
@@ -454,17 +463,21 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
 
         When `uncertainty="guider"`, `uncertainty_warmup > 0` and `callbacks`
         hold no `UncertaintyWarmup`, one is appended; it needs the run's
-        length (`steps_per_epoch`, or a dataset of known length).
+        length (`steps_per_epoch`, or a dataset of known length). With
+        `noise_rate="estimate"` and no rate yet, the rate is estimated from
+        `x` and `y` (arrays, or a dict with `"image"` and `"label"`); a
+        stream needs `estimate_noise_rate` first.
         """
         if self.needs_noise_rate():
-            if y is None:
+            labels = x.get(LABEL_KEY) if y is None and isinstance(x, dict) else y
+            if labels is None:
                 raise ValueError(
                     "UncertaintyMiningNet(noise_rate='estimate') scales its labelled term by "
                     "the share of wrong labels, estimated from the training set, but fit got "
                     "a stream. Call model.estimate_noise_rate(images, labels) before fit, or "
                     "build the model with a known noise_rate (e.g. 0.2), or noise_rate=None "
                     "for the unscaled objective.")
-            self.estimate_noise_rate(x, y)
+            self.estimate_noise_rate(x, labels)
         callbacks = list(callbacks or [])
         if (self.uncertainty == "guider" and self.uncertainty_warmup
                 and not any(isinstance(c, UncertaintyWarmup) for c in callbacks)):

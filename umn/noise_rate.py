@@ -57,7 +57,9 @@ def rate_from_agreements(held_out_disagreement, cross_agreement, num_classes):
     classes, agree with probability `m = 1/C + C / (C - 1) (a - 1/C)^2`.
     Solving both for `u` gives the rate. Errors the two classifiers share
     (classes that look alike) raise `m` above the independent-error value,
-    so the estimate errs high, never low, on hard images.
+    so under symmetric noise the estimate errs high on hard images. Noise
+    that is not symmetric breaks the model: pair flips, for one, are
+    learned by the other half too, which lowers `d` and the estimate.
 
     Args:
         held_out_disagreement: `d` in [0, 1].
@@ -84,8 +86,17 @@ def rate_from_agreements(held_out_disagreement, cross_agreement, num_classes):
     return float(spread * (1.0 - signal)), float(accuracy)
 
 
-def label_spreading_predictions(features, labels, num_classes, num_neighbours):
-    """Zhou et al.'s label spreading on a kNN graph (scikit-learn); `(n,)` argmax classes."""
+def label_spreading_predictions(features, labels, num_neighbours):
+    """Zhou et al.'s label spreading on a kNN graph (scikit-learn's `LabelSpreading`).
+
+    Args:
+        features: `(n, D)` features of every row.
+        labels: `(n,)` labels, -1 for the rows to predict.
+        num_neighbours: k of the kNN graph.
+
+    Returns:
+        `(n,)` int64 predicted classes (the labels present in `labels`).
+    """
     model = LabelSpreading(kernel="knn", n_neighbors=num_neighbours)
     model.fit(features, labels)
     distributions = model.label_distributions_
@@ -107,8 +118,8 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
     measures that error alone, since their training labels are disjoint.
     Without unlabelled rows the labelled ones are split in three and the
     third part takes the unlabelled rows' place. The rate then
-    follows in closed form (`rate_from_agreements`), averaged over
-    `repeats` random halvings. Neither classifier ever sees the labels it
+    follows in closed form (`rate_from_agreements`) from `d` and `m`
+    averaged over `repeats` random halvings. Neither classifier ever sees the labels it
     is scored on, which is why this works where the model's own learner
     (which memorises its labels) cannot.
 
@@ -173,12 +184,16 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
     disagreements, agreements = [], []
     for _ in range(repeats):
         part = balanced_parts(observed, num_parts, rng)
+        if np.any(np.bincount(part, minlength=num_parts) == 0):
+            raise ValueError(
+                f"estimate_noise_rate split {num_labelled} labelled rows into {num_parts} "
+                "parts and one came out empty; label a few more examples per class, or "
+                "give the model a known noise_rate.")
         predictions = []
         for trained_on in (0, 1):
             graph_labels = np.full(len(rows), -1, dtype=np.int64)
             graph_labels[:num_labelled][part == trained_on] = observed[part == trained_on]
-            predicted = label_spreading_predictions(reduced, graph_labels, num_classes,
-                                                    neighbours)
+            predicted = label_spreading_predictions(reduced, graph_labels, neighbours)
             unseen = part != trained_on
             disagreements.append(np.mean(predicted[:num_labelled][unseen] != observed[unseen]))
             predictions.append(predicted)
@@ -191,10 +206,20 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
 
 
 def balanced_parts(observed, num_parts, rng):
-    """`(n,)` part index in `[0, num_parts)` per labelled row, every class spread evenly.
+    """Deals the labelled rows into `num_parts` parts, every class spread evenly.
 
     Each class's rows are shuffled and dealt round-robin, starting at a
-    random part so that leftover rows do not pile up in part 0.
+    random part so that leftover rows do not pile up in part 0. With fewer
+    rows than parts in every class a part can stay empty (the caller
+    checks).
+
+    Args:
+        observed: `(n,)` labels of the labelled rows.
+        num_parts: how many parts.
+        rng: a `np.random.Generator`.
+
+    Returns:
+        `(n,)` int64 part index in `[0, num_parts)` per row.
     """
     part = np.empty(len(observed), dtype=np.int64)
     for label in np.unique(observed):

@@ -53,7 +53,8 @@ def define_settings_flags():
     flags.DEFINE_float("label_weight", None, "Weight of the labelled term (Kingma's alpha).")
     flags.DEFINE_string("scale_by_noise_rate", None,
                         "Rate that scales UMN's labelled term: 'estimate' (from the noisy "
-                        "split), 'none' (unscaled, the paper's) or a number in [0, 1).")
+                        "split), 'none' (unscaled, the paper's) or a number in [0, 1), "
+                        "which every run of a sweep then uses.")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
@@ -82,7 +83,8 @@ def settings_from_flags(values, default_epochs=None):
         clip = tuple(float(v) for v in values.eps_clip)
     return experiment.preset_settings(
         values.preset, epochs=epochs, label_term=values.label_term,
-        label_weight=values.label_weight, noise_rate=noise_rate_setting(values.scale_by_noise_rate),
+        label_weight=values.label_weight,
+        scale_by_noise_rate=noise_rate_setting(values.scale_by_noise_rate),
         ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,
@@ -90,7 +92,8 @@ def settings_from_flags(values, default_epochs=None):
 
 
 def noise_rate_setting(flag):
-    """`--scale_by_noise_rate` as `RunSettings.noise_rate`: None (unset), a keyword or a float."""
+    """`--scale_by_noise_rate` as `RunSettings.scale_by_noise_rate`: None (unset), a
+    keyword or a float."""
     if flag is None or flag in (ESTIMATE_NOISE_RATE, UNSCALED):
         return flag
     try:

@@ -10,7 +10,7 @@ from umn.model import check_noise_rate
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 
 
-# `RunSettings.noise_rate` for the paper's unscaled labelled term (None in the model).
+# `RunSettings.scale_by_noise_rate` for the paper's unscaled labelled term (None in the model).
 UNSCALED = "none"
 
 
@@ -41,11 +41,13 @@ class RunSettings:
         resnet_width, resnet_blocks: the S-2 ResNet.
         label_term, label_weight: UMN's labelled term (`"linear"`, Eq. 7, or
             `"log"`) and its weight alpha (see `umn.model`).
-        noise_rate: the rate that scales UMN's labelled term (and its
-            eps = 0 ablation's; `UncertaintyMiningNet(noise_rate=...)`):
+        scale_by_noise_rate: the rate that scales UMN's labelled term (and
+            its eps = 0 ablation's; `UncertaintyMiningNet(noise_rate=...)`),
+            not the runs' corruption rate:
             `"none"` (default: unscaled, the paper's objective),
             `"estimate"` (estimated per run from the noisy split,
-            `umn.noise_rate`) or a rate in [0, 1); `--scale_by_noise_rate`.
+            `umn.noise_rate`) or a rate in [0, 1), the same for every run
+            of a sweep; `--scale_by_noise_rate`.
         uncertainty_clip: `(low, high)` clip interval of eps.
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
@@ -80,7 +82,7 @@ class RunSettings:
     resnet_blocks: int = 1
     label_term: str = DEFAULT_LABEL_TERM
     label_weight: float = DEFAULT_LABEL_WEIGHT
-    noise_rate: object = UNSCALED
+    scale_by_noise_rate: object = UNSCALED
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     ema_decay: float = 0.99
@@ -101,8 +103,8 @@ class RunSettings:
 
     @property
     def model_noise_rate(self):
-        """`noise_rate` as `UncertaintyMiningNet` takes it (`"none"` is None)."""
-        return None if self.noise_rate == UNSCALED else self.noise_rate
+        """`scale_by_noise_rate` as `UncertaintyMiningNet`'s `noise_rate` (`"none"`: None)."""
+        return None if self.scale_by_noise_rate == UNSCALED else self.scale_by_noise_rate
 
 
 PRESETS = {
@@ -112,5 +114,5 @@ PRESETS = {
     "default": RunSettings(),
     "paper": RunSettings(epochs=350, batch_size=100, labelled_per_batch=5, latent_dim=50,
                          class_latent_dim=50, resnet_width=16, resnet_blocks=4,
-                         uncertainty_warmup=0.0, noise_rate=UNSCALED),
+                         uncertainty_warmup=0.0, scale_by_noise_rate=UNSCALED),
 }
