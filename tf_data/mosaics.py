@@ -32,6 +32,7 @@ Everything is drawn from `numpy.random.default_rng(seed)`.
 import numpy as np
 
 from tf_data import sources
+from tf_data import validation
 from tf_data.multilabel_dataset import MultilabelDataset
 from tf_data.multilabel_dataset import MultilabelSplit
 
@@ -132,8 +133,7 @@ def load_digit_mosaics(num_train=3000, num_validation=500, num_test=1000, grid=2
     """
     for name, value in (("num_train", num_train), ("num_validation", num_validation),
                         ("num_test", num_test), ("grid", grid)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        validation.check_positive_int(value, name)
     if not 0.0 < fill_rate <= 1.0:
         raise ValueError(f"fill_rate must lie in (0, 1], got {fill_rate!r}.")
     digits = sources.load_digits()

@@ -80,9 +80,7 @@ def _slices(features):
 
 
 def _check_batch_size(batch_size, name="batch_size"):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{name} must be a positive integer, got {batch_size!r}.")
-    return int(batch_size)
+    return validation.check_positive_int(batch_size, name)
 
 
 def _augmented(dataset, augmentation, seed):

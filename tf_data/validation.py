@@ -78,6 +78,13 @@ def check_positive(value, name, meaning=""):
     return _check_number(value, name, meaning, allow_zero=False)
 
 
+def check_positive_int(value, name):
+    """Returns `value` as an int >= 1 (bools refused), or raises ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
 def check_labels(labels, num_classes, name="labels"):
     """Returns integer class labels as a 1-D int64 array, or raises ValueError.
 

@@ -161,8 +161,7 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
     validation.check_same_length(images=features, labels=labels)
     for value, name in ((num_components, "num_components"), (num_neighbours, "num_neighbours"),
                         (repeats, "repeats"), (max_unlabelled, "max_unlabelled")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        validation.check_positive_int(value, name)
     labelled = np.flatnonzero(labels >= 0)
     unlabelled = np.flatnonzero(labels < 0)
     # Without unlabelled rows a third of the labelled rows plays their part.
