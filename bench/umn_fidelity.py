@@ -83,20 +83,21 @@ def main(argv):
             split = make_noisy_split(data, FLAGS.num_labels, rate, seed)
             for method in methods:
                 start = time.time()
+                model = None
                 if method == "label_spreading":
                     error = label_spreading_error(data, split.labels, seed)
                 else:
                     model = experiment.train_method(method, data, split, settings, seed, rate)
                     error = experiment.error_rate(model, data.x_test, data.y_test)
                 seconds[method].append(time.time() - start)
-                rows.append({"method": method, "noise": rate, "seed": seed,
-                             "error_rate": 100.0 * error})
+                rows.append(experiment.run_row(method, rate, seed, FLAGS.num_labels, error, model))
                 progress.update(method=method, noise=rate, seed=seed, error=100.0 * error)
     print(reporting.format_table(
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
         f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
-        f"label weight {settings.label_weight:g}{scaling_note(settings)}", scale=1.0))
+        f"label weight {settings.label_weight:g}{scaling_note(settings)}", scale=1.0)
+        + experiment.label_noise_rate_table(rows, "noise", "Table 1"))
     print(reporting.wall_time_line(seconds))
 
 

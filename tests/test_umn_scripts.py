@@ -1,5 +1,6 @@
 """The experiment logic behind scripts/umn_table{1,2,3}.py and the scripts themselves."""
 
+import dataclasses
 import json
 import os
 import types
@@ -80,6 +81,27 @@ def test_run_table1_writes_rows(tmp_path, capsys):
         # The printed table shows the saved error (%) on the method's line.
         line = next(line for line in printed.splitlines() if line.startswith(row["method"] + " "))
         assert f"{row['error_rate']:.1f}" in line.split(), line
+        assert row["label_noise_rate"] is None  # the default does not scale the labelled term
+    assert "scaled the labelled term" not in printed
+
+
+def test_run_table1_records_the_rate_that_scaled_the_labelled_term(tmp_path, capsys):
+    settings = dataclasses.replace(SMOKE, scale_by_noise_rate="estimate")
+    rows = experiment.run_table1(methods=("supervised", "m_vae", "umn"), noise_rates=(0.3,),
+                                 seeds=(0,), settings=settings, output_dir=str(tmp_path))
+    by_method = {r["method"]: r["label_noise_rate"] for r in rows}
+    # Estimated from the split, so a rate in [0, 1) but not the true 0.3 itself.
+    assert by_method["supervised"] is None and by_method["m_vae"] is None
+    assert 0.0 <= by_method["umn"] < 1.0
+    assert read_results(str(tmp_path))["rows"] == rows
+    printed = capsys.readouterr().out
+    assert "Table 1: the share of wrong labels (%) that scaled the labelled term" in printed
+    line = next(line for line in printed.splitlines()[::-1] if line.startswith("umn "))
+    assert f"{100 * by_method['umn']:.1f}" in line.split(), line
+    given = experiment.run_table1(methods=("umn",), noise_rates=(0.3,), seeds=(0,),
+                                  settings=dataclasses.replace(SMOKE, scale_by_noise_rate=0.25),
+                                  output_dir=str(tmp_path))
+    assert given[0]["label_noise_rate"] == pytest.approx(0.25)
 
 
 def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
@@ -255,7 +277,7 @@ def test_umn_fidelity_bench_scales_by_the_estimated_noise_rate(run_script):
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,umn_semi",
                          "--scale_by_noise_rate=estimate")
     assert "labelled term scaled by noise rate estimate" in printed
-    assert "umn_semi" in printed
+    assert "umn_semi" in printed and "that scaled the labelled term" in printed
 
 
 def test_noise_rate_estimate_bench_prints_the_estimates(run_script):

@@ -31,8 +31,9 @@ LEDGER_FILE = "finished_runs.json"
 # rows gain or lose a field: a ledger of another version is refused, so a
 # resumed table never mixes rows of two shapes in its results.json. A
 # ledger without the field is version 1. 2: Table 1's rows record
-# per-category `average_precision` and `test_label_frequency`.
-LEDGER_FORMAT = 2
+# per-category `average_precision` and `test_label_frequency`. 3: the UMN
+# tables' rows record `label_noise_rate`.
+LEDGER_FORMAT = 3
 
 
 def _write_json_atomically(path, payload):

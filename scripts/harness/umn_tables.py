@@ -250,6 +250,31 @@ def run_key(method, num_labels, noise_rate, seed):
     return f"{method}_labels{num_labels}_noise{noise_rate:g}_seed{seed}"
 
 
+def run_row(method, noise_rate, seed, num_labels, error, model=None):
+    """One UMN table run's result row (`results.json`).
+
+    `label_noise_rate` is the share of wrong labels that scaled the
+    model's labelled term (`UncertaintyMiningNet(noise_rate=...)`,
+    `--scale_by_noise_rate`): estimated from the run's own noisy split, or
+    the rate given; None for a model that does not scale it.
+    """
+    rate = getattr(model, "label_noise_rate", None)
+    return {"method": method, "noise": noise_rate, "seed": seed, "num_labels": int(num_labels),
+            "error_rate": 100.0 * error,
+            "label_noise_rate": None if rate is None else float(keras.ops.convert_to_numpy(rate))}
+
+
+def label_noise_rate_table(rows, column_key, title):
+    """Mean ± std of the rows' `label_noise_rate` (%) per method and column; "" if none has one."""
+    scaled = [r for r in rows if r.get("label_noise_rate") is not None]
+    if not scaled:
+        return ""
+    return "\n" + reporting.format_table(
+        scaled, "method", column_key, "label_noise_rate",
+        f"{title}: the share of wrong labels (%) that scaled the labelled term (estimated "
+        "from each run's split unless given)", scale=100.0)
+
+
 def error_rate(model, images, labels, batch_size=256):
     """Test error in [0, 1] of `model.predict`."""
     probs = model.predict(images, batch_size=batch_size, verbose=0)
@@ -296,8 +321,7 @@ def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAP
                     model = train_method(method, data, split, settings, seed, rate,
                                          architecture, training=training)
                     error = error_rate(model, data.x_test, data.y_test)
-                    row = {"method": method, "noise": rate, "seed": seed,
-                           "num_labels": num_labels, "error_rate": 100.0 * error}
+                    row = run_row(method, rate, seed, num_labels, error, model)
                     ledger.record(key, row)
                 rows.append(row)
                 progress.update(method=method, noise=rate, seed=seed, error=row["error_rate"])
@@ -305,6 +329,7 @@ def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAP
                                   f"UMN Table 1: test error (%) on {dataset}, "
                                   f"{num_labels} labels", scale=1.0)
     text += trusted_note(methods, settings, data.num_classes)
+    text += label_noise_rate_table(rows, "noise", "Table 1")
     _print_and_save(training.output_dir(output_dir), "umn_table1", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
     ledger.complete()
@@ -341,8 +366,7 @@ def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=
                     model = train_method(method, data, split, settings, seed, noise_rate,
                                          architecture, training=training)
                     error = error_rate(model, data.x_test, data.y_test)
-                    row = {"method": method, "noise": noise_rate, "seed": seed,
-                           "num_labels": int(num_labels), "error_rate": 100.0 * error}
+                    row = run_row(method, noise_rate, seed, num_labels, error, model)
                     ledger.record(key, row)
                 rows.append(row)
                 progress.update(method=method, num_labels=num_labels, seed=seed,
@@ -352,6 +376,7 @@ def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=
                                   f"number of labels, {int(100 * noise_rate)}% noise",
                                   scale=1.0)
     text += trusted_note(methods, settings, data.num_classes)
+    text += label_noise_rate_table(rows, "num_labels", "Table 2")
     _print_and_save(training.output_dir(output_dir), "umn_table2", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
     ledger.complete()
@@ -443,8 +468,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             scores[BASELINE_METRIC] = detection.detection_scores(
                 split.is_corrupted[disbelief.indices], disbelief.scores, 0.5)["roc_auc"]
             error = error_rate(model, data.x_test, data.y_test)
-            rows.append({"method": "umn", "noise": rate, "seed": seed, "num_labels": num_labels,
-                         "error_rate": 100.0 * error, **scores})
+            rows.append({**run_row("umn", rate, seed, num_labels, error, model), **scores})
             by_eps = model.label_issues(images, given, score="eps")
             flagged = by_eps[by_eps.scores > cut]
             flagged = dataclasses.replace(flagged,
@@ -465,7 +489,8 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     text = reporting.format_table(long_rows, "metric", "noise", "value",
                                   f"UMN Table 3: identifying corrupted labels on {dataset} "
                                   f"(threshold={threshold})", scale=1.0, digits=2)
-    text = f"{text}\n{PAPER_RULE_NOTE}\n{BASELINE_NOTE}"
+    text = (f"{text}\n{PAPER_RULE_NOTE}\n{BASELINE_NOTE}"
+            + label_noise_rate_table(rows, "noise", "Table 3"))
     _print_and_save(output_dir, "umn_table3", dataset, rows, text, threshold=str(threshold),
                     settings=dataclasses.asdict(settings))
     ledger.complete()
