@@ -165,6 +165,18 @@ def test_detection_scores_against_hand_counts():
     assert np.isnan(detection.detection_scores(np.zeros(3, bool), eps[:3], 0.5)["roc_auc"])
 
 
+
+def test_roc_auc_by_epoch_against_hand_counts():
+    truth = np.array([1, 1, 0, 0, 0], bool)
+    later = np.array([0.9, 0.1, 0.8, 0.05, 0.0])  # 5 of 6 pairs ranked right
+    aucs = detection.roc_auc_by_epoch(truth, [1.0 - later, later, np.zeros(5)])
+    assert aucs[0] == pytest.approx(1 / 6) and aucs[1] == pytest.approx(5 / 6)
+    assert aucs[2] == 0.5  # ties throughout: chance
+    assert np.isnan(detection.roc_auc_by_epoch(np.zeros(3, bool), [later[:3]])[0])
+    assert detection.log_spaced_epochs(120) == [1, 3, 11, 36, 120]
+    assert detection.log_spaced_epochs(1) == [1]
+    assert detection.log_spaced_epochs(3) == [1, 2, 3]
+
 @pytest.mark.parametrize("rate, flips", [(0.0, 0), (0.1, 5), (0.3, 15), (0.5, 25)])
 def test_corrupt_within_classes_exact_and_balanced(rate, flips):
     clean = np.repeat(np.arange(10), 5)
@@ -203,3 +215,19 @@ def test_eps_histogram_png_file_decodes(tmp_path):
     plots.write_eps_histogram_png(path, [np.linspace(0, 1, 20)] * 3, bins=8)
     image = matplotlib.image.imread(path)
     assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def test_eps_auc_figure_draws_the_mean_curve_per_rate(tmp_path):
+    curves = {0.3: [[0.2, 0.5, 0.9], [0.4, 0.5, 0.7]], 0.1: [[0.6, 0.6, 0.6]]}
+    figure = plots.eps_auc_figure(curves)
+    (ax,) = figure.get_axes()
+    lines = {line.get_label(): line.get_ydata() for line in ax.get_lines()
+             if not line.get_label().startswith("_")}
+    np.testing.assert_allclose(lines["30% noise"], [0.3, 0.5, 0.8])
+    np.testing.assert_allclose(lines["10% noise"], [0.6, 0.6, 0.6])
+    assert ax.get_xscale() == "log"
+    with pytest.raises(ValueError, match="empty"):
+        plots.eps_auc_figure({})
+    path = str(tmp_path / "auc.png")
+    plots.write_eps_auc_png(path, curves)
+    assert matplotlib.image.imread(path).ndim == 3

@@ -112,8 +112,12 @@ def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
                 "f1_eps_positive"):
         assert key in row
     assert 0.0 <= row["f1_eps_positive"] <= 1.0
+    # eps's ROC AUC at every epoch; the last is the final epoch's roc_auc.
+    assert len(row["roc_auc_by_epoch"]) == SMOKE.epochs
+    assert row["roc_auc_by_epoch"][-1] == pytest.approx(row["roc_auc"])
     # Figure 4b: one panel per epoch, read back as an RGBA image.
     assert matplotlib.image.imread(tmp_path / "eps_histogram_noise0.3.png").ndim == 3
+    assert matplotlib.image.imread(tmp_path / "eps_auc_by_epoch.png").ndim == 3
     with open(tmp_path / "suspected_labels_noise0.3_seed0.csv", encoding="utf-8") as handle:
         lines = handle.read().splitlines()
     assert lines[0] == "index,given_label,suggested_label,eps"

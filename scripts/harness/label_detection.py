@@ -98,3 +98,35 @@ def detection_scores(is_corrupted, eps, threshold):
     return {"precision": scores["precision"], "recall": scores["recall"], "f1": scores["f1"],
             "roc_auc": scores["roc_auc"], "threshold": float(threshold),
             "flagged": scores["flagged"]}
+
+
+def roc_auc_by_epoch(is_corrupted, eps_per_epoch):
+    """ROC AUC of eps as a score for the corrupted labels, at every recorded epoch.
+
+    Tests the paper's reading of its Figure 4b (eps separates the corrupted
+    labels more and more as training goes on): an AUC above 0.5 ranks them
+    first, below 0.5 ranks the clean labels first.
+
+    Args:
+        is_corrupted: `(n,)` bool ground truth (evaluation only).
+        eps_per_epoch: list of `(n,)` eps arrays, one per epoch.
+
+    Returns:
+        A list of floats, one per epoch (NaN when only one class is present).
+
+    Example:
+
+    >>> roc_auc_by_epoch([True, False], [[0.9, 0.1], [0.1, 0.9]])
+    [1.0, 0.0]
+    """
+    return [flag_detection_scores(is_corrupted, np.zeros(len(eps), bool), eps)["roc_auc"]
+            for eps in (np.asarray(e, dtype=np.float64).ravel() for e in eps_per_epoch)]
+
+
+def log_spaced_epochs(num_epochs, count=5):
+    """About `count` epochs (1-based) from the first to the last, evenly spaced in log scale.
+
+    >>> log_spaced_epochs(120)
+    [1, 3, 11, 36, 120]
+    """
+    return [int(e) for e in np.unique(np.geomspace(1, max(1, num_epochs), count).round())]

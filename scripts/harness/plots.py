@@ -1,6 +1,6 @@
 """The project's pictures, drawn with matplotlib: the eps histogram per epoch
-(the UMN paper's Figure 4b), and the label-issue finder's suspects grid and
-noise-matrix heat map.
+(the UMN paper's Figure 4b) and eps's ROC AUC per epoch, and the
+label-issue finder's suspects grid and noise-matrix heat map.
 
 The eps histogram:
 
@@ -76,6 +76,43 @@ def eps_histogram_figure(eps_per_epoch, is_corrupted=None, bins=40, value_range=
 def write_eps_histogram_png(path, eps_per_epoch, is_corrupted=None, **kwargs):
     """Writes `eps_histogram_figure(...)` to `path` as a PNG; returns the path."""
     return write_png(eps_histogram_figure(eps_per_epoch, is_corrupted, **kwargs), path)
+
+
+def eps_auc_figure(auc_by_rate):
+    """ROC AUC of eps against the epoch, one line per noise rate (Table 3).
+
+    Args:
+        auc_by_rate: dict `{noise rate: (seeds, epochs) array of ROC AUC}`;
+            each line is the mean over seeds, shaded by its range.
+
+    Returns:
+        A matplotlib `Figure`; the epoch axis is logarithmic, and the dashed
+        line at 0.5 is chance (below it eps ranks the clean labels first).
+    """
+    if not auc_by_rate:
+        raise ValueError("auc_by_rate is empty: give at least one noise rate's curves.")
+    figure = Figure(figsize=(6.0, 3.6), layout="constrained")
+    ax = figure.subplots()
+    for rate, curves in sorted(auc_by_rate.items()):
+        curves = np.atleast_2d(np.asarray(curves, dtype=np.float64))
+        epochs = np.arange(1, curves.shape[1] + 1)
+        line, = ax.plot(epochs, np.nanmean(curves, axis=0), label=f"{100 * rate:g}% noise")
+        if len(curves) > 1:
+            ax.fill_between(epochs, np.nanmin(curves, axis=0), np.nanmax(curves, axis=0),
+                            color=line.get_color(), alpha=0.15, linewidth=0)
+    ax.axhline(0.5, color="#555753", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("ROC AUC of eps")
+    ax.legend(fontsize="small")
+    figure.suptitle("eps as a detector of the corrupted labels, per epoch")
+    return figure
+
+
+def write_eps_auc_png(path, auc_by_rate):
+    """Writes `eps_auc_figure(auc_by_rate)` to `path` as a PNG; returns the path."""
+    return write_png(eps_auc_figure(auc_by_rate), path)
 
 
 # -------------------------------------------------------- label-issue finder

@@ -32,7 +32,7 @@ LEDGER_FILE = "finished_runs.json"
 # resumed table never mixes rows of two shapes in its results.json. A
 # ledger without the field is version 1. 2: Table 1's rows record
 # per-category `average_precision` and `test_label_frequency`. 3: the UMN
-# tables' rows record `label_noise_rate`.
+# tables' rows record `label_noise_rate`, Table 3's `roc_auc_by_epoch`.
 LEDGER_FORMAT = 3
 
 

@@ -40,6 +40,7 @@ from umn import architectures
 from scripts.harness import label_detection as detection
 from umn import streams
 from scripts.harness.eps_history import EpsHistory
+from scripts.harness.plots import write_eps_auc_png
 from scripts.harness.plots import write_eps_histogram_png
 from umn.mean_teacher import MeanTeacher
 from umn.model import UncertaintyMiningNet
@@ -410,6 +411,12 @@ BASELINE_NOTE = ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x), a base
 PAPER_RULE_METRIC = "f1_eps_positive"
 PAPER_RULE_NOTE = ("f1_eps_positive: F1 of the paper's rule 'corrupted if eps > 0' (float32 "
                    "eps, exactly 0 only where both models saturate at q(y_obs) = 1).")
+# The paper reads Figure 4b as eps separating the corrupted labels more and
+# more as training goes on; each row keeps eps's ROC AUC at every epoch
+# (`roc_auc_by_epoch`) and the table prints it at a few log-spaced epochs.
+EPOCH_AUC_METRIC = "roc_auc_epoch"
+EPOCH_AUC_NOTE = (f"{EPOCH_AUC_METRIC}<k>: ROC AUC of eps at epoch k (below 0.5: eps ranks the "
+                  "clean labels first); every epoch in eps_auc_by_epoch.png.")
 
 
 def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2), settings=None,
@@ -429,7 +436,9 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     `suspected_labels_noise<r>_seed<s>.csv` (the labels with
     `eps > threshold`, ranked by eps, with the guider's suggested class;
     `LabelIssues.to_csv` columns `index,given_label,suggested_label,eps`,
-    `index` into the training set). `training` as in `run_table1`.
+    `index` into the training set), and `eps_auc_by_epoch.png` (eps's ROC
+    AUC at every epoch, per noise rate; each row keeps the curve as
+    `roc_auc_by_epoch`). `training` as in `run_table1`.
     """
     noise_rates = check_noise_rates(noise_rates)
     settings = settings or presets.override(PRESETS["default"], epochs=TABLE3_EPOCHS)
@@ -467,6 +476,8 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             disbelief = model.label_issues(images, given)
             scores[BASELINE_METRIC] = detection.detection_scores(
                 split.is_corrupted[disbelief.indices], disbelief.scores, 0.5)["roc_auc"]
+            scores["roc_auc_by_epoch"] = detection.roc_auc_by_epoch(split.is_corrupted,
+                                                                    history.eps_per_epoch)
             error = error_rate(model, data.x_test, data.y_test)
             rows.append({**run_row("umn", rate, seed, num_labels, error, model), **scores})
             by_eps = model.label_issues(images, given, score="eps")
@@ -486,11 +497,18 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     long_rows = [{"metric": name, "noise": r["noise"], "value": r[name]}
                  for name in (*DETECTION_METRICS, PAPER_RULE_METRIC, BASELINE_METRIC)
                  for r in rows]
+    num_epochs = min(len(r["roc_auc_by_epoch"]) for r in rows)
+    long_rows += [{"metric": f"{EPOCH_AUC_METRIC}{epoch}", "noise": r["noise"],
+                   "value": r["roc_auc_by_epoch"][epoch - 1]}
+                  for epoch in detection.log_spaced_epochs(num_epochs) for r in rows]
     text = reporting.format_table(long_rows, "metric", "noise", "value",
                                   f"UMN Table 3: identifying corrupted labels on {dataset} "
                                   f"(threshold={threshold})", scale=1.0, digits=2)
-    text = (f"{text}\n{PAPER_RULE_NOTE}\n{BASELINE_NOTE}"
+    text = (f"{text}\n{PAPER_RULE_NOTE}\n{BASELINE_NOTE}\n{EPOCH_AUC_NOTE}"
             + label_noise_rate_table(rows, "noise", "Table 3"))
+    write_eps_auc_png(os.path.join(output_dir, "eps_auc_by_epoch.png"), {
+        rate: [r["roc_auc_by_epoch"][:num_epochs] for r in rows if r["noise"] == rate]
+        for rate in noise_rates})
     _print_and_save(output_dir, "umn_table3", dataset, rows, text, threshold=str(threshold),
                     settings=dataclasses.asdict(settings))
     ledger.complete()
