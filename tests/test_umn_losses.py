@@ -165,7 +165,6 @@ def test_detection_scores_against_hand_counts():
     assert np.isnan(detection.detection_scores(np.zeros(3, bool), eps[:3], 0.5)["roc_auc"])
 
 
-
 def test_roc_auc_by_epoch_against_hand_counts():
     truth = np.array([1, 1, 0, 0, 0], bool)
     later = np.array([0.9, 0.1, 0.8, 0.05, 0.0])  # 5 of 6 pairs ranked right
@@ -176,6 +175,7 @@ def test_roc_auc_by_epoch_against_hand_counts():
     assert detection.log_spaced_epochs(120) == [1, 3, 11, 36, 120]
     assert detection.log_spaced_epochs(1) == [1]
     assert detection.log_spaced_epochs(3) == [1, 2, 3]
+
 
 @pytest.mark.parametrize("rate, flips", [(0.0, 0), (0.1, 5), (0.3, 15), (0.5, 25)])
 def test_corrupt_within_classes_exact_and_balanced(rate, flips):

@@ -90,7 +90,7 @@ def test_run_table1_records_the_rate_that_scaled_the_labelled_term(tmp_path, cap
     rows = experiment.run_table1(methods=("supervised", "m_vae", "umn"), noise_rates=(0.3,),
                                  seeds=(0,), settings=settings, output_dir=str(tmp_path))
     by_method = {r["method"]: r["label_noise_rate"] for r in rows}
-    # Estimated from the split, so a rate in [0, 1) but not the true 0.3 itself.
+    # Estimated from the split (never read from the true labels): a rate in [0, 1).
     assert by_method["supervised"] is None and by_method["m_vae"] is None
     assert 0.0 <= by_method["umn"] < 1.0
     assert read_results(str(tmp_path))["rows"] == rows
