@@ -73,12 +73,17 @@ def flag_detection_scores(is_corrupted, flagged, scores):
         Dict with `precision`, `recall`, `f1`, `flagged` (count) and
         `roc_auc` (NaN when only one class is present).
     """
-    truth = np.asarray(is_corrupted, dtype=bool)
-    result = reporting.flagged_label_scores(truth, flagged)
-    result["roc_auc"] = float("nan")
-    if 0 < truth.sum() < len(truth):
-        result["roc_auc"] = float(sk_metrics.roc_auc_score(truth, np.asarray(scores, float)))
+    result = reporting.flagged_label_scores(np.asarray(is_corrupted, dtype=bool), flagged)
+    result["roc_auc"] = roc_auc(is_corrupted, scores)
     return result
+
+
+def roc_auc(is_corrupted, scores):
+    """ROC AUC of `scores` (higher = more suspicious) for the corrupted labels; NaN if one class."""
+    truth = np.asarray(is_corrupted, dtype=bool)
+    if not 0 < truth.sum() < len(truth):
+        return float("nan")
+    return float(sk_metrics.roc_auc_score(truth, np.asarray(scores, dtype=np.float64).ravel()))
 
 
 def detection_scores(is_corrupted, eps, threshold):
@@ -119,8 +124,7 @@ def roc_auc_by_epoch(is_corrupted, eps_per_epoch):
     >>> roc_auc_by_epoch([True, False], [[0.9, 0.1], [0.1, 0.9]])
     [1.0, 0.0]
     """
-    return [flag_detection_scores(is_corrupted, np.zeros(len(eps), bool), eps)["roc_auc"]
-            for eps in (np.asarray(e, dtype=np.float64).ravel() for e in eps_per_epoch)]
+    return [roc_auc(is_corrupted, eps) for eps in eps_per_epoch]
 
 
 def log_spaced_epochs(num_epochs, count=5):
