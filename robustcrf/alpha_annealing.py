@@ -134,9 +134,8 @@ class AlphaAnnealing(keras.callbacks.Callback):
                 "or fraction=F (over a share F of all training steps), not both.")
         if epochs is None and fraction is None:
             fraction = DEFAULT_FRACTION
-        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)
-                                   or epochs < 1):
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
+        if epochs is not None:
+            epochs = validation.check_positive_int(epochs, "epochs")
         if fraction is not None:
             fraction = _check_share(fraction, "fraction", allow_zero=False)
         hold = _check_share(hold, "hold", allow_zero=True)

@@ -375,8 +375,7 @@ def find_label_issues(data, labels=None, *, class_names=None, files=None, backbo
     num_classes = len(class_names)
     for name, value in (("epochs", epochs), ("crf_epochs", crf_epochs),
                         ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        validation.check_positive_int(value, name)
     validation.check_positive(learning_rate, "learning_rate")
     make_backbone = _backbone_factory(backbone)
     stratified_folds(labels, folds, num_classes, seed, class_names)  # fail before training

@@ -56,6 +56,11 @@ def test_callback_validates():
         alpha_annealing.AlphaAnnealing(-1.0, 1.0, 10)
     with pytest.raises(ValueError, match="positive integer"):
         alpha_annealing.AlphaAnnealing(8.0, 1.0, 0)
+    with pytest.raises(ValueError, match="positive integer"):
+        alpha_annealing.AlphaAnnealing(8.0, 1.0, True)
+    # A NumPy integer (e.g. from a config array) is taken as the int it holds.
+    epochs = alpha_annealing.AlphaAnnealing(8.0, 1.0, np.int64(10)).epochs
+    assert epochs == 10 and type(epochs) is int
     with pytest.raises(ValueError, match="geometric"):
         alpha_annealing.AlphaAnnealing(8.0, 0.0, 10, "geometric")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])

@@ -9,6 +9,8 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from tf_data import validation
+
 PREDICTION_BATCH = 1024
 
 
@@ -26,10 +28,9 @@ def compiled_loss_tracker(model):
 
 def check_total_steps(total_steps):
     """Returns a callback's `total_steps` (None or an int >= 1), else a ValueError."""
-    if total_steps is not None and (isinstance(total_steps, bool)
-                                    or not isinstance(total_steps, int) or total_steps < 1):
-        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
-    return total_steps
+    if total_steps is None:
+        return None
+    return validation.check_positive_int(total_steps, "total_steps")
 
 
 def run_steps(params, callback_name, total_steps=None):

@@ -84,13 +84,7 @@ def labelled_unlabelled_split(labels, labels_per_class, num_classes, seed):
         ValueError: if k < 1 or some class holds fewer than k examples.
     """
     labels = validation.check_labels(labels, num_classes)
-    if isinstance(labels_per_class, bool) or not isinstance(
-        labels_per_class, (int, np.integer)
-    ) or labels_per_class < 1:
-        raise ValueError(
-            f"labels_per_class must be a positive integer, got "
-            f"{labels_per_class!r}."
-        )
+    labels_per_class = validation.check_positive_int(labels_per_class, "labels_per_class")
     counts = np.bincount(labels, minlength=num_classes)
     short = np.flatnonzero(counts < labels_per_class)
     if len(short):

@@ -179,9 +179,7 @@ def resolve_preset(name, **overrides):
         raise ValueError("Give the alpha annealing exactly one clock: alpha_epochs or "
                          "alpha_fraction.")
     for field in ("epochs", "batch_size") + (("alpha_epochs",) if preset.alpha_epochs else ()):
-        value = getattr(preset, field)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{field} must be a positive integer, got {value!r}.")
+        validation.check_positive_int(getattr(preset, field), field)
     if preset.noisy_bias not in NOISY_BIAS_KINDS:
         raise ValueError(
             f"noisy_bias must be one of {NOISY_BIAS_KINDS}, got {preset.noisy_bias!r}.")

@@ -107,8 +107,7 @@ def run_audit(dataset, noise_kind=None, noise_rate=0.0, seed=0, preset="default"
         written to `summary.json`.
     """
     config = presets.resolve(PRESETS, preset, **overrides)
-    if not isinstance(config.suspects, int) or config.suspects < 1:
-        raise ValueError(f"suspects must be a positive integer, got {config.suspects!r}.")
+    validation.check_positive_int(config.suspects, "suspects")
     data = dataset if isinstance(dataset, tf_data.ImageDataset) else tf_data.load_dataset(
         dataset, data_dir=data_dir, download=download, **(source_options or {}))
     images, labels, files = data.all_examples()

@@ -27,6 +27,7 @@ from robustcrf.mentor_data import MentorDataRecorder
 from robustcrf.mentor_net import MentorNet
 from robustcrf.mentored_model import MentoredModel
 from scripts.harness.training import Training
+from tf_data import validation
 
 METHODS = ("reweight", "mentornet")
 MENTOR_EPOCHS = 20
@@ -50,9 +51,7 @@ def choose_trusted(true_labels, per_class, num_classes, seed, excluded=()):
     Raises:
         ValueError: a class has fewer than `per_class` candidates.
     """
-    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or (
-            per_class < 1):
-        raise ValueError(f"trusted_per_class must be a positive integer, got {per_class!r}.")
+    per_class = validation.check_positive_int(per_class, "trusted_per_class")
     candidates = np.setdiff1d(np.arange(len(true_labels)), np.asarray(excluded, dtype=np.int64))
     rng = np.random.default_rng(seed + 7919)
     rows = []

@@ -3,7 +3,7 @@
 import numpy as np
 
 from tf_data import splits
-from tf_data.coco.vocabulary import _check_positive_int
+from tf_data.validation import check_positive_int
 
 DEFAULT_VALIDATION_SIZE = 20000
 DEFAULT_TEST_SIZE = 20000
@@ -52,8 +52,8 @@ def split_image_ids(
         >>> [len(parts[k]) for k in ("train", "validation", "test")]
         [3, 1, 2]
     """
-    validation_size = _check_positive_int(validation_size, "validation_size")
-    test_size = _check_positive_int(test_size, "test_size")
+    validation_size = check_positive_int(validation_size, "validation_size")
+    test_size = check_positive_int(test_size, "test_size")
     train_ids = _check_unique_ids(train2014_ids, "train2014 ids")
     val_ids = _check_unique_ids(val2014_ids, "val2014 ids")
     if len(train_ids) == 0:
@@ -103,5 +103,5 @@ def coco_clean_noisy_split(num_train, seed=0, clean_fraction=CLEAN_FRACTION):
         >>> len(clean), len(noisy)
         (2, 8)
     """
-    num_train = _check_positive_int(num_train, "num_train")
+    num_train = check_positive_int(num_train, "num_train")
     return splits.clean_noisy_split(num_train, clean_fraction, seed)

@@ -18,7 +18,7 @@ from tf_data.coco.reader import VAL2014_TFDS_SPLITS
 from tf_data.coco.reader import _open_builder
 from tf_data.coco.reader import make_image_source
 from tf_data.coco.reader import read_label_records
-from tf_data.coco.vocabulary import _check_positive_int
+from tf_data.validation import check_positive_int
 from tf_data.coco.vocabulary import build_vocabulary
 from tf_data.coco.vocabulary import multi_hot
 from tf_data.multilabel_dataset import MultilabelDataset, MultilabelSplit
@@ -90,12 +90,12 @@ def load_coco_captions(
         >>> data = load_coco_captions(data_dir="~/tensorflow_datasets")  # doctest: +SKIP
         >>> clean_rows, noisy_rows = coco_clean_noisy_split(len(data.train))  # doctest: +SKIP
     """
-    num_words = _check_positive_int(num_words, "num_words")
-    num_tags = _check_positive_int(num_tags, "num_tags")
+    num_words = check_positive_int(num_words, "num_words")
+    num_tags = check_positive_int(num_tags, "num_tags")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an integer, got {seed!r}.")
-    _check_positive_int(validation_size, "validation_size")
-    _check_positive_int(test_size, "test_size")
+    check_positive_int(validation_size, "validation_size")
+    check_positive_int(test_size, "test_size")
     if categories is not None:
         categories = check_category_names(categories)
     tags_by_id = flickr_tags.read_tags_file(tags_file) if tags_file is not None else None

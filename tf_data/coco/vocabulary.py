@@ -4,11 +4,7 @@ from collections import Counter
 
 import numpy as np
 
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
+from tf_data.validation import check_positive_int
 
 
 def build_vocabulary(word_sets, size, size_name="num_words", what="caption words"):
@@ -33,7 +29,7 @@ def build_vocabulary(word_sets, size, size_name="num_words", what="caption words
         >>> build_vocabulary([{"a", "dog"}, {"a", "cat"}, {"cat"}], 2)
         ('a', 'cat')
     """
-    size = _check_positive_int(size, size_name)
+    size = check_positive_int(size, size_name)
     counts = Counter()
     for words in word_sets:
         counts.update(set(words))
