@@ -192,3 +192,56 @@ def test_unpack_batch_reads_batch_keys_and_rejects_sample_weights():
     model = build("supervised")
     with pytest.raises(ValueError, match="sample weights"):
         model.fit(images, labels, sample_weight=np.ones(2), verbose=0)
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_fit_and_evaluate_refuse_bad_arrays_before_training(name):
+    images, labels, _ = separable_data()
+    model = build(name)
+    nan_images = images.copy()
+    nan_images[2, 0, 0, 0] = np.nan
+    bad = [
+        ((nan_images, labels), "NaN"),
+        ((images, np.where(labels == 3, NUM_CLASSES, labels)), r"\[0, 4\) or be -1"),
+        ((images, np.where(labels == 3, -5, labels)), r"\[0, 4\) or be -1"),
+        ((images, labels + 0.5), "non-integer"),
+        ((images, labels[:-1]), "same number of examples"),
+        (({IMAGE_KEY: images, LABEL_KEY: np.full(len(labels), UNLABELLED)}, None),
+         "no labelled examples"),
+    ]
+    for (x, y), message in bad:
+        with pytest.raises(ValueError, match=message):
+            model.fit(x, y, epochs=1, verbose=0)
+        with pytest.raises(ValueError, match=message):
+            model.evaluate(x, y, verbose=0)
+    with pytest.raises(ValueError, match="non-integer"):
+        model.fit(images, labels, epochs=1, verbose=0, validation_data=(images, labels + 0.5))
+    assert model.optimizer.iterations.numpy() == 0  # refused before any step
+
+
+def test_bernoulli_umn_refuses_pixels_outside_the_unit_interval():
+    images, labels, _ = separable_data()
+    model = build("umn")
+    with pytest.raises(ValueError, match=r"x / 255"):
+        model.fit(255.0 * images, labels, epochs=1, verbose=0)
+    # A Gaussian likelihood and the baselines take any finite pixels.
+    for other in ("supervised", "mean_teacher"):
+        build(other).evaluate(255.0 * images, labels, verbose=0)
+    gaussian = UncertaintyMiningNet(SHAPE, NUM_CLASSES, class_latent_dim=3, ema_decay=0.9,
+                                    uncertainty_clip=(0.01, 0.5), likelihood="gaussian",
+                                    **SMALL)
+    gaussian.compile(optimizer="adam")
+    gaussian.evaluate(255.0 * images, labels, verbose=0)
+
+
+def test_whole_number_float_labels_are_taken_and_streams_need_one_label_per_image():
+    np.testing.assert_array_equal(
+        streams.check_partial_labels(np.array([0.0, -1.0, 2.0]), 3), [0, -1, 2])
+    images, labels, _ = separable_data()
+    with pytest.raises(ValueError, match="same number of examples"):
+        streams.semi_supervised_stream(images[:-2], np.where(labels > 1, UNLABELLED, labels),
+                                       NUM_CLASSES, 4, 6, seed=0)
+    with pytest.raises(ValueError, match="same number of examples"):
+        streams.labelled_stream(images, labels[:-1], NUM_CLASSES, 8, seed=0)
+    with pytest.raises(ValueError, match="integer >= 0"):
+        MeanTeacher(SHAPE, NUM_CLASSES, rampup_steps=-1)

@@ -85,6 +85,36 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_non_negative_int(value, name):
+    """Returns `value` as an int >= 0 (bools refused), or raises ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}.")
+    return int(value)
+
+
+def integer_indices(array, name="labels"):
+    """`array` as int64 when it holds integers (floats with integer values too), else raises.
+
+    Raises:
+        ValueError: NaN or infinite values, non-integer floats, or a dtype
+            that is not numeric.
+    """
+    array = np.asarray(array)
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or infinite values.")
+        if not np.all(array == np.round(array)):
+            raise ValueError(
+                f"{name} must hold integer class indices, got non-integer "
+                "floats."
+            )
+    elif array.dtype.kind not in "iu":
+        raise ValueError(
+            f"{name} must hold integer class indices, got dtype {array.dtype}."
+        )
+    return array.astype(np.int64)
+
+
 def check_labels(labels, num_classes, name="labels"):
     """Returns integer class labels as a 1-D int64 array, or raises ValueError.
 
@@ -102,19 +132,7 @@ def check_labels(labels, num_classes, name="labels"):
         )
     if array.size == 0:
         raise ValueError(f"{name} is empty: at least one example is needed.")
-    if array.dtype.kind == "f":
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name} contains NaN or infinite values.")
-        if not np.all(array == np.round(array)):
-            raise ValueError(
-                f"{name} must hold integer class indices, got non-integer "
-                "floats."
-            )
-    elif array.dtype.kind not in "iu":
-        raise ValueError(
-            f"{name} must hold integer class indices, got dtype {array.dtype}."
-        )
-    array = array.astype(np.int64)
+    array = integer_indices(array, name)
     bad = (array < 0) | (array >= num_classes)
     if np.any(bad):
         raise ValueError(

@@ -45,7 +45,6 @@ DEFAULT_HIDDEN_UNITS = 500
 DEFAULT_LATENT_DIM = 10
 DEFAULT_CLASS_LATENT_DIM = 8
 CLASSIFIER_NETWORKS = ("trunk", "latent_head", "classifier")
-GENERATIVE_NETWORKS = ("decoder", "zb_encoder", "za_decoder")
 LOG_VAR_LIMIT = 10.0
 LEAKY_SLOPE = 0.1
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 from keras import ops
 
 from tf_data import validation
+from tf_data.batch_keys import IMAGE_KEY
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import UNLABELLED
 from tf_data.distribute import global_value
@@ -17,6 +18,7 @@ from tf_data.label_issues import issues_from_probabilities
 from tf_data.label_issues import rank_label_issues
 from umn.batches import check_batch_images
 from umn.batches import unpack_batch
+from umn.streams import check_partial_labels
 
 
 class KerasContract:
@@ -53,7 +55,12 @@ class KerasContract:
       `"disbelief"`.
 
     Sample weights and `class_weight` are rejected (`umn.batches.
-    unpack_batch`): the objectives have no per-example weights.
+    unpack_batch`): the objectives have no per-example weights. Data given
+    to `fit` / `evaluate` (and `validation_data`) as in-memory arrays is
+    checked before training: finite images in the range the host accepts
+    (`_check_pixel_values`), one label per image, labels in
+    `{-1} U [0, C)` (`umn.streams.check_partial_labels`). A stream is not
+    read ahead; build it from checked arrays (`umn.streams`).
 
     Example:
 
@@ -63,6 +70,39 @@ class KerasContract:
     """
 
     label_issue_scores = ("disbelief",)
+
+    # ----------------------------------------------------------- input checks
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, after checking in-memory `x`, `y` and `validation_data`."""
+        self._check_in_memory_data(x, y)
+        validation_data = kwargs.get("validation_data")
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+            self._check_in_memory_data(validation_data[0], validation_data[1])
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`, after checking in-memory `x` and `y`."""
+        self._check_in_memory_data(x, y)
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def _check_in_memory_data(self, x, y):
+        """Raises ValueError on bad images or labels given as arrays; streams pass."""
+        images, labels = x, y
+        if isinstance(x, dict):
+            images = x.get(IMAGE_KEY)
+            labels = x.get(LABEL_KEY) if y is None else y
+        if not isinstance(images, (np.ndarray, tf.Tensor)):
+            return
+        images = validation.check_images(np.asarray(images), "x")
+        self._check_pixel_values(images)
+        if isinstance(labels, (np.ndarray, tf.Tensor, list)):
+            labels = np.asarray(labels)
+            validation.check_same_length(x=images, y=labels)
+            check_partial_labels(labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1
+                                 else labels, self.num_classes)
+
+    def _check_pixel_values(self, images):
+        """Raises ValueError on pixel values the objective cannot take; any by default."""
 
     # ------------------------------------------------------------------ steps
     def _batch(self, data):

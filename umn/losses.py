@@ -11,6 +11,7 @@ from keras import ops
 
 from tf_data.classification import cross_entropy_from_logits
 from tf_data.classification import given_label_values
+from tf_data.distribute import replica_mean_share
 
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -227,7 +228,7 @@ def rate_scaled_label_weight(noise_rate, num_classes, uncertainty_clip):
     Example:
 
     >>> rate_scaled_label_weight(0.1, 10, (0.01, 0.8))  # log(81) / log(891)
-    0.6466...
+    0.6469...
     """
     low, high = uncertainty_clip
     rate = ops.convert_to_tensor(noise_rate, "float32")
@@ -275,6 +276,25 @@ def noisy_label_log_likelihood(probs, labels, eps, num_classes, form="linear", l
         return -weight * cross_entropy_from_logits(labels, logits)
     observed = given_label_values(probs, labels)
     return weight * ops.log(ops.maximum(observed, PROBABILITY_FLOOR))
+
+
+def labelled_cross_entropy(labels, logits):
+    """Cross-entropy of the labelled rows' logits, as this replica's share of the global mean.
+
+    Rows with label -1 (unlabelled) count neither in the sum nor in the
+    mean (`tf_data.distribute.replica_mean_share`). The classification loss
+    of Mean Teacher's student and of the supervised baseline.
+
+    Args:
+        labels: `(B,)` observed labels, -1 for unlabelled rows.
+        logits: `(B, C)` logits.
+
+    Returns:
+        A scalar to *minimise*.
+    """
+    labelled = labels >= 0
+    return replica_mean_share(
+        cross_entropy_from_logits(ops.where(labelled, labels, 0), logits), labelled)
 
 
 def label_uncertainty(guider_probs, learner_probs, labels):

@@ -5,7 +5,6 @@ from keras import ops
 
 from tf_data import augment
 from tf_data import validation
-from tf_data.classification import cross_entropy_from_logits
 from tf_data.distribute import global_value
 from tf_data.distribute import replica_mean_share
 from umn import architectures
@@ -26,8 +25,9 @@ class MeanTeacher(KerasContract, keras.Model):
     `Guider`, Eq. 10 of UMN) is updated after every step with decay
     `rampup_ema_decay` during the ramp-up and `ema_decay` after it, both
     capped by `1 - 1/(t + 1)`. Defaults are the paper's: decay 0.99 then
-    0.999, consistency up to 100, input noise 0.15 plus 2-pixel
-    translations. The student is UMN's classifier branch, so both see the
+    0.999, consistency up to 100, input noise 0.15, plus 2-pixel
+    translations for the conv architectures (none for the default MLP;
+    `max_shift` sets it). The student is UMN's classifier branch, so both see the
     same architecture. CE is computed from the student's logits.
 
     Keras contract (`umn.contract.KerasContract`): `fit` / `evaluate` take
@@ -89,7 +89,7 @@ class MeanTeacher(KerasContract, keras.Model):
         self.rampup_ema_decay = check_ema_decay(rampup_ema_decay, allow_none=False)
         self.consistency_weight = validation.check_non_negative(
             consistency_weight, "consistency_weight")
-        self.rampup_steps = int(rampup_steps)
+        self.rampup_steps = validation.check_non_negative_int(rampup_steps, "rampup_steps")
         self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
                                                          max_shift)
         self.noise_stddev = validation.check_non_negative(noise_stddev, "noise_stddev")
@@ -124,9 +124,7 @@ class MeanTeacher(KerasContract, keras.Model):
         logits = architectures.classifier_forward(
             self.networks, student_input, self.reads_latent, training=training)["logits"]
         probs = ops.softmax(logits, axis=-1)
-        labelled = labels >= 0
-        classification = replica_mean_share(
-            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits), labelled)
+        classification = losses.labelled_cross_entropy(labels, logits)
         consistency = replica_mean_share(losses.consistency_mse(probs, teacher_probs))
         weight = self.consistency_weight * losses.sigmoid_rampup(step, self.rampup_steps)
         return {"loss": classification + weight * consistency,

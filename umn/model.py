@@ -265,7 +265,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             if fixed_uncertainty is None:
                 raise ValueError(
                     "uncertainty='fixed' (M-VAE) needs fixed_uncertainty, the given "
-                    "corruption rate rho in [0, 1)."
+                    "corruption rate rho in [0, 1]."
                 )
             fixed_uncertainty = validation.check_rate(fixed_uncertainty, "fixed_uncertainty")
         self.consistency_weight = validation.check_non_negative(
@@ -330,6 +330,18 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         """
         return augment.perturb_stages(images, self.seed_generator, self.max_shift,
                                       self.noise_stddev)
+
+    def _check_pixel_values(self, images):
+        """The Bernoulli likelihood needs pixels in [0, 1]: beyond, its bound has no maximum."""
+        if self.vae.pixel_likelihood != "bernoulli":
+            return
+        low, high = float(np.min(images)), float(np.max(images))
+        if low < 0.0 or high > 1.0:
+            raise ValueError(
+                f"x holds pixel values in [{low:g}, {high:g}], but this model's Bernoulli "
+                "likelihood (likelihood='auto' on 1-channel images) needs them in [0, 1]. "
+                "Scale the images (e.g. x / 255 for uint8) or build the model with "
+                "likelihood='gaussian'.")
 
     def _uncertainty(self, learner_probs, guider_probs, labels):
         batch = ops.shape(labels)[0]

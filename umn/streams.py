@@ -18,17 +18,21 @@ from tf_data.batch_keys import UNLABELLED
 def check_partial_labels(labels, num_classes):
     """Returns `labels` as int64 with -1 for unlabelled, or raises ValueError.
 
+    Floats holding whole numbers (as `keras.utils.to_categorical(...).argmax`
+    or a pandas column may give) are taken as those integers.
+
     Raises:
-        ValueError: not 1-D integers, a value outside `{-1} U [0, C)`, or no
-            labelled example at all.
+        ValueError: not 1-D, not integers, a value outside `{-1} U [0, C)`,
+            or no labelled example at all.
     """
     num_classes = validation.check_num_classes(num_classes)
     array = np.asarray(labels)
-    if array.ndim != 1 or array.dtype.kind not in "iu":
+    if array.ndim != 1:
         raise ValueError(
-            f"labels must be a 1-D integer array (-1 = unlabelled), got shape "
-            f"{array.shape} and dtype {array.dtype}."
+            f"labels must be a 1-D array of class indices (-1 = unlabelled), got shape "
+            f"{array.shape}."
         )
+    array = validation.integer_indices(array, "labels")
     bad = (array < UNLABELLED) | (array >= num_classes)
     if np.any(bad):
         raise ValueError(
@@ -61,6 +65,7 @@ def semi_supervised_stream(images, labels, num_classes, labelled_per_batch,
         the steps of one pass over the unlabelled set.
     """
     labels = check_partial_labels(labels, num_classes)
+    validation.check_same_length(images=images, labels=labels)
     labelled = np.flatnonzero(labels >= 0)
     unlabelled = np.flatnonzero(labels < 0)
     if len(unlabelled) == 0:
@@ -86,6 +91,7 @@ def labelled_stream(images, labels, num_classes, batch_size, seed):
         epoch.
     """
     labels = check_partial_labels(labels, num_classes)
+    validation.check_same_length(images=images, labels=labels)
     labelled = np.flatnonzero(labels >= 0)
     batch_size = min(batch_size, len(labelled))
     features = tf_data.example_features(images[labelled], labels[labelled], labelled)

@@ -5,9 +5,8 @@ from keras import ops
 
 from tf_data import augment
 from tf_data import validation
-from tf_data.classification import cross_entropy_from_logits
-from tf_data.distribute import replica_mean_share
 from umn import architectures
+from umn import losses
 from umn.batches import images_of
 from umn.contract import KerasContract
 
@@ -117,10 +116,8 @@ class SupervisedClassifier(KerasContract, keras.Model):
             images = augment.perturb(images, self.seed_generator, self.max_shift,
                                      self.noise_stddev)
         logits = self.logits(images, training=training)
-        labelled = labels >= 0
-        loss = replica_mean_share(
-            cross_entropy_from_logits(ops.where(labelled, labels, 0), logits), labelled)
-        return {"loss": loss, "loss_weight": ops.sum(ops.cast(labelled, "float32")),
+        loss = losses.labelled_cross_entropy(labels, logits)
+        return {"loss": loss, "loss_weight": ops.sum(ops.cast(labels >= 0, "float32")),
                 "probabilities": ops.softmax(logits, axis=-1), "trackers": []}
 
     def call(self, inputs, training=False):

@@ -166,7 +166,9 @@ class StackedVae(keras.layers.Layer):
 
         Returns:
             A dict of `(B,)` tensors: `elbo`, `reconstruction` and
-            `class_bound` (the M2 part, Eq. 5 lines 1-3).
+            `class_bound` (the M2 part of Eq. 5: the class-conditional
+            bounds under `q(y | z_a)` and its KL to the uniform prior; the
+            entropy of `q(z_a | x)` is added to `elbo` apart).
         """
         za = encoded["za"]
         reconstruction = self.reconstruction_log_likelihood(targets, za, training)
