@@ -237,6 +237,40 @@ def test_bad_input_raises_clear_value_errors():
         wide.fit(_batches(split), epochs=1, steps_per_epoch=1, verbose=0)
 
 
+def test_labels_other_than_zero_and_one_are_refused_before_they_reach_the_energy():
+    split = _split()
+    model = _model()
+    bad_batches = _batches(split).map(lambda batch: dict(batch, label=batch["label"] * 2))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="label must contain only 0 and 1"):
+        model.fit(bad_batches, epochs=1, steps_per_epoch=1, verbose=0)
+    test_x = split.images[:4]
+    with pytest.raises(ValueError, match="y must contain only 0 and 1"):
+        model.evaluate(test_x, np.full((4, C), 2.0), verbose=0)
+    with pytest.raises(ValueError, match="y contains NaN"):
+        model.evaluate(test_x, np.full((4, C), np.nan), verbose=0)
+    evaluation = tf.data.Dataset.from_tensor_slices((test_x, np.full((4, C), 2.0))).batch(2)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="y must contain only 0 and 1"):
+        model.evaluate(evaluation, verbose=0)
+    auxiliary = _auxiliary(split)
+    with pytest.raises(ValueError, match="verified_label must contain only 0 and 1"):
+        auxiliary.fit({"label": split.noisy_labels[CLEAN],
+                       "verified_label": 3 * split.clean_labels[CLEAN]}, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="num_examples"):
+        RobustMultilabelCRF(_backbone(), C, N, num_examples=0, pairwise=False)
+    # Batches may not hold one example twice: 5 clean rows from a clean set of 4.
+    with pytest.raises(ValueError, match="appear twice"):
+        data.mixed_training_batches(split, CLEAN, BATCH, 5, 0)
+    with pytest.raises(ValueError, match="appear twice"):
+        data.mixed_training_batches(split, CLEAN, 11, 2, 0)  # 9 noisy rows from 8
+
+
+def test_proportional_clean_per_batch_keeps_each_sets_share():
+    assert data.proportional_clean_per_batch(50, 300, 1200) == 10
+    assert data.proportional_clean_per_batch(50, 75, 1425) == 2   # a 5% clean set
+    assert data.proportional_clean_per_batch(50, 1, 10_000) == 1  # at least one of each
+    assert data.proportional_clean_per_batch(50, 10_000, 1) == 49
+
+
 def test_mixed_batches_join_labels_by_index_and_hide_noisy_clean_labels():
     split = _split()
     for batch in _batches(split).take(3):

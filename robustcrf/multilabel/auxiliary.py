@@ -9,6 +9,7 @@ from robustcrf.multilabel.chain_bank import ChainBank
 from robustcrf.multilabel.conditionals import FactorialConditionals
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
+from robustcrf.multilabel import evaluation
 from robustcrf.multilabel.gibbs import BlockGibbsSampler
 from robustcrf.multilabel.losses import mean_chain_energy
 from robustcrf.multilabel.losses import negative_phase
@@ -28,7 +29,7 @@ def data_log_odds(labels, smoothing=1.0):
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")
-class AuxiliaryRBM(keras.Model):
+class AuxiliaryRBM(evaluation.CheckedLabels, keras.Model):
     """RBM over noisy labels, clean labels and hidden units, with no image (Eq. 6-7).
 
     `E_aux(y, y_hat, h) = -a_aux^T y_hat - b_aux^T y - c_aux^T h

@@ -42,6 +42,15 @@ def unpack_bits(words, num_units):
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")
+def asserted_indices(indices, num_examples, message):
+    """`indices` behind assertions that they lie in `[0, num_examples)` (graph mode)."""
+    with tf.control_dependencies([
+        tf.debugging.assert_non_negative(indices, message=message),
+        tf.debugging.assert_less(indices, tf.cast(num_examples, indices.dtype), message=message),
+    ]):
+        return tf.identity(indices)
+
+
 class ChainBank(keras.layers.Layer):
     """Bit-packed persistent chains for every training example.
 
@@ -106,12 +115,9 @@ class ChainBank(keras.layers.Layer):
                     "the training split's size and feed the pipeline's 'index'."
                 )
             return indices
-        message = f"example indices must lie in [0, {self.num_examples}) for the chain bank"
-        with tf.control_dependencies([
-            tf.debugging.assert_non_negative(indices, message=message),
-            tf.debugging.assert_less(indices, self.num_examples, message=message),
-        ]):
-            return tf.identity(indices)
+        return asserted_indices(
+            indices, self.num_examples,
+            f"example indices must lie in [0, {self.num_examples}) for the chain bank")
 
     def read(self, indices):
         """States of the chains of `indices`, `(B, num_chains, num_units)`."""

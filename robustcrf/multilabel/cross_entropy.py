@@ -33,7 +33,7 @@ def noisy_or(probabilities, mapping):
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")
-class CrossEntropyMultilabel(keras.Model):
+class CrossEntropyMultilabel(evaluation.CheckedLabels, keras.Model):
     """A backbone with a linear head trained by sigmoid cross-entropy.
 
     Table 1's "cross entropy loss w/ clean" (targets: clean labels of every

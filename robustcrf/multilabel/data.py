@@ -62,6 +62,24 @@ def _shuffle_buffer(split, size):
     return size if split.images is not None else min(size, STREAMED_SHUFFLE_BUFFER)
 
 
+def proportional_clean_per_batch(batch_size, num_clean, num_noisy):
+    """Clean rows per batch in the proportion of `D_C` to `D_N`, in [1, batch_size - 1].
+
+    With this composition `clean_weighting="per_example"` weighs every
+    training example alike in expectation (each clean row is drawn
+    `clean_per_batch / |D_C|` times per step, each noisy row
+    `(batch_size - clean_per_batch) / |D_N|`).
+
+    Example:
+
+    >>> proportional_clean_per_batch(50, 300, 1200)   # a 20% clean set
+    10
+    """
+    batch_size = check_size(batch_size, "batch_size", 2)
+    share = check_size(num_clean, "num_clean") / (num_clean + check_size(num_noisy, "num_noisy"))
+    return int(min(max(round(batch_size * share), 1), batch_size - 1))
+
+
 def mixed_training_batches(split, clean_indices, batch_size, clean_per_batch, seed,
                            image_size=None, channels=None, num_clean=None, num_noisy=None,
                            num_examples=None):
@@ -102,6 +120,14 @@ def mixed_training_batches(split, clean_indices, batch_size, clean_per_batch, se
         raise ValueError("The clean set is empty; the robust CRF needs clean examples (D_C).")
     if sizes[False] == 0:
         raise ValueError("The noisy set is empty; every training example is in the clean set.")
+    for clean, per_batch in ((True, clean_per_batch), (False, batch_size - clean_per_batch)):
+        if per_batch > sizes[clean]:
+            which = "clean" if clean else "noisy"
+            raise ValueError(
+                f"Batches take {per_batch} {which} examples but the {which} set holds "
+                f"{sizes[clean]}, so an example would appear twice in one batch (and its "
+                "chains be written twice). Use a smaller batch_size or clean_per_batch; "
+                "proportional_clean_per_batch gives the split's own proportion.")
     base, attach, flags = _labelled(split, membership, image_size, channels)
     streams = []
     for offset, (clean, per_batch) in enumerate(
@@ -166,7 +192,9 @@ def ordered_batches(split, batch_size, image_size=None, channels=None, indices=N
     """Batches in row order of `{"image", "index", "label"}` (noisy labels).
 
     Args:
-        indices: optional rows to keep (e.g. the noisy set), in order.
+        indices: optional rows to keep (e.g. the noisy set); the batches
+            hold them in ascending row order, whatever order they are given
+            in, so pair them with labels of `np.sort(indices)`.
     """
     batch_size = check_size(batch_size, "batch_size")
     noisy = tf.constant(split.noisy_labels)

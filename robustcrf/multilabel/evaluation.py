@@ -11,17 +11,83 @@ marginals: the CRF's likelihood is intractable), `map` (Section 4.1's mAP,
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import ops
 
+from tf_data import validation
 from tf_data.batch_keys import IMAGE_KEY
+from tf_data.batch_keys import IS_CLEAN_KEY
 from tf_data.batch_keys import LABEL_KEY
 from tf_data.batch_keys import SAMPLE_WEIGHT_KEY
+from tf_data.batch_keys import VERIFIED_LABEL_KEY
 from tf_data.keras_contract import compiled_loss_tracker
 from tf_data.keras_contract import fixed_input_shape
 from tf_data.keras_contract import serving_signature
 from tf_data.label_issues import issues_from_probabilities
 
 MAP_NAME = "map"
+BINARY_KEYS = (LABEL_KEY, VERIFIED_LABEL_KEY, IS_CLEAN_KEY)
+
+
+def _asserted_binary(labels, name):
+    """`labels` behind an assertion that every value is 0 or 1 (NaN fails too)."""
+    values = tf.cast(labels, tf.float32)
+    binary = tf.reduce_all(tf.logical_or(tf.equal(values, 0.0), tf.equal(values, 1.0)))
+    message = f"{name} must contain only 0 and 1 (multi-hot rows); binarise the labels first."
+    with tf.control_dependencies([tf.debugging.Assert(binary, [message])]):
+        return tf.identity(labels)
+
+
+def _checked_element(*element):
+    """One `tf.data` element with its {0, 1} entries asserted: a dict batch or `(x, y[, w])`."""
+    if len(element) == 1 and isinstance(element[0], dict):
+        return {key: _asserted_binary(value, key) if key in BINARY_KEYS else value
+                for key, value in element[0].items()}
+    if len(element) >= 2:
+        return (element[0], _asserted_binary(element[1], "y")) + tuple(element[2:])
+    return element[0] if len(element) == 1 else element
+
+
+def checked_label_input(x, y=None):
+    """`fit` / `evaluate` data with its multi-hot labels checked to be 0 or 1.
+
+    Arrays (`y`, or the `BINARY_KEYS` of a dict of arrays) are checked now
+    (`tf_data.validation.check_binary_labels`); a `tf.data.Dataset` gets an
+    assertion in its input pipeline, which holds even when the train step
+    is XLA-compiled (XLA drops assertions). A label of 2 or NaN would
+    otherwise enter the energy, or the streaming mAP, without an error.
+
+    Returns:
+        `x`, mapped through the assertion when it is a dataset.
+    """
+    if isinstance(x, tf.data.Dataset):
+        return x.map(_checked_element)
+    if isinstance(x, dict):
+        for key in BINARY_KEYS:
+            if isinstance(x.get(key), np.ndarray):
+                values = x[key]
+                validation.check_binary_labels(values.reshape(len(values), -1), name=key)
+    if isinstance(y, np.ndarray):
+        validation.check_binary_labels(y.reshape(len(y), -1), name="y")
+    return x
+
+
+class CheckedLabels:
+    """Mixin: `fit` (with `validation_data`) and `evaluate` check their {0, 1} labels first.
+
+    List it before `keras.Model` in the bases (`checked_label_input`).
+    """
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        validation_data = kwargs.get("validation_data")
+        if isinstance(validation_data, tf.data.Dataset):
+            kwargs["validation_data"] = checked_label_input(validation_data)
+        elif isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+            checked_label_input(validation_data[0], validation_data[1])
+        return super().fit(checked_label_input(x, y), y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        return super().evaluate(checked_label_input(x, y), y, *args, **kwargs)
 
 
 def unpack_evaluation_batch(data):

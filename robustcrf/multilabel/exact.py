@@ -77,8 +77,7 @@ def log_likelihood(energy, a, b, y, y_hat):
 
 def noisy_log_likelihood(energy, a, b, y):
     """`log p(y | x)`: the noisy-set term of Eq. 3, `(B,)`."""
-    weights = ops.sum(b * y, axis=-1) + ops.sum(ops.softplus(energy.clean_logits(a, y)), -1)
-    weights = weights + ops.sum(ops.softplus(energy.hidden_logits(y)), axis=-1)
+    weights = _weights_and_clean_logits(energy, a, b, y[:, None, :])[0][:, 0]
     return weights - log_partition(energy, a, b)
 
 

@@ -24,7 +24,10 @@ def set_weights(is_clean, num_clean, num_noisy, clean_weighting="per_set"):
     clean example weighs `m_n / m_c` times a noisy one (4x with a 20% clean
     set); a set with no example in the batch gets weight 0.
     `"per_example"`: `1 / (m_c + m_n)` for every example, the log-likelihood
-    of the pooled training set (Eq. 3 without the two normalisers).
+    of the pooled training set (Eq. 3 without the two normalisers) when
+    batches hold the sets in proportion to their sizes
+    (`data.proportional_clean_per_batch`); otherwise the set drawn more
+    often than its share weighs more.
 
     `num_clean`, `num_noisy` are the counts over the whole (global) batch.
 

@@ -8,6 +8,7 @@ from keras import ops
 from robustcrf.alpha_annealing import check_alpha
 from robustcrf.multilabel.auxiliary import AuxiliaryRBM
 from robustcrf.multilabel.chain_bank import ChainBank
+from robustcrf.multilabel.chain_bank import asserted_indices
 from robustcrf.multilabel.conditionals import FactorialConditionals
 from robustcrf.multilabel.energy import CRFEnergy
 from robustcrf.multilabel.energy import check_size
@@ -66,7 +67,7 @@ def _deserialized(value):
 
 
 @keras.saving.register_keras_serializable(package="robustcrf")
-class RobustMultilabelCRF(keras.Model):
+class RobustMultilabelCRF(evaluation.CheckedLabels, keras.Model):
     """CNN-CRF over clean labels, noisy labels and hidden units (Eq. 1-2).
 
     A backbone gives pooled features; linear heads give the unaries `a(x)`
@@ -127,7 +128,9 @@ class RobustMultilabelCRF(keras.Model):
             share each minibatch's loss: `"per_set"` (the paper's Eq. 3 and
             8: each set's mean, so a clean example weighs `|D_N| / |D_C|`
             noisy ones) or `"per_example"` (every example alike: the
-            log-likelihood of the pooled training set). See the README's
+            log-likelihood of the pooled training set, when the batches
+            hold `D_C` and `D_N` in proportion to their sizes,
+            `data.proportional_clean_per_batch`). See the README's
             Table 1 for where each wins.
 
     Call arguments:
@@ -170,7 +173,8 @@ class RobustMultilabelCRF(keras.Model):
         self.predict_samples = check_size(predict_samples, "predict_samples")
         self.seed = seed
         self.clean_weighting = check_clean_weighting(clean_weighting)
-        self.num_examples = num_examples
+        self.num_examples = (None if num_examples is None
+                             else check_size(num_examples, "num_examples"))
         self._check_auxiliary(alpha)
         self.energy = CRFEnergy(num_clean, num_noisy, num_hidden, pairwise, name="energy")
         self.conditionals = FactorialConditionals(self.energy, name="conditionals")
@@ -181,7 +185,6 @@ class RobustMultilabelCRF(keras.Model):
                 raise ValueError(
                     "A CRF with pairwise terms keeps persistent chains per training example: "
                     "pass num_examples (the training split's size).")
-            self.num_examples = check_size(num_examples, "num_examples")
             self.chain_bank = ChainBank(self.num_examples, num_chains, self.sampler.state_size,
                                         name="chain_bank")
         self.clean_head = keras.layers.Dense(num_clean, name="clean_head")
@@ -380,27 +383,24 @@ class RobustMultilabelCRF(keras.Model):
     def _checked_indices(self, batch):
         message = (f"example indices must lie in [0, {self.num_examples}), the rows of the "
                    "chain bank; build the model with num_examples = the training split's size")
-        index = batch[INDEX_KEY]
-        with tf.control_dependencies([
-            tf.debugging.assert_non_negative(index, message=message),
-            tf.debugging.assert_less(index, tf.cast(self.num_examples, index.dtype),
-                                     message=message),
-        ]):
-            return dict(batch, **{INDEX_KEY: tf.identity(index)})
+        return dict(batch, **{INDEX_KEY: asserted_indices(batch[INDEX_KEY], self.num_examples,
+                                                          message)})
 
-    def fit(self, x=None, *args, **kwargs):
+    def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; a `tf.data` input is checked for out-of-bank indices.
 
         The check runs in the input pipeline, so it holds even when the
         train step is XLA-compiled (XLA drops assertions and clamps gathers).
+        The labels are checked to be 0 or 1 (`evaluation.CheckedLabels`).
         """
         if self.chain_bank is not None and isinstance(x, tf.data.Dataset):
             x = x.map(self._checked_indices)
-        return super().fit(x, *args, **kwargs)
+        return super().fit(x, y, *args, **kwargs)
 
     def test_step(self, data):
-        """Clean labels against the Gibbs marginals `p(y_hat | x)`: loss, `map`, compiled
-        metrics (`robustcrf.multilabel.evaluation`)."""
+        """Clean labels against the marginals `p(y_hat | x)` (exact or Gibbs, as
+        `predict_inference` says): loss, `map`, compiled metrics
+        (`robustcrf.multilabel.evaluation`)."""
         return evaluation.evaluation_step(self, data)
 
     def label_issues(self, x, y, batch_size=256):

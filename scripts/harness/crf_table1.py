@@ -56,6 +56,9 @@ class Preset:
     `num_chains`, `num_sweeps` the PCD settings (paper: 50, 100);
     `num_hidden` the hidden units of the RBM and CRF (paper: 200);
     `learning_rate`, `adam_epsilon` Adam's (paper, ResNet-50: 3e-4, 0.1).
+    Each batch of `batch_size` holds clean and noisy examples in the
+    proportion of `D_C` to `D_N` (10 of 50 with the default 20% clean set;
+    `robustcrf.multilabel.data.proportional_clean_per_batch`).
     `clean_weighting` how `D_C` and `D_N` share the CRF's loss
     (`RobustMultilabelCRF`; the paper's `"per_set"` or `"per_example"`).
     `auxiliary_check`: before the annealed CRF rows, hold out a quarter of
@@ -91,7 +94,6 @@ class Preset:
     num_test: int
     epochs: int
     batch_size: int
-    clean_per_batch: int
     learning_rate: float
     adam_epsilon: float
     num_chains: int
@@ -126,7 +128,7 @@ class Preset:
 
 PRESETS = {
     "smoke": Preset("smoke", num_train=80, num_validation=10, num_test=40, epochs=1,
-                    batch_size=20, clean_per_batch=4, learning_rate=1e-3, adam_epsilon=1e-7,
+                    batch_size=20, learning_rate=1e-3, adam_epsilon=1e-7,
                     num_chains=2, num_sweeps=2, num_hidden=8, rbm_epochs=2, rbm_chains=20,
                     rbm_sweeps=1, alpha_start=40.0, alpha_end=5.0, alpha_epochs=1,
                     predict_chains=2, predict_burn_in=2, predict_samples=2, backbone_width=8,
@@ -145,7 +147,7 @@ PRESETS = {
     # was within 0.1 of exact (README, Table 1). The Gibbs estimate takes
     # about 4 s per 1,000 test examples on 2 CPU cores (bench.pcd_sampler).
     "default": Preset("default", num_train=3000, num_validation=300, num_test=1000, epochs=20,
-                      batch_size=50, clean_per_batch=10, learning_rate=2e-3, adam_epsilon=1e-7,
+                      batch_size=50, learning_rate=2e-3, adam_epsilon=1e-7,
                       num_chains=10, num_sweeps=10, num_hidden=32, rbm_epochs=60,
                       rbm_chains=200, rbm_sweeps=5, alpha_start=40.0, alpha_end=0.5,
                       alpha_epochs=None, predict_chains=50, predict_burn_in=100,
@@ -153,7 +155,7 @@ PRESETS = {
                       clean_weighting="per_example", auxiliary_check=True,
                       start_from_auxiliary=True, ema_momentum=0.99),
     "paper": Preset("paper", num_train=3000, num_validation=300, num_test=1000, epochs=20,
-                    batch_size=50, clean_per_batch=10, learning_rate=3e-4, adam_epsilon=0.1,
+                    batch_size=50, learning_rate=3e-4, adam_epsilon=0.1,
                     num_chains=50, num_sweeps=100, num_hidden=200, rbm_epochs=100,
                     rbm_chains=500, rbm_sweeps=10, alpha_start=40.0, alpha_end=5.0,
                     alpha_epochs=11, predict_chains=50, predict_burn_in=100,
@@ -376,10 +378,12 @@ def run_method(spec, dataset, clean_indices, noisy_indices, preset, auxiliary,
             data.ordered_batches(train, preset.eval_batch_size, size, channels, noisy_indices),
             train.clean_labels[noisy_indices])
         callbacks.append(q_map)
+        clean_per_batch = data.proportional_clean_per_batch(
+            preset.batch_size, len(clean_indices), len(noisy_indices))
         batches = data.mixed_training_batches(
-            train, clean_indices, preset.batch_size, preset.clean_per_batch, seed, size,
+            train, clean_indices, preset.batch_size, clean_per_batch, seed, size,
             channels, dataset.num_clean, dataset.num_noisy, len(train))
-        steps = math.ceil(len(noisy_indices) / (preset.batch_size - preset.clean_per_batch))
+        steps = math.ceil(len(noisy_indices) / (preset.batch_size - clean_per_batch))
         per_category = _fit_and_score(model, batches, steps, preset.epochs, preset,
                                       test_batches, test.clean_labels, training,
                                       run_key(spec.name, seed), callbacks,
