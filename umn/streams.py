@@ -18,8 +18,8 @@ from tf_data.batch_keys import UNLABELLED
 def check_partial_labels(labels, num_classes):
     """Returns `labels` as int64 with -1 for unlabelled, or raises ValueError.
 
-    Floats holding whole numbers (as `keras.utils.to_categorical(...).argmax`
-    or a pandas column may give) are taken as those integers.
+    Floats holding whole numbers (as a float array or a pandas column with
+    missing values stores labels) are taken as those integers.
 
     Raises:
         ValueError: not 1-D, not integers, a value outside `{-1} U [0, C)`,
