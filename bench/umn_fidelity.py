@@ -16,6 +16,7 @@ one training run per method.
     python -m bench.umn_fidelity --preset=paper --epochs=150   # the paper's batches and latents
     python -m bench.umn_fidelity --label_weight=0.3   # README: the labelled term's weight
     python -m bench.umn_fidelity --scale_by_noise_rate=estimate   # README: scaled by the rate
+    python -m bench.umn_fidelity --m1_warmup=0.05   # README: M1 alone for the first 5% of steps
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -62,11 +63,14 @@ def label_spreading_error(data, labels, seed):
     return float(np.mean(predicted != data.y_test))
 
 
-def scaling_note(settings):
-    """What the title says about `--scale_by_noise_rate` (nothing when unscaled)."""
-    if settings.model_noise_rate is None:
-        return ""
-    return f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
+def settings_note(settings):
+    """What the title says about `--scale_by_noise_rate` and `--m1_warmup` (nothing when off)."""
+    note = ""
+    if settings.model_noise_rate is not None:
+        note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
+    if settings.m1_warmup:
+        note += f", M1 alone for the first {settings.m1_warmup:g} of the steps"
+    return note
 
 
 def main(argv):
@@ -96,7 +100,7 @@ def main(argv):
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
         f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
-        f"label weight {settings.label_weight:g}{scaling_note(settings)}", scale=1.0)
+        f"label weight {settings.label_weight:g}{settings_note(settings)}", scale=1.0)
         + experiment.label_noise_rate_table(rows, "noise", "Table 1"))
     print(reporting.wall_time_line(seconds))
 

@@ -15,6 +15,7 @@ from tf_data import augment
 from umn import UncertaintyMiningNet
 
 from umn import architectures
+from umn.model import DEFAULT_M1_WARMUP
 from scripts.harness import umn_tables as experiment
 from scripts.harness import umn_flags as script_flags
 from scripts.harness import reweighting_runs
@@ -170,7 +171,8 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
 def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
-             "uncertainty_warmup", "jit_compile", "learning_rate", "scale_by_noise_rate")
+             "uncertainty_warmup", "m1_warmup", "jit_compile", "learning_rate",
+             "scale_by_noise_rate")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
 
 
@@ -208,6 +210,20 @@ def test_uncertainty_warmup_comes_from_the_preset_unless_the_flag_is_set(preset,
     assert settings.uncertainty_warmup == pytest.approx(expected)
     model = experiment.build_model("umn", (8, 8, 1), 10, settings, seed=0, noise_rate=0.2)
     assert model.uncertainty_warmup == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("method", ["umn", "umn_semi", "m_vae"])
+def test_m1_warmup_flag_reaches_every_vae_model(method):
+    default = script_flags.settings_from_flags(flag_values(preset="default"))
+    assert default.m1_warmup == pytest.approx(DEFAULT_M1_WARMUP)
+    settings = script_flags.settings_from_flags(flag_values(preset="default", m1_warmup=0.05))
+    model = experiment.build_model(method, (8, 8, 1), 10, settings, seed=0, noise_rate=0.2)
+    assert model.m1_warmup == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="m1_warmup"):
+        experiment.build_model(method, (8, 8, 1), 10,
+                               script_flags.settings_from_flags(
+                                   flag_values(preset="default", m1_warmup=1.0)),
+                               seed=0, noise_rate=0.2)
 
 
 @pytest.mark.parametrize("preset, rate, expected", [

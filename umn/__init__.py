@@ -13,6 +13,7 @@ from umn import losses  # noqa: F401
 from umn import noise_rate  # noqa: F401
 from umn import streams  # noqa: F401
 from umn.guider import Guider
+from umn.m1_warmup import M1Warmup
 from umn.mean_teacher import MeanTeacher
 from umn.model import UncertaintyMiningNet
 from umn.noise_rate import NoiseRateEstimate
@@ -24,7 +25,7 @@ from umn.streams import labelled_stream
 from umn.streams import semi_supervised_stream
 
 __all__ = [
-    "Guider", "MeanTeacher", "NoiseRateEstimate", "StackedVae", "SupervisedClassifier",
+    "Guider", "M1Warmup", "MeanTeacher", "NoiseRateEstimate", "StackedVae", "SupervisedClassifier",
     "UncertaintyMiningNet", "UncertaintyWarmup",
     "estimate_noise_rate", "labelled_stream", "losses", "noise_rate", "semi_supervised_stream",
     "streams",

@@ -67,6 +67,31 @@ def gaussian_entropy(log_var):
     return 0.5 * ops.sum(LOG_2PI + 1.0 + log_var, axis=-1)
 
 
+def m1_elbo(reconstruction, za, za_log_var):
+    """M1's one-sample bound with the standard normal prior on `z_a`.
+
+    `log p(x | z_a) + log N(z_a; 0, I) - log q(z_a | x)`, with the entropy
+    of `q(z_a | x)` in closed form (Kingma et al. 2014, M1; the bound
+    `UncertaintyMiningNet(m1_warmup=...)` trains first). Its expectation
+    over `z_a ~ q(z_a | x)` is `E[log p(x | z_a)] - KL(q(z_a | x) || N(0, I))`.
+
+    Args:
+        reconstruction: `(B,)` values `log p(x | z_a)`.
+        za: `(B, D)` codes drawn from `q(z_a | x)` (or its mean).
+        za_log_var: `(B, D)` log variances of `q(z_a | x)`.
+
+    Returns:
+        `(B,)` bounds.
+
+    Example:
+
+    >>> m1_elbo(np.zeros(1), np.zeros((1, 2)), np.zeros((1, 2)))   # = 1: entropy - log 2 pi
+    1.0
+    """
+    prior = gaussian_log_density(za, ops.zeros_like(za), ops.zeros_like(za))
+    return reconstruction + prior + gaussian_entropy(za_log_var)
+
+
 def flatten_examples(x):
     """Reshapes `(B, ...)` to `(B, prod(...))`."""
     return ops.reshape(x, (ops.shape(x)[0], -1))

@@ -16,6 +16,8 @@ from umn.batches import check_batch_images
 from umn.batches import images_of
 from umn.contract import KerasContract
 from umn.guider import Guider
+from umn.m1_warmup import M1Warmup
+from umn.m1_warmup import check_m1_warmup_share
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.uncertainty_warmup import check_warmup_share
 from umn.vae import StackedVae
@@ -40,6 +42,10 @@ DEFAULT_LABEL_WEIGHT = 1.0
 # on corrupted ones (the learner is still learning the clean ones), so the
 # paper's weighting from step 0 down-weights the labels it should trust.
 DEFAULT_UNCERTAINTY_WARMUP = 1.0 / 3.0
+# Share of the optimiser steps that train M1 alone before the whole
+# objective (Kingma et al.'s two-stage recipe in one run; `umn.m1_warmup`).
+# 0: the whole objective from the first step.
+DEFAULT_M1_WARMUP = 0.0
 
 
 # `noise_rate="estimate"` scales the labelled term by the share of wrong
@@ -167,6 +173,17 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     (`compute_terms(training=False)`). `export(path)` writes a SavedModel
     whose `serve(x)` is `predict(x)`.
 
+    M1 warm-up (`m1_warmup`, off by default): for the first `m1_warmup`
+    share of a `fit` run's optimiser steps the loss is M1's bound alone
+    (`x -> z_a -> x` with the prior `N(0, I)` on `z_a`,
+    `losses.m1_elbo`), as in Kingma et al.'s recipe of training M1 first
+    and stacking M2 on it; the whole objective takes over after
+    (`umn.m1_warmup.M1Warmup`, which `fit` adds by itself). The switch
+    step lives in the non-trainable variable `m1_end_step` (0 until `fit`
+    sets it). It applies to every `uncertainty` mode: it is part of the
+    VAE, not of the uncertainty. The logged `elbo`, `label_loss` and
+    `eps` are those of the whole objective throughout.
+
     Variants used as baselines: `uncertainty="fixed"` with
     `fixed_uncertainty=rho` is Langevin et al.'s M-VAE (a given corruption
     rate instead of eps); `uncertainty="zero"` is the paper's
@@ -199,6 +216,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             steps during which every label is weighted `f(low)` before the
             paper's `f(eps)` takes over (`uncertainty="guider"` only;
             default 1/3; 0 is the paper's schedule).
+        m1_warmup: share in [0, 1) of a `fit` run's optimiser steps that
+            train M1 alone before the whole objective (default 0: none).
         ema_decay: gamma in [0, 1), or None for no guider.
         ema_warmup: use `min(gamma, 1 - 1/(t + 1))`.
         max_shift: largest random translation of eta, eta' (pixels); None:
@@ -239,7 +258,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
                  noise_rate=DEFAULT_NOISE_RATE, uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
-                 uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP, ema_decay=0.99,
+                 uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP, m1_warmup=DEFAULT_M1_WARMUP,
+                 ema_decay=0.99,
                  ema_warmup=True, max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -255,6 +275,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.uncertainty_clip = losses.check_uncertainty_clip(*tuple(uncertainty_clip),
                                                               self.num_classes)
         self.uncertainty_warmup = check_warmup_share(uncertainty_warmup)
+        self.m1_warmup = check_m1_warmup_share(m1_warmup)
         self.ema_decay = check_ema_decay(ema_decay)
         if uncertainty == "guider" and self.ema_decay is None:
             raise ValueError(
@@ -304,6 +325,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.uncertainty_start_step = self.add_weight(
             shape=(), initializer="zeros", dtype="int64", trainable=False,
             name="uncertainty_start_step")
+        self.m1_end_step = self.add_weight(
+            shape=(), initializer="zeros", dtype="int64", trainable=False, name="m1_end_step")
         # Only a model that scales its labelled term holds the rate, so the
         # default model's variables (and its saved files) are as before.
         self.label_noise_rate = None
@@ -361,7 +384,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 deterministic evaluation of the same objective.
 
         Returns:
-            A dict of tensors: `loss`, `elbo_loss`, `label_loss`,
+            A dict of tensors: `loss` (M1's negative bound during the M1
+            warm-up when `training`), `elbo_loss`, `label_loss`,
             `consistency` (scalars), `eps` (`(B,)`, raw), `labelled`
             (`(B,)` bool) and `learner_probs` (`(B, C)`).
         """
@@ -398,6 +422,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             )
         loss = (elbo_loss + self.label_weight * self.label_term_scale() * label_loss
                 + self.consistency_weight * consistency)
+        if training:
+            m1_loss = -replica_mean_share(bound["m1_elbo"])
+            loss = ops.where(self.in_m1_warmup(), m1_loss, loss)
         return {"loss": loss, "elbo_loss": elbo_loss, "label_loss": label_loss,
                 "consistency": consistency, "eps": eps, "labelled": labelled,
                 "learner_probs": probs}
@@ -469,13 +496,25 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         step = ops.cast(self.optimizer.iterations, "int64")
         return ops.greater_equal(step, self.uncertainty_start_step)
 
+    def in_m1_warmup(self):
+        """Whether this optimiser step trains M1 alone (a bool tensor).
+
+        True before step `m1_end_step`, which `fit` sets (`M1Warmup`).
+        False on a model without an optimiser.
+        """
+        if self.optimizer is None:
+            return ops.convert_to_tensor(False)
+        step = ops.cast(self.optimizer.iterations, "int64")
+        return ops.less(step, self.m1_end_step)
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             **kwargs):
-        """`keras.Model.fit`, with the uncertainty warm-up's callback added.
+        """`keras.Model.fit`, with the warm-ups' callbacks added.
 
         When `uncertainty="guider"`, `uncertainty_warmup > 0` and `callbacks`
-        hold no `UncertaintyWarmup`, one is appended; it needs the run's
-        length (`steps_per_epoch`, or a dataset of known length). With
+        hold no `UncertaintyWarmup`, one is appended; likewise an
+        `M1Warmup` when `m1_warmup > 0`. They need the run's length
+        (`steps_per_epoch`, or a dataset of known length). With
         `noise_rate="estimate"` and no rate yet, the rate is estimated from
         `x` and `y` (arrays, or a dict with `"image"` and `"label"`); a
         stream needs `estimate_noise_rate` first.
@@ -494,6 +533,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         if (self.uncertainty == "guider" and self.uncertainty_warmup
                 and not any(isinstance(c, UncertaintyWarmup) for c in callbacks)):
             callbacks.append(UncertaintyWarmup())
+        if self.m1_warmup and not any(isinstance(c, M1Warmup) for c in callbacks):
+            callbacks.append(M1Warmup())
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                            callbacks=callbacks, **kwargs)
 
@@ -616,7 +657,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             fixed_uncertainty=self.fixed_uncertainty, label_term=self.label_term,
             label_weight=self.label_weight, noise_rate=self.noise_rate,
             uncertainty_clip=list(self.uncertainty_clip),
-            uncertainty_warmup=self.uncertainty_warmup,
+            uncertainty_warmup=self.uncertainty_warmup, m1_warmup=self.m1_warmup,
             ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,
             noise_stddev=self.noise_stddev, consistency_weight=self.consistency_weight,
             seed=self.seed,

@@ -2,24 +2,18 @@
 
 import keras
 
-from tf_data import validation
-from tf_data.keras_contract import check_total_steps
-from tf_data.keras_contract import run_steps
+from umn.step_switch import StepSwitch
+from umn.step_switch import check_run_share
 
 
 def check_warmup_share(share):
     """Returns the warm-up share as a float in [0, 1), else a ValueError saying so."""
-    value = validation.check_rate(share, "uncertainty_warmup")
-    if value >= 1.0:
-        raise ValueError(
-            "uncertainty_warmup is the share of the training steps before eps is used "
-            f"and must lie in [0, 1) (1 would never use it), got {share!r}. "
-            "0 uses eps from the first step, as the paper does.")
-    return value
+    return check_run_share(share, "uncertainty_warmup",
+                           "before eps is used (0 uses it from the first step, as the paper does)")
 
 
 @keras.saving.register_keras_serializable(package="umn")
-class UncertaintyWarmup(keras.callbacks.Callback):
+class UncertaintyWarmup(StepSwitch):
     """Holds UMN's label weights at "fully trusted" for the first share of a run.
 
     Sets `model.uncertainty_start_step` (a non-trainable variable) at the
@@ -50,29 +44,6 @@ class UncertaintyWarmup(keras.callbacks.Callback):
     >>> model.fit(dataset, epochs=150, callbacks=[UncertaintyWarmup(total_steps=6000)])
     """
 
-    def __init__(self, share=None, total_steps=None):
-        super().__init__()
-        if share is not None:
-            share = check_warmup_share(share)
-        self.share = share
-        self.total_steps = check_total_steps(total_steps)
-
-    def start_step(self, total_steps, share):
-        """The first optimiser step whose label weights use eps."""
-        return int(round(share * total_steps))
-
-    def on_train_begin(self, logs=None):
-        variable = getattr(self.model, "uncertainty_start_step", None)
-        if variable is None or not hasattr(variable, "assign"):
-            raise ValueError(
-                "UncertaintyWarmup needs a model with a non-trainable `uncertainty_start_step` "
-                f"variable (an UncertaintyMiningNet); {type(self.model).__name__} has none.")
-        share = self.model.uncertainty_warmup if self.share is None else self.share
-        if not share:
-            variable.assign(0)
-            return
-        total = run_steps(self.params, "UncertaintyWarmup", self.total_steps)
-        variable.assign(self.start_step(total, share))
-
-    def get_config(self):
-        return {"share": self.share, "total_steps": self.total_steps}
+    variable_name = "uncertainty_start_step"
+    share_attribute = "uncertainty_warmup"
+    check_share = staticmethod(check_warmup_share)

@@ -165,10 +165,12 @@ class StackedVae(keras.layers.Layer):
             seed: SeedGenerator for `z_b`; None uses means.
 
         Returns:
-            A dict of `(B,)` tensors: `elbo`, `reconstruction` and
+            A dict of `(B,)` tensors: `elbo`, `reconstruction`,
             `class_bound` (the M2 part of Eq. 5: the class-conditional
             bounds under `q(y | z_a)` and its KL to the uniform prior; the
-            entropy of `q(z_a | x)` is added to `elbo` apart).
+            entropy of `q(z_a | x)` is added to `elbo` apart) and
+            `m1_elbo`, M1's own bound with the prior `N(0, I)` on `z_a`
+            in place of M2 (`losses.m1_elbo`; what `m1_warmup` trains).
         """
         za = encoded["za"]
         reconstruction = self.reconstruction_log_likelihood(targets, za, training)
@@ -176,7 +178,8 @@ class StackedVae(keras.layers.Layer):
         class_bound = losses.unlabelled_elbo(class_probs, per_class)
         entropy = losses.gaussian_entropy(encoded["za_log_var"])
         return {"elbo": reconstruction + entropy + class_bound,
-                "reconstruction": reconstruction, "class_bound": class_bound}
+                "reconstruction": reconstruction, "class_bound": class_bound,
+                "m1_elbo": losses.m1_elbo(reconstruction, za, encoded["za_log_var"])}
 
     def call(self, images, training=False):
         encoded = self.classify(images, training=training)

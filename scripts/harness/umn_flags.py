@@ -60,6 +60,9 @@ def define_settings_flags():
     flags.DEFINE_float("uncertainty_warmup", None,
                        "Share of the steps before UMN's label weights use eps, in [0, 1); "
                        "0 = from the first step (the paper).")
+    flags.DEFINE_float("m1_warmup", None,
+                       "Share of the steps that train the VAE's M1 alone before the whole "
+                       "objective, in [0, 1) (preset if unset).")
     flags.DEFINE_bool("jit_compile", None, "XLA-compile the train steps.")
     flags.DEFINE_float("learning_rate", None, "Adam's learning rate (preset if unset).")
 
@@ -87,6 +90,7 @@ def settings_from_flags(values, default_epochs=None):
         scale_by_noise_rate=noise_rate_setting(values.scale_by_noise_rate),
         ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
+        m1_warmup=values.m1_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,
     )
 

@@ -4,10 +4,13 @@ import dataclasses
 
 from tf_data import validation
 from umn import architectures
+from umn.m1_warmup import check_m1_warmup_share
 from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
-from umn.model import check_noise_rate
+from umn.model import DEFAULT_M1_WARMUP
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
+from umn.model import check_noise_rate
+from umn.uncertainty_warmup import check_warmup_share
 
 
 # `RunSettings.scale_by_noise_rate` for the paper's unscaled labelled term (None in the model).
@@ -52,6 +55,9 @@ class RunSettings:
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
             then; `umn.uncertainty_warmup`); 0 in `paper`.
+        m1_warmup: share of the run's steps that train M1 alone before
+            the whole objective (UMN, its eps = 0 ablation and the M-VAE;
+            `umn.m1_warmup`).
         ema_decay: guider decay gamma (with the 1 - 1/(t+1) warm-up).
         max_shift, noise_stddev: eta / eta'; `max_shift=None` is the
             architecture's default (`umn.architectures.default_max_shift`:
@@ -85,6 +91,7 @@ class RunSettings:
     scale_by_noise_rate: object = UNSCALED
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
+    m1_warmup: float = DEFAULT_M1_WARMUP
     ema_decay: float = 0.99
     max_shift: object = None
     noise_stddev: float = 0.15
@@ -100,6 +107,8 @@ class RunSettings:
         validation.check_positive(self.learning_rate, "learning_rate",
                                   "Adam's step size, e.g. 1e-3")
         check_noise_rate(self.model_noise_rate, "guider")
+        check_warmup_share(self.uncertainty_warmup)
+        check_m1_warmup_share(self.m1_warmup)
 
     @property
     def model_noise_rate(self):

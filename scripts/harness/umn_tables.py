@@ -164,7 +164,8 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
             label_term=settings.label_term, label_weight=settings.label_weight,
             noise_rate=None if method == "m_vae" else settings.model_noise_rate,
             uncertainty_clip=settings.uncertainty_clip,
-            uncertainty_warmup=settings.uncertainty_warmup, ema_decay=settings.ema_decay,
+            uncertainty_warmup=settings.uncertainty_warmup, m1_warmup=settings.m1_warmup,
+            ema_decay=settings.ema_decay,
             **common,
         )
     optimizer = keras.optimizers.Adam(settings.learning_rate, beta_1=0.9, beta_2=0.99)
