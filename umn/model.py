@@ -259,8 +259,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
                  noise_rate=DEFAULT_NOISE_RATE, uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
                  uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP, m1_warmup=DEFAULT_M1_WARMUP,
-                 ema_decay=0.99,
-                 ema_warmup=True, max_shift=None, noise_stddev=0.15,
+                 ema_decay=0.99, ema_warmup=True, max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = validation.check_num_classes(num_classes)
