@@ -25,9 +25,10 @@ class M1Warmup(StepSwitch):
     paper's Sec. 2 recalls: "first train a variational autoencoder ...,
     then stack on top of it a conditional variational autoencoder and
     continue training"): the encoder of `z_a` learns the images' structure
-    from labelled and unlabelled rows alike before any label pulls on it. From the switch
-    step on, the loss is UMN's whole objective (Eq. 5, 7-9). The classifier
-    and M2's networks get no gradient during the warm-up.
+    from labelled and unlabelled rows alike before any label pulls on it.
+    From the switch step on, the loss is UMN's whole objective (Eq. 5,
+    7-9). The classifier and M2's networks get no gradient during the
+    warm-up.
 
     `UncertaintyMiningNet.fit` adds this callback itself when the model's
     `m1_warmup > 0` and none is given; pass one explicitly to fix the run's
