@@ -121,18 +121,3 @@ def test_the_end_step_and_share_are_saved_with_the_model(tmp_path):
     assert int(ops.convert_to_numpy(restored.m1_end_step)) == 2
     assert M1Warmup.from_config(M1Warmup(0.1, 7).get_config()).total_steps == 7
 
-
-@pytest.mark.parametrize("share", [1.0, -0.1, "a tenth"])
-def test_bad_m1_warmup_shares_raise_value_errors(share):
-    with pytest.raises(ValueError, match="m1_warmup"):
-        make_umn(m1_warmup=share)
-    with pytest.raises(ValueError, match="m1_warmup"):
-        M1Warmup(share=share)
-
-
-def test_the_callback_refuses_a_model_without_the_end_step():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    model.compile(optimizer="adam", loss="mse")
-    with pytest.raises(ValueError, match="m1_end_step"):
-        model.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0,
-                  callbacks=[M1Warmup(share=0.5)])

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from umn.model import UncertaintyMiningNet
+from umn.m1_warmup import M1Warmup
 from umn.uncertainty_warmup import UncertaintyWarmup
 
 from test_umn_model import make_umn
@@ -102,17 +103,24 @@ def test_the_start_step_is_saved_with_the_model(tmp_path):
     assert int(ops.convert_to_numpy(restored.uncertainty_start_step)) == 2
 
 
+# Both switch-step callbacks: (model argument, callback class, model variable).
+SWITCHES = [("uncertainty_warmup", UncertaintyWarmup, "uncertainty_start_step"),
+            ("m1_warmup", M1Warmup, "m1_end_step")]
+
+
+@pytest.mark.parametrize("argument, callback, variable", SWITCHES)
 @pytest.mark.parametrize("share", [1.0, -0.1, "a third"])
-def test_bad_warmup_shares_raise_value_errors(share):
-    with pytest.raises(ValueError, match="uncertainty_warmup"):
-        make_umn(uncertainty_warmup=share)
-    with pytest.raises(ValueError, match="uncertainty_warmup"):
-        UncertaintyWarmup(share=share)
+def test_bad_warmup_shares_raise_value_errors(share, argument, callback, variable):
+    with pytest.raises(ValueError, match=argument):
+        make_umn(**{argument: share})
+    with pytest.raises(ValueError, match=argument):
+        callback(share=share)
 
 
-def test_the_callback_refuses_a_model_without_the_switch_step():
+@pytest.mark.parametrize("argument, callback, variable", SWITCHES)
+def test_the_callback_refuses_a_model_without_the_switch_step(argument, callback, variable):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
-    with pytest.raises(ValueError, match="uncertainty_start_step"):
+    with pytest.raises(ValueError, match=variable):
         model.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0,
-                  callbacks=[UncertaintyWarmup(share=0.5)])
+                  callbacks=[callback(share=0.5)])

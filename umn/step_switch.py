@@ -49,7 +49,9 @@ class StepSwitch(keras.callbacks.Callback):
 
     @staticmethod
     def check_share(share):
-        raise NotImplementedError
+        """Validates a share given to the callback; each subclass supplies its own."""
+        raise NotImplementedError(
+            "StepSwitch is a base class: use UncertaintyWarmup or M1Warmup.")
 
     def __init__(self, share=None, total_steps=None):
         super().__init__()
