@@ -95,7 +95,8 @@ def test_fit_inside_the_warm_up_moves_m1_and_leaves_the_classifier_and_m2():
 
 
 @pytest.mark.parametrize("overrides, callbacks, expected", [
-    ({}, [], 0),  # default: no warm-up
+    ({}, [], 0),  # default 0.05 of 6 steps rounds to 0
+    ({"m1_warmup": 0.0}, [], 0),  # the paper's schedule: no warm-up
     ({"m1_warmup": 0.5}, [], 3),
     ({"m1_warmup": 0.2, "uncertainty": "fixed", "fixed_uncertainty": 0.2}, [], 1),  # M-VAE too
     ({"m1_warmup": 0.2, "uncertainty": "zero"}, [], 1),  # the eps = 0 ablation too

@@ -216,9 +216,13 @@ def test_uncertainty_warmup_comes_from_the_preset_unless_the_flag_is_set(preset,
 def test_m1_warmup_flag_reaches_every_vae_model(method):
     default = script_flags.settings_from_flags(flag_values(preset="default"))
     assert default.m1_warmup == pytest.approx(DEFAULT_M1_WARMUP)
-    settings = script_flags.settings_from_flags(flag_values(preset="default", m1_warmup=0.05))
+    model = experiment.build_model(method, (8, 8, 1), 10, default, seed=0, noise_rate=0.2)
+    assert model.m1_warmup == pytest.approx(DEFAULT_M1_WARMUP)
+    paper = script_flags.settings_from_flags(flag_values(preset="paper"))
+    assert paper.m1_warmup == 0.0  # the paper trains the whole objective from the start
+    settings = script_flags.settings_from_flags(flag_values(preset="paper", m1_warmup=0.1))
     model = experiment.build_model(method, (8, 8, 1), 10, settings, seed=0, noise_rate=0.2)
-    assert model.m1_warmup == pytest.approx(0.05)
+    assert model.m1_warmup == pytest.approx(0.1)  # the flag wins
     with pytest.raises(ValueError, match="m1_warmup"):
         experiment.build_model(method, (8, 8, 1), 10,
                                script_flags.settings_from_flags(

@@ -82,13 +82,15 @@ def test_fit_sets_the_start_step_from_the_runs_length(overrides, callbacks, expe
 
 
 def test_fit_over_a_dataset_of_unknown_length_says_how_to_fix_it():
-    model = make_umn()
+    model = make_umn(m1_warmup=0.4)
     images, labels = toy_data()
     stream = toy_stream(images, labels).take(4).filter(lambda batch: True)
     with pytest.raises(ValueError, match="steps_per_epoch.*total_steps"):
         model.fit(stream, epochs=1, verbose=0)
     model.fit(stream, epochs=1, verbose=0, callbacks=[UncertaintyWarmup(total_steps=9)])
     assert int(ops.convert_to_numpy(model.uncertainty_start_step)) == 3
+    # The M1 warm-up the model adds takes the same run length.
+    assert int(ops.convert_to_numpy(model.m1_end_step)) == 4  # round(0.4 * 9)
 
 
 def test_the_start_step_is_saved_with_the_model(tmp_path):
