@@ -126,3 +126,29 @@ def test_the_callback_refuses_a_model_without_the_switch_step(argument, callback
     with pytest.raises(ValueError, match=variable):
         model.fit(np.zeros((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0,
                   callbacks=[callback(share=0.5)])
+
+
+def switch_step(model, variable):
+    return int(ops.convert_to_numpy(getattr(model, variable)))
+
+
+@pytest.mark.parametrize("argument, callback, variable", SWITCHES)
+def test_a_second_fit_continues_without_a_new_warm_up_and_a_resume_keeps_the_switch(
+        argument, callback, variable):
+    model = make_umn(**{argument: 0.5})
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=2, steps_per_epoch=2, verbose=0)
+    assert switch_step(model, variable) == 2  # round(0.5 * 4)
+    # A longer second call on the same optimiser: the warm-up is not rerun.
+    model.fit(toy_stream(images, labels), epochs=10, steps_per_epoch=2, verbose=0)
+    assert switch_step(model, variable) == 2
+    # Resuming a 6-epoch run at epoch 2 (optimiser at step 4): the whole run's switch.
+    resumed = make_umn(**{argument: 0.5})
+    resumed.fit(toy_stream(images, labels), epochs=2, steps_per_epoch=2, verbose=0)
+    resumed.fit(toy_stream(images, labels), epochs=6, initial_epoch=2, steps_per_epoch=2,
+                verbose=0)
+    assert switch_step(resumed, variable) == 6  # round(0.5 * 12)
+    # A fresh optimiser starts its own warm-up.
+    resumed.compile(optimizer=keras.optimizers.Adam(1e-3))
+    resumed.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
+    assert switch_step(resumed, variable) == 1

@@ -33,7 +33,9 @@ class M1Warmup(StepSwitch):
     `UncertaintyMiningNet.fit` adds this callback itself when the model's
     `m1_warmup > 0` and none is given; pass one explicitly to fix the run's
     length (`total_steps`) when `fit` cannot know it. The clock is the
-    optimiser's step counter, so a resumed run keeps the same switch step.
+    optimiser's step counter, so a resumed run keeps the same switch step,
+    and a later `fit` call that continues training does not train M1 alone
+    again (`umn.step_switch.StepSwitch`).
 
     Args:
         share: share of all training steps in [0, 1) that train M1 alone;

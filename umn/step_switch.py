@@ -33,6 +33,12 @@ class StepSwitch(keras.callbacks.Callback):
     restored backup) keeps the same switch step and the variable is saved
     and restored with the model.
 
+    A later `fit` call that continues training (the optimiser has taken
+    more steps than the call's `initial_epoch` accounts for) leaves the
+    variable as it is: the warm-up belongs to the start of training and is
+    not run again. A fresh optimiser (a new `compile`) starts from step 0
+    and gets a warm-up of its own.
+
     Subclasses set `variable_name` (the model's variable), `share_attribute`
     (the model attribute holding the default share) and `check_share` (the
     validator of a share given to the callback).
@@ -59,12 +65,15 @@ class StepSwitch(keras.callbacks.Callback):
             share = self.check_share(share)
         self.share = share
         self.total_steps = check_total_steps(total_steps)
+        self.switch_step = 0  # this run's, computed at the start of fit
+        self.pending = False  # True until the first epoch has set it
 
     def start_step(self, total_steps, share):
         """The switch step: `round(share * total_steps)`."""
         return int(round(share * total_steps))
 
     def on_train_begin(self, logs=None):
+        # Checked here, so a bad model or an unknown length fails before any step.
         variable = getattr(self.model, self.variable_name, None)
         if variable is None or not hasattr(variable, "assign"):
             raise ValueError(
@@ -72,11 +81,21 @@ class StepSwitch(keras.callbacks.Callback):
                 f"`{self.variable_name}` variable (an UncertaintyMiningNet); "
                 f"{type(self.model).__name__} has none.")
         share = getattr(self.model, self.share_attribute) if self.share is None else self.share
-        if not share:
-            variable.assign(0)
+        self.switch_step = (self.start_step(run_steps(self.params, type(self).__name__,
+                                                      self.total_steps), share)
+                            if share else 0)
+        self.pending = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Set at the first epoch, where `epoch` is the call's `initial_epoch`
+        # and a backup callback has restored the optimiser's step counter.
+        if not self.pending:
             return
-        total = run_steps(self.params, type(self).__name__, self.total_steps)
-        variable.assign(self.start_step(total, share))
+        self.pending = False
+        steps_done = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if steps_done > epoch * (self.params.get("steps") or 0):
+            return  # continued training: the warm-up is behind it
+        getattr(self.model, self.variable_name).assign(self.switch_step)
 
     def get_config(self):
         return {"share": self.share, "total_steps": self.total_steps}

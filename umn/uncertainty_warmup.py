@@ -31,7 +31,8 @@ class UncertaintyWarmup(StepSwitch):
     the run's length (`total_steps`) when `fit` cannot know it (a dataset of
     unknown length without `steps_per_epoch`). The clock is the optimiser's
     step counter, so a resumed run (`initial_epoch`, a restored backup)
-    keeps the same switch step.
+    keeps the same switch step, and a later `fit` call that continues
+    training does not run the warm-up again (`umn.step_switch.StepSwitch`).
 
     Args:
         share: share of all training steps in [0, 1) before eps is used;
