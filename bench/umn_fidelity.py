@@ -16,7 +16,7 @@ one training run per method.
     python -m bench.umn_fidelity --preset=paper --epochs=150   # the paper's batches and latents
     python -m bench.umn_fidelity --label_weight=0.3   # README: the labelled term's weight
     python -m bench.umn_fidelity --scale_by_noise_rate=estimate   # README: scaled by the rate
-    python -m bench.umn_fidelity --m1_warmup=0.05   # README: M1 alone for the first 5% of steps
+    python -m bench.umn_fidelity --m1_warmup=0   # the previous default: no M1 warm-up
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.

@@ -32,8 +32,9 @@ class RunSettings:
     input translation for the MLP VAE, and enough steps (150 epochs, about
     6,000 steps on 4,000 images; 30 epochs gave 27% error on mnist5k at 30%
     noise, 150 about 13-17%), and M1 trained alone for the first 5% of
-    the steps (Kingma et al.'s two-stage recipe in one run). `paper` has the paper's 350 epochs and 5
-    labelled + 95 unlabelled examples per batch.
+    the steps (Kingma et al.'s two-stage recipe in one run). `paper` has
+    the paper's 350 epochs and 5 labelled + 95 unlabelled examples per
+    batch, and neither warm-up.
 
     Attributes:
         epochs: passes over the unlabelled set (supervised baselines get the
