@@ -540,11 +540,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         # A run length given to one switch (a stream of unknown length) serves both.
         given_total = next((c.total_steps for c in callbacks
                             if isinstance(c, StepSwitch) and c.total_steps), None)
-        if (self.uncertainty == "guider" and self.uncertainty_warmup
-                and not any(isinstance(c, UncertaintyWarmup) for c in callbacks)):
-            callbacks.append(UncertaintyWarmup(total_steps=given_total))
-        if self.m1_warmup and not any(isinstance(c, M1Warmup) for c in callbacks):
-            callbacks.append(M1Warmup(total_steps=given_total))
+        wanted = [(UncertaintyWarmup, self.uncertainty == "guider" and self.uncertainty_warmup),
+                  (M1Warmup, self.m1_warmup)]
+        for switch, active in wanted:
+            if active and not any(isinstance(c, switch) for c in callbacks):
+                callbacks.append(switch(total_steps=given_total))
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                            callbacks=callbacks, **kwargs)
 

@@ -65,15 +65,22 @@ class StepSwitch(keras.callbacks.Callback):
             share = self.check_share(share)
         self.share = share
         self.total_steps = check_total_steps(total_steps)
-        self.switch_step = 0  # this run's, computed at the start of fit
-        self.pending = False  # True until the first epoch has set it
+        self.pending = False  # True from the start of fit until the first epoch sets the step
 
     def start_step(self, total_steps, share):
         """The switch step: `round(share * total_steps)`."""
         return int(round(share * total_steps))
 
     def on_train_begin(self, logs=None):
-        # Checked here, so a bad model or an unknown length fails before any step.
+        self.pending = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Set at the first epoch, before any step: `epoch` is the call's
+        # `initial_epoch` and a backup callback has restored the optimiser's
+        # step counter by then.
+        if not self.pending:
+            return
+        self.pending = False
         variable = getattr(self.model, self.variable_name, None)
         if variable is None or not hasattr(variable, "assign"):
             raise ValueError(
@@ -81,21 +88,13 @@ class StepSwitch(keras.callbacks.Callback):
                 f"`{self.variable_name}` variable (an UncertaintyMiningNet); "
                 f"{type(self.model).__name__} has none.")
         share = getattr(self.model, self.share_attribute) if self.share is None else self.share
-        self.switch_step = (self.start_step(run_steps(self.params, type(self).__name__,
-                                                      self.total_steps), share)
-                            if share else 0)
-        self.pending = True
-
-    def on_epoch_begin(self, epoch, logs=None):
-        # Set at the first epoch, where `epoch` is the call's `initial_epoch`
-        # and a backup callback has restored the optimiser's step counter.
-        if not self.pending:
-            return
-        self.pending = False
+        switch_step = (self.start_step(run_steps(self.params, type(self).__name__,
+                                                 self.total_steps), share)
+                       if share else 0)
         steps_done = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if steps_done > epoch * (self.params.get("steps") or 0):
             return  # continued training: the warm-up is behind it
-        getattr(self.model, self.variable_name).assign(self.switch_step)
+        variable.assign(switch_step)
 
     def get_config(self):
         return {"share": self.share, "total_steps": self.total_steps}
