@@ -34,12 +34,11 @@ DEFAULT_UNCERTAINTY_CLIP = (0.01, 0.8)
 # labels, 2 seeds) the two are within a seed's spread (15.5 vs ~13% at 30%),
 # and weight 3 was no better there (16.9%). With the old weight 15 and the
 # log form the VAE added nothing over the supervised MLP. The log form at
-# weight 0.05 makes eps a detector on mnist5k (Table 3 F1 0.76-0.87, ROC AUC
-# 0.92-0.97, with lower test error than this default at 10-50%) but loses
-# 2-9.5 points on the digits, as does weight 0.025, and on mnist5k's Table 1
-# at 50% its f(eps) weighting ties eps = 0 (22.1 vs 22.0%, 6 seeds). A fixed weight
-# also wastes labels (digits, 400 labels: 11.6% vs 7.4%); 2 n_L / N mends that.
-# README, "The labelled term as a weighted cross-entropy".
+# weight 0.05 makes eps a detector on mnist5k (Table 3 F1 0.76-0.87) but
+# loses on the digits' noisy Tables 1 and 3 at every weight tried, and its
+# f(eps) weighting gains nothing over eps = 0; its weight must grow with the
+# number of labels (2 n_L / N) to keep Table 2. Figures and commands: README,
+# "The labelled term as a weighted cross-entropy".
 DEFAULT_LABEL_TERM = "linear"
 DEFAULT_LABEL_WEIGHT = 1.0
 # Every label weighted f(low) (eps = 0) for the first third of the optimiser
