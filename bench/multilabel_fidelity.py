@@ -10,7 +10,7 @@ gap to clean cross-entropy), each clean category's test AP per row (sorted
 by how often the category is present: where a row gains or loses), and the
 median wall time of one run per row.
 
-    python -m bench.multilabel_fidelity                         # yeast, ~33 min on 2 shared cores
+    python -m bench.multilabel_fidelity                         # yeast, ~10 min on 2 shared cores
     python -m bench.multilabel_fidelity --dataset=digit_mosaics --backbone=small_cnn
 
 `../shared/data/yeast.npz` is development data (real gene-function labels,

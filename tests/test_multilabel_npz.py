@@ -204,3 +204,13 @@ def test_table1_without_the_check_keeps_the_papers_schedule(tmp_path, monkeypatc
     with open(result["results_path"], encoding="utf-8") as handle:
         written = json.load(handle)
     assert written["auxiliary_checks"] is None and written["clean_weighting"] == "per_set"
+
+
+def test_mlp_backbone_drops_a_share_of_its_inputs_in_training_only():
+    backbone = experiment.make_backbone("mlp", (50,), width=None)
+    dropouts = [layer for layer in backbone.layers if isinstance(layer, keras.layers.Dropout)]
+    assert [layer.rate for layer in dropouts] == [experiment.MLP_INPUT_DROPOUT]
+    assert backbone.output_shape == (None, experiment.MLP_WIDTH)
+    x = np.ones((4, 50), np.float32)
+    np.testing.assert_array_equal(backbone(x, training=False), backbone(x, training=False))
+    assert not np.allclose(backbone(x, training=True), backbone(x, training=False))
