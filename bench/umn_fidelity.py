@@ -64,10 +64,13 @@ def label_spreading_error(data, labels, seed):
 
 
 def settings_note(settings):
-    """What the title says about `--scale_by_noise_rate` and `--m1_warmup` (nothing when off)."""
+    """What the title says about `--scale_by_noise_rate`, `--scale_by_labelled_share` and
+    `--m1_warmup` (nothing when off)."""
     note = ""
     if settings.model_noise_rate is not None:
         note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
+    if settings.model_labelled_share is not None:
+        note += f", labelled term scaled by labelled share {settings.scale_by_labelled_share}"
     if settings.m1_warmup:
         note += f", M1 alone for the first {settings.m1_warmup:g} of the steps"
     return note

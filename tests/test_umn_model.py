@@ -333,6 +333,77 @@ def test_default_model_has_no_rate_variable_and_fit_takes_a_labelled_dict():
     assert not model.needs_noise_rate()
 
 
+def labelled_term_scale(model, images, labels):
+    """The factor on `label_loss` in the model's loss, read off `compute_terms`."""
+    terms = model.compute_terms(images, labels, training=False)
+    loss, elbo, label = (float(ops.convert_to_numpy(terms[key]))
+                         for key in ("loss", "elbo_loss", "label_loss"))
+    return (loss - elbo) / label
+
+
+def test_fit_on_arrays_counts_the_labelled_share():
+    model = make_umn(labelled_share="count", label_weight=2.0)
+    images, labels = toy_data()  # 10 labelled of 40
+    assert model.needs_labelled_share()
+    model.fit(images, labels, batch_size=10, epochs=1, verbose=0)
+    assert not model.needs_labelled_share()
+    assert float(ops.convert_to_numpy(model.training_labelled_share)) == pytest.approx(0.25)
+    assert labelled_term_scale(model, images, labels) == pytest.approx(2.0 * 0.25, rel=1e-4)
+
+
+def test_fit_on_a_stream_asks_for_the_labelled_share_first():
+    model = make_umn(labelled_share="count", noise_rate="estimate")
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match=r"model.count_labelled_share\(labels\).*"
+                                         r"model.estimate_noise_rate"):
+        model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+    assert model.count_labelled_share(labels) == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="estimate_noise_rate") as error:
+        model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+    assert "count_labelled_share" not in str(error.value)
+    model.estimate_noise_rate(images, labels)
+    model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
+    with pytest.raises(ValueError, match="build it with labelled_share='count'"):
+        make_umn(labelled_share=0.5).count_labelled_share(labels)
+
+
+def test_labelled_share_multiplies_the_rate_scale():
+    images, labels = toy_data()
+    f = lambda eps: np.log(9 * (1 - eps) / eps)  # noqa: E731
+    model = make_umn(labelled_share=0.1, noise_rate=0.3, label_weight=0.7)
+    assert labelled_term_scale(model, images, labels) == pytest.approx(
+        0.7 * 0.1 * f(0.3) / f(0.01), rel=1e-4)
+    # Uncounted, the share leaves the term as it is (a hand-written loop).
+    assert labelled_term_scale(make_umn(labelled_share="count", label_weight=0.7),
+                               images, labels) == pytest.approx(0.7, rel=1e-4)
+
+
+@pytest.mark.parametrize("share", [0.0, -0.5, 1.5, "half", True, float("nan")])
+def test_bad_labelled_shares_raise_value_errors(share):
+    with pytest.raises(ValueError, match="labelled_share must be 'count', None or"):
+        make_umn(labelled_share=share)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.full(5, -1), "no labelled row"), (np.zeros((0,), np.int64), "non-empty 1-D"),
+    (np.zeros((2, 2), np.int64), "non-empty 1-D")])
+def test_counting_a_share_needs_labelled_rows(labels, message):
+    with pytest.raises(ValueError, match=message):
+        make_umn(labelled_share="count").count_labelled_share(labels)
+
+
+def test_counted_labelled_share_is_saved_and_restored(tmp_path):
+    assert make_umn().training_labelled_share is None  # the default model's files as before
+    model = make_umn(labelled_share="count")
+    model.count_labelled_share(toy_data()[1])
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    assert restored.get_config()["labelled_share"] == "count"
+    assert float(ops.convert_to_numpy(restored.training_labelled_share)) == pytest.approx(0.25)
+    assert not restored.needs_labelled_share()
+
+
 def test_estimated_noise_rate_is_saved_and_restored(tmp_path):
     model = make_umn(noise_rate="estimate")
     images, labels = toy_data()

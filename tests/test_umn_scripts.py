@@ -172,7 +172,7 @@ def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
              "uncertainty_warmup", "m1_warmup", "jit_compile", "learning_rate",
-             "scale_by_noise_rate")
+             "scale_by_noise_rate", "scale_by_labelled_share")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
 
 
@@ -187,6 +187,25 @@ def test_noise_rate_scaling_comes_from_the_preset_unless_the_flag_is_set(preset,
     settings = script_flags.settings_from_flags(flag_values(preset=preset,
                                                             scale_by_noise_rate=flag))
     assert settings.scale_by_noise_rate == setting and settings.model_noise_rate == model_rate
+
+
+@pytest.mark.parametrize("flag, setting, model_share", [
+    (None, "none", None), ("none", "none", None), ("count", "count", "count"),
+    ("0.05", 0.05, 0.05)])
+def test_labelled_share_scaling_comes_from_the_flag(flag, setting, model_share):
+    settings = script_flags.settings_from_flags(flag_values(preset="default",
+                                                            scale_by_labelled_share=flag))
+    assert settings.scale_by_labelled_share == setting
+    assert settings.model_labelled_share == model_share
+
+
+def test_labelled_share_flag_rejects_other_words_and_shares():
+    with pytest.raises(ValueError, match="--scale_by_labelled_share takes 'count', 'none'"):
+        script_flags.settings_from_flags(flag_values(preset="default",
+                                                     scale_by_labelled_share="all"))
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        script_flags.settings_from_flags(flag_values(preset="default",
+                                                     scale_by_labelled_share="2"))
 
 
 def test_noise_rate_flag_rejects_other_words_and_rates():
@@ -290,9 +309,11 @@ def test_tfds_datasets_run_through_mock_data(name, architecture, tmp_path):
 def test_umn_fidelity_bench_takes_the_papers_eps_schedule_a_rate_and_a_label_weight(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,label_spreading",
-                         "--uncertainty_warmup=0", "--learning_rate=2e-3", "--label_weight=0.3")
+                         "--uncertainty_warmup=0", "--learning_rate=2e-3", "--label_weight=0.3",
+                         "--label_term=log", "--scale_by_labelled_share=count")
     assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
     assert "label weight 0.3" in printed
+    assert "labelled term scaled by labelled share count" in printed
     assert "Wall time" in printed or "wall time" in printed
 
 

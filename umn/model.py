@@ -37,7 +37,8 @@ DEFAULT_UNCERTAINTY_CLIP = (0.01, 0.8)
 # weight 0.05 makes eps a detector on mnist5k (Table 3 F1 0.76-0.87) but
 # loses on the digits' noisy Tables 1 and 3 at every weight tried, and its
 # f(eps) weighting gains nothing over eps = 0; its weight must grow with the
-# number of labels (2 n_L / N) to keep Table 2. Figures and commands: README,
+# number of labels (2 n_L / N: label_weight=2, labelled_share="count") to
+# keep Table 2. Figures and commands: README,
 # "The labelled term as a weighted cross-entropy".
 DEFAULT_LABEL_TERM = "linear"
 DEFAULT_LABEL_WEIGHT = 1.0
@@ -67,6 +68,17 @@ ESTIMATE_NOISE_RATE = "estimate"
 DEFAULT_NOISE_RATE = None
 UNKNOWN_RATE = -1.0
 
+# `labelled_share="count"` multiplies the labelled term by the share of
+# labelled images in the training set, n_L / N, counted before fit: each
+# label then weighs `label_weight` against one image's bound, as in a
+# likelihood summed over examples (Kingma et al.'s Eq. 9 before averaging).
+# For the log form a fixed weight wastes labels when there are many (Table
+# 2); `label_weight=2` with it is the rule measured in the README ("The
+# labelled term as a weighted cross-entropy").
+COUNT_LABELLED_SHARE = "count"
+DEFAULT_LABELLED_SHARE = None
+UNKNOWN_SHARE = -1.0
+
 
 def check_noise_rate(noise_rate, uncertainty):
     """Returns `"estimate"`, None or a rate in [0, 1) as float, else ValueError.
@@ -89,6 +101,41 @@ def check_noise_rate(noise_rate, uncertainty):
     return value
 
 
+def check_labelled_share(labelled_share):
+    """Returns `"count"`, None or a share in (0, 1] as float, else ValueError."""
+    if labelled_share is None or (isinstance(labelled_share, str)
+                                  and labelled_share == COUNT_LABELLED_SHARE):
+        return labelled_share
+    message = (f"labelled_share must be 'count', None or the share of labelled images in "
+               f"(0, 1], got {labelled_share!r}.")
+    if isinstance(labelled_share, (str, bool)):
+        raise ValueError(message)
+    try:
+        value = float(labelled_share)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
+    if not 0.0 < value <= 1.0:
+        raise ValueError(message)
+    return value
+
+
+def labelled_share_of(labels):
+    """`n_L / N`: the share of rows with a label (>= 0) among `labels`.
+
+    Raises:
+        ValueError: for an empty array or one without a labelled row.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(
+            f"labels must be a non-empty 1-D array (-1 for unlabelled rows), got shape "
+            f"{labels.shape}.")
+    share = float(np.mean(labels >= 0))
+    if share == 0.0:
+        raise ValueError("labels has no labelled row (every label is -1).")
+    return share
+
+
 def check_ema_decay(ema_decay, allow_none=True):
     """Returns the EMA decay as a float in [0, 1) (or None), else ValueError."""
     if ema_decay is None and allow_none:
@@ -107,7 +154,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     corruption estimate `eps(z_a)` (Eq. 11):
 
         loss = -mean_B ELBO(x)
-               - label_weight * s(rate) * mean_L f(eps) * g(q(y_obs | z_a))
+               - label_weight * share * s(rate) * mean_L f(eps) * g(q(y_obs | z_a))
                + consistency_weight * mean_U ||q(y|z_a) - q'(y|z_a')||^2 / C,
 
     `f(eps) = log[(C - 1)(1 - eps) / eps]` (Eq. 9), `g` the identity
@@ -118,6 +165,16 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     The M1 decoder reconstructs the translated, noise-free image, so
     translation augments the VAE too and the Bernoulli target stays in
     [0, 1].
+
+    `share` is 1 by default (`labelled_share=None`); with
+    `labelled_share="count"` it is the share of labelled images in the
+    training set, `n_L / N`, counted before training (`fit` counts it on
+    arrays; call `count_labelled_share` before `fit` on a stream) and held
+    in the non-trainable variable `training_labelled_share`: each label
+    then weighs `label_weight` against one image's bound, so the labelled
+    term grows with the number of labels. It is what the log form needs
+    (`label_term="log", label_weight=2, labelled_share="count"`; README,
+    "The labelled term as a weighted cross-entropy").
 
     `s(rate) = f(rate) / f(low)` scales the labelled term by the share of
     wrong labels in the training set (`losses.rate_scaled_label_weight`;
@@ -216,6 +273,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             fits corrupted labels more).
         label_weight: multiplier of the labelled term relative to the
             per-example ELBO (Kingma et al.'s alpha; the paper gives none).
+        labelled_share: None (default: the labelled term's weight is
+            `label_weight`), `"count"` (multiply it by `n_L / N`, counted
+            from the training set before `fit`, see `count_labelled_share`)
+            or a known share in (0, 1].
         noise_rate: share of wrong labels that scales the labelled term:
             None (default: the paper's unscaled objective), `"estimate"`
             (estimated from the training set before `fit`, see
@@ -268,7 +329,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  dropout_rate=0.5,
                  likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
-                 noise_rate=DEFAULT_NOISE_RATE, uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
+                 labelled_share=DEFAULT_LABELLED_SHARE, noise_rate=DEFAULT_NOISE_RATE, uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
                  uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP, m1_warmup=DEFAULT_M1_WARMUP,
                  ema_decay=0.99, ema_warmup=True, max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):
@@ -315,6 +376,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.fixed_uncertainty = fixed_uncertainty
         self.label_term = label_term
         self.label_weight = validation.check_non_negative(label_weight, "label_weight")
+        self.labelled_share = check_labelled_share(labelled_share)
         self.noise_rate = check_noise_rate(noise_rate, uncertainty)
         self.ema_warmup = bool(ema_warmup)
         self.max_shift = architectures.default_max_shift(self.image_shape, architecture,
@@ -345,6 +407,13 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             self.label_noise_rate = self.add_weight(
                 shape=(), initializer=keras.initializers.Constant(given_rate), dtype="float32",
                 trainable=False, name="label_noise_rate")
+        self.training_labelled_share = None
+        if self.labelled_share is not None:
+            given_share = (self.labelled_share if isinstance(self.labelled_share, float)
+                           else UNKNOWN_SHARE)
+            self.training_labelled_share = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(given_share), dtype="float32",
+                trainable=False, name="training_labelled_share")
         self.elbo_tracker = keras.metrics.Mean(name="elbo")
         self.label_loss_tracker = keras.metrics.Mean(name="label_loss")
         self.eps_tracker = keras.metrics.Mean(name="eps")
@@ -440,16 +509,56 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 "learner_probs": probs}
 
     def label_term_scale(self):
-        """The labelled term's scale for the set's noise rate (a float32 scalar).
+        """The labelled term's scale for the training set (a float32 scalar).
 
-        `umn.losses.rate_scaled_label_weight` of `label_noise_rate`: 1 with
-        `noise_rate=None`, while the rate is unknown (negative), and for
-        the M-VAE, whose labelled term already carries its rate.
+        The labelled share `training_labelled_share` (1 with
+        `labelled_share=None` and while it is uncounted) times
+        `umn.losses.rate_scaled_label_weight` of `label_noise_rate` (1 with
+        `noise_rate=None`, while the rate is unknown, and for the M-VAE,
+        whose labelled term already carries its rate).
         """
-        if self.label_noise_rate is None:
-            return ops.convert_to_tensor(1.0, "float32")
-        return losses.rate_scaled_label_weight(self.label_noise_rate, self.num_classes,
-                                               self.uncertainty_clip)
+        scale = ops.convert_to_tensor(1.0, "float32")
+        if self.label_noise_rate is not None:
+            scale = losses.rate_scaled_label_weight(self.label_noise_rate, self.num_classes,
+                                                    self.uncertainty_clip)
+        if self.training_labelled_share is not None:
+            share = ops.convert_to_tensor(self.training_labelled_share)
+            scale = scale * ops.where(share > 0.0, share, ops.ones_like(share))
+        return scale
+
+    def needs_labelled_share(self):
+        """Whether `fit` still has to count the labelled share (`labelled_share="count"`)."""
+        return (self.training_labelled_share is not None
+                and float(ops.convert_to_numpy(self.training_labelled_share)) <= 0.0)
+
+    def count_labelled_share(self, labels):
+        """Counts `n_L / N` in the training labels and scales the labelled term by it.
+
+        Stores the share in the non-trainable variable
+        `training_labelled_share`, saved and restored with the model.
+        `fit` calls it by itself when given arrays; call it before `fit` on
+        a `tf.data` stream.
+
+        Args:
+            labels: `(N,)` labels of every training image, -1 for unlabelled ones.
+
+        Returns:
+            The share as a float.
+
+        Example:
+
+        >>> model = UncertaintyMiningNet((28, 28, 1), 10, label_term="log", label_weight=2.0,
+        ...                              labelled_share="count", seed=0)
+        >>> model.count_labelled_share(labels)   # 100 labelled of 4,000 images
+        0.025
+        """
+        if self.labelled_share != COUNT_LABELLED_SHARE:
+            raise ValueError(
+                f"This model (labelled_share={self.labelled_share!r}) does not count the "
+                "labelled share; build it with labelled_share='count'.")
+        share = labelled_share_of(labels)
+        self.training_labelled_share.assign(share)
+        return share
 
     def needs_noise_rate(self):
         """Whether `fit` still has to estimate the noise rate (`noise_rate="estimate"`)."""
@@ -526,21 +635,20 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         `M1Warmup` when `m1_warmup > 0`. They need the run's length
         (`steps_per_epoch`, a dataset of known length, or `total_steps` of
         one warm-up callback given in `callbacks`, which the added ones
-        take too). With
-        `noise_rate="estimate"` and no rate yet, the rate is estimated from
-        `x` and `y` (arrays, or a dict with `"image"` and `"label"`); a
-        stream needs `estimate_noise_rate` first.
+        take too). With `labelled_share="count"` and no share yet, the
+        share is counted in `y`; with `noise_rate="estimate"` and no rate
+        yet, the rate is estimated from `x` and `y` (arrays, or a dict with
+        `"image"` and `"label"`); a stream needs `count_labelled_share` and
+        `estimate_noise_rate` first.
         """
-        if self.needs_noise_rate():
+        if self.needs_labelled_share() or self.needs_noise_rate():
             labels = x.get(LABEL_KEY) if y is None and isinstance(x, dict) else y
             if labels is None:
-                raise ValueError(
-                    "UncertaintyMiningNet(noise_rate='estimate') scales its labelled term by "
-                    "the share of wrong labels, estimated from the training set, but fit got "
-                    "a stream. Call model.estimate_noise_rate(images, labels) before fit, or "
-                    "build the model with a known noise_rate (e.g. 0.2), or noise_rate=None "
-                    "for the unscaled objective.")
-            self.estimate_noise_rate(x, labels)
+                raise ValueError(self._needs_training_set_message())
+            if self.needs_labelled_share():
+                self.count_labelled_share(labels)
+            if self.needs_noise_rate():
+                self.estimate_noise_rate(x, labels)
         callbacks = list(callbacks or [])
         # A run length given to one switch (a stream of unknown length) serves both.
         given_total = next((c.total_steps for c in callbacks
@@ -552,6 +660,23 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 callbacks.append(switch(total_steps=given_total))
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                            callbacks=callbacks, **kwargs)
+
+    def _needs_training_set_message(self):
+        """What fit on a stream misses: the labelled share, the noise rate or both."""
+        needs = []
+        if self.needs_labelled_share():
+            needs.append(
+                "labelled_share='count' scales its labelled term by the share of labelled "
+                "images (call model.count_labelled_share(labels) before fit, or give the "
+                "share, e.g. labelled_share=0.025)")
+        if self.needs_noise_rate():
+            needs.append(
+                "noise_rate='estimate' scales its labelled term by the share of wrong labels "
+                "(call model.estimate_noise_rate(images, labels) before fit, or build the "
+                "model with a known noise_rate (e.g. 0.2), or noise_rate=None for the "
+                "unscaled objective)")
+        return ("UncertaintyMiningNet needs the training set before fit, but fit got a "
+                "stream: " + "; ".join(needs) + ".")
 
     def guider_decay(self, step):
         """The decay used at optimiser step `step` (0-based)."""
@@ -670,7 +795,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             conv_width=self.conv_width, dropout_rate=self.dropout_rate,
             likelihood=self.likelihood, uncertainty=self.uncertainty,
             fixed_uncertainty=self.fixed_uncertainty, label_term=self.label_term,
-            label_weight=self.label_weight, noise_rate=self.noise_rate,
+            label_weight=self.label_weight, labelled_share=self.labelled_share,
+            noise_rate=self.noise_rate,
             uncertainty_clip=list(self.uncertainty_clip),
             uncertainty_warmup=self.uncertainty_warmup, m1_warmup=self.m1_warmup,
             ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,

@@ -8,6 +8,7 @@ a flag given on the command line always wins.
 from absl import flags
 
 from umn import architectures
+from umn.model import COUNT_LABELLED_SHARE
 from umn.model import ESTIMATE_NOISE_RATE
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
@@ -55,6 +56,10 @@ def define_settings_flags():
                         "Rate that scales UMN's labelled term: 'estimate' (from the noisy "
                         "split), 'none' (unscaled, the paper's) or a number in [0, 1), "
                         "which every run of a sweep then uses.")
+    flags.DEFINE_string("scale_by_labelled_share", None,
+                        "Multiply UMN's labelled term by the share of labelled images: "
+                        "'count' (n_L / N of each run), 'none' (not scaled) or a number in "
+                        "(0, 1]. With --label_term=log use --label_weight=2 with 'count'.")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
@@ -88,6 +93,7 @@ def settings_from_flags(values, default_epochs=None):
         values.preset, epochs=epochs, label_term=values.label_term,
         label_weight=values.label_weight,
         scale_by_noise_rate=noise_rate_setting(values.scale_by_noise_rate),
+        scale_by_labelled_share=labelled_share_setting(values.scale_by_labelled_share),
         ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
         m1_warmup=values.m1_warmup,
@@ -98,14 +104,26 @@ def settings_from_flags(values, default_epochs=None):
 def noise_rate_setting(flag):
     """`--scale_by_noise_rate` as `RunSettings.scale_by_noise_rate`: None (unset), a
     keyword or a float."""
-    if flag is None or flag in (ESTIMATE_NOISE_RATE, UNSCALED):
+    return scaling_setting(flag, "scale_by_noise_rate", ESTIMATE_NOISE_RATE, "[0, 1)")
+
+
+def labelled_share_setting(flag):
+    """`--scale_by_labelled_share` as `RunSettings.scale_by_labelled_share`: None
+    (unset), a keyword or a float."""
+    return scaling_setting(flag, "scale_by_labelled_share", COUNT_LABELLED_SHARE, "(0, 1]")
+
+
+def scaling_setting(flag, name, keyword, interval):
+    """A flag that takes `keyword`, `UNSCALED` or a number: None (unset), the word or a
+    float (`RunSettings` checks its range)."""
+    if flag is None or flag in (keyword, UNSCALED):
         return flag
     try:
         return float(flag)
     except ValueError:
         raise ValueError(
-            f"--scale_by_noise_rate takes '{ESTIMATE_NOISE_RATE}', '{UNSCALED}' or a number "
-            f"in [0, 1), got {flag!r}.") from None
+            f"--{name} takes '{keyword}', '{UNSCALED}' or a number in {interval}, "
+            f"got {flag!r}.") from None
 
 
 def resolve_list(values, name, preset_default, convert):

@@ -9,11 +9,13 @@ from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
 from umn.model import DEFAULT_M1_WARMUP
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
+from umn.model import check_labelled_share
 from umn.model import check_noise_rate
 from umn.uncertainty_warmup import check_warmup_share
 
 
-# `RunSettings.scale_by_noise_rate` for the paper's unscaled labelled term (None in the model).
+# `RunSettings.scale_by_noise_rate` / `scale_by_labelled_share` for the paper's
+# unscaled labelled term (None in the model).
 UNSCALED = "none"
 
 
@@ -53,6 +55,10 @@ class RunSettings:
             `"estimate"` (estimated per run from the noisy split,
             `umn.noise_rate`) or a rate in [0, 1), the same for every run
             of a sweep; `--scale_by_noise_rate`.
+        scale_by_labelled_share: `"none"` (default: the labelled term's
+            weight is `label_weight`) or `"count"` (times `n_L / N`, counted
+            per run; `UncertaintyMiningNet(labelled_share="count")`) or a
+            share in (0, 1]; `--scale_by_labelled_share`.
         uncertainty_clip: `(low, high)` clip interval of eps.
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
@@ -92,6 +98,7 @@ class RunSettings:
     label_term: str = DEFAULT_LABEL_TERM
     label_weight: float = DEFAULT_LABEL_WEIGHT
     scale_by_noise_rate: object = UNSCALED
+    scale_by_labelled_share: object = UNSCALED
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     m1_warmup: float = DEFAULT_M1_WARMUP
@@ -110,6 +117,7 @@ class RunSettings:
         validation.check_positive(self.learning_rate, "learning_rate",
                                   "Adam's step size, e.g. 1e-3")
         check_noise_rate(self.model_noise_rate, "guider")
+        check_labelled_share(self.model_labelled_share)
         check_warmup_share(self.uncertainty_warmup)
         check_m1_warmup_share(self.m1_warmup)
 
@@ -117,6 +125,12 @@ class RunSettings:
     def model_noise_rate(self):
         """`scale_by_noise_rate` as `UncertaintyMiningNet`'s `noise_rate` (`"none"`: None)."""
         return None if self.scale_by_noise_rate == UNSCALED else self.scale_by_noise_rate
+
+    @property
+    def model_labelled_share(self):
+        """`scale_by_labelled_share` as `UncertaintyMiningNet`'s `labelled_share`."""
+        return (None if self.scale_by_labelled_share == UNSCALED
+                else self.scale_by_labelled_share)
 
 
 PRESETS = {

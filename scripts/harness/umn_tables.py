@@ -162,6 +162,7 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
             architecture=architecture, class_latent_dim=settings.class_latent_dim,
             uncertainty=uncertainty, fixed_uncertainty=noise_rate if method == "m_vae" else None,
             label_term=settings.label_term, label_weight=settings.label_weight,
+            labelled_share=settings.model_labelled_share,
             noise_rate=None if method == "m_vae" else settings.model_noise_rate,
             uncertainty_clip=settings.uncertainty_clip,
             uncertainty_warmup=settings.uncertainty_warmup, m1_warmup=settings.m1_warmup,
@@ -198,6 +199,8 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
                                             settings.batch_size, seed)
     model = build_model(method, data.image_shape, num_classes, settings, seed, noise_rate,
                         architecture, total_steps=steps * settings.epochs, training=training)
+    if isinstance(model, UncertaintyMiningNet) and model.needs_labelled_share():
+        model.count_labelled_share(split.labels)
     if isinstance(model, UncertaintyMiningNet) and model.needs_noise_rate():
         # Estimated from the run's own noisy split, never from the true labels.
         model.estimate_noise_rate(data.x_train, split.labels)
