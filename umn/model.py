@@ -71,7 +71,7 @@ UNKNOWN_RATE = -1.0
 # `labelled_share="count"` multiplies the labelled term by the share of
 # labelled images in the training set, n_L / N, counted before fit: each
 # label then weighs `label_weight` against one image's bound, as in a
-# likelihood summed over examples (Kingma et al.'s Eq. 9 before averaging).
+# likelihood summed over the examples.
 # For the log form a fixed weight wastes labels when there are many (Table
 # 2); `label_weight=2` with it is the rule measured in the README ("The
 # labelled term as a weighted cross-entropy").
@@ -329,7 +329,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  dropout_rate=0.5,
                  likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
-                 labelled_share=DEFAULT_LABELLED_SHARE, noise_rate=DEFAULT_NOISE_RATE, uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
+                 labelled_share=DEFAULT_LABELLED_SHARE, noise_rate=DEFAULT_NOISE_RATE,
+                 uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
                  uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP, m1_warmup=DEFAULT_M1_WARMUP,
                  ema_decay=0.99, ema_warmup=True, max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):

@@ -230,9 +230,10 @@ def make_backbone(name, input_shape, width, weights=None):
 
     Args:
         name: `small_cnn` (of `width`), `mlp` (Dense `MLP_WIDTH`, ReLU, on
-            flattened inputs, `MLP_INPUT_DROPOUT` of them dropped in training), `resnet50` / `vgg16` (`backbones.build_backbone`),
-            or a user's Keras model mapping inputs to features, cloned with
-            fresh weights so every method starts from the same untrained copy.
+            flattened inputs, `MLP_INPUT_DROPOUT` of them dropped in training),
+            `resnet50` / `vgg16` (`backbones.build_backbone`), or a user's
+            Keras model mapping inputs to features, cloned with fresh weights
+            so every method starts from the same untrained copy.
         input_shape: one example's shape.
         width: `small_cnn`'s width.
         weights: pretrained weights for `resnet50` / `vgg16`.
