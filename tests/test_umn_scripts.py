@@ -199,22 +199,15 @@ def test_labelled_share_scaling_comes_from_the_flag(flag, setting, model_share):
     assert settings.model_labelled_share == model_share
 
 
-def test_labelled_share_flag_rejects_other_words_and_shares():
-    with pytest.raises(ValueError, match="--scale_by_labelled_share takes 'count', 'none'"):
-        script_flags.settings_from_flags(flag_values(preset="default",
-                                                     scale_by_labelled_share="all"))
-    with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        script_flags.settings_from_flags(flag_values(preset="default",
-                                                     scale_by_labelled_share="2"))
-
-
-def test_noise_rate_flag_rejects_other_words_and_rates():
-    with pytest.raises(ValueError, match="--scale_by_noise_rate takes 'estimate', 'none'"):
-        script_flags.settings_from_flags(flag_values(preset="default",
-                                                     scale_by_noise_rate="guess"))
-    with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        script_flags.settings_from_flags(flag_values(preset="default",
-                                                     scale_by_noise_rate="20"))
+@pytest.mark.parametrize("flag, word, message, number, interval", [
+    ("scale_by_noise_rate", "guess", "'estimate', 'none'", "20", r"\[0, 1\]"),
+    ("scale_by_labelled_share", "all", "'count', 'none'", "2", r"\(0, 1\]"),
+])
+def test_scaling_flags_reject_other_words_and_numbers(flag, word, message, number, interval):
+    with pytest.raises(ValueError, match=f"--{flag} takes {message}"):
+        script_flags.settings_from_flags(flag_values(preset="default", **{flag: word}))
+    with pytest.raises(ValueError, match=interval):
+        script_flags.settings_from_flags(flag_values(preset="default", **{flag: number}))
 
 
 @pytest.mark.parametrize("preset, warmup, expected", [

@@ -646,10 +646,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             labels = x.get(LABEL_KEY) if y is None and isinstance(x, dict) else y
             if labels is None:
                 raise ValueError(self._needs_training_set_message())
-            if self.needs_labelled_share():
-                self.count_labelled_share(labels)
-            if self.needs_noise_rate():
-                self.estimate_noise_rate(x, labels)
+            self.measure_training_set(x, labels)
         callbacks = list(callbacks or [])
         # A run length given to one switch (a stream of unknown length) serves both.
         given_total = next((c.total_steps for c in callbacks
@@ -661,6 +658,22 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 callbacks.append(switch(total_steps=given_total))
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
                            callbacks=callbacks, **kwargs)
+
+    def measure_training_set(self, images, labels):
+        """Counts the labelled share and estimates the noise rate where still needed.
+
+        What `fit` does by itself on arrays (`labelled_share="count"`,
+        `noise_rate="estimate"`); call it before `fit` on a stream. A no-op
+        for a model that needs neither.
+
+        Args:
+            images: `(n, H, W, K)` training images, labelled and unlabelled.
+            labels: `(n,)` their labels, -1 for unlabelled rows.
+        """
+        if self.needs_labelled_share():
+            self.count_labelled_share(labels)
+        if self.needs_noise_rate():
+            self.estimate_noise_rate(images, labels)
 
     def _needs_training_set_message(self):
         """What fit on a stream misses: the labelled share, the noise rate or both."""

@@ -199,11 +199,9 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
                                             settings.batch_size, seed)
     model = build_model(method, data.image_shape, num_classes, settings, seed, noise_rate,
                         architecture, total_steps=steps * settings.epochs, training=training)
-    if isinstance(model, UncertaintyMiningNet) and model.needs_labelled_share():
-        model.count_labelled_share(split.labels)
-    if isinstance(model, UncertaintyMiningNet) and model.needs_noise_rate():
-        # Estimated from the run's own noisy split, never from the true labels.
-        model.estimate_noise_rate(data.x_train, split.labels)
+    if isinstance(model, UncertaintyMiningNet):
+        # From the run's own noisy split, never from the true labels.
+        model.measure_training_set(data.x_train, split.labels)
     training.fit(model, stream, settings.epochs, steps, callbacks=callbacks,
                  run=run_key(method, len(split.labelled_indices), noise_rate, seed),
                  stateful_callbacks=stateful_callbacks)
