@@ -64,9 +64,11 @@ def label_spreading_error(data, labels, seed):
 
 
 def settings_note(settings):
-    """What the title says about `--scale_by_noise_rate`, `--scale_by_labelled_share` and
-    `--m1_warmup` (nothing when off)."""
+    """What the title says about `--uncertainty_estimate`, `--scale_by_noise_rate`,
+    `--scale_by_labelled_share` and `--m1_warmup` (nothing when off)."""
     note = ""
+    if settings.uncertainty_estimate != "guider":
+        note += f", UMN's eps from the guider's {settings.uncertainty_estimate}"
     if settings.model_noise_rate is not None:
         note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
     if settings.model_labelled_share is not None:

@@ -135,6 +135,18 @@ def test_label_uncertainty_is_absolute_difference_and_zero_when_equal():
                                   [0.0, 0.0])
 
 
+def test_guider_disbelief_is_one_minus_the_guiders_given_label_probability():
+    guider = np.array([[0.5, 0.5], [0.3, 0.7], [1.0, 0.0]], "float32")
+    labels = np.array([0, 1, 1])
+    np.testing.assert_allclose(numpy_of(losses.guider_disbelief(guider, labels)),
+                               [0.5, 0.3, 1.0], atol=1e-6)
+    # Eq. 11 with the learner's prediction replaced by the label's one-hot target.
+    target = np.eye(2, dtype="float32")[labels]
+    np.testing.assert_allclose(numpy_of(losses.guider_disbelief(guider, labels)),
+                               numpy_of(losses.label_uncertainty(guider, target, labels)),
+                               atol=1e-6)
+
+
 def test_ema_schedules():
     np.testing.assert_allclose(numpy_of(losses.ema_update(np.float32(2.0), np.float32(4.0), 0.75)),
                                2.5)

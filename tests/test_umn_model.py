@@ -144,6 +144,30 @@ def test_baseline_modes_use_constant_eps(uncertainty, expected_eps):
                                np.full(10, expected_eps), atol=1e-7)
 
 
+def test_disbelief_mode_weights_labels_by_the_guiders_disbelief():
+    model = make_umn(uncertainty="disbelief", uncertainty_warmup=0.0)
+    images, labels = toy_data()
+    model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
+    given = labels[:10]
+    guider = np.array(model.predict(images[:10], verbose=0))
+    disbelief = 1.0 - guider[np.arange(10), given]
+    np.testing.assert_allclose(model.label_uncertainty(images[:10], given, batch_size=4),
+                               disbelief, atol=1e-6)
+    # The labelled term of Eq. 7 with that eps (deterministic terms, eager and compiled).
+    low, high = model.uncertainty_clip
+    learner = np.array(model.learner_probabilities(images))
+    labelled = labels >= 0
+    rows = np.flatnonzero(labelled)
+    eps = 1.0 - np.array(model.predict(images, verbose=0))[rows, labels[rows]]
+    weight = np.log(9.0 * (1.0 - np.clip(eps, low, high)) / np.clip(eps, low, high))
+    expected = -np.sum(weight * learner[rows, labels[rows]]) / labelled.sum()
+    compiled = tf.function(lambda x, y: model.compute_terms(x, y))
+    for terms in (model.compute_terms(images, labels), compiled(images, labels)):
+        np.testing.assert_allclose(float(terms["label_loss"]), expected, rtol=1e-4)
+    restored = UncertaintyMiningNet.from_config(model.get_config())
+    assert restored.uncertainty == "disbelief" and restored.eps_from_guider
+
+
 def in_index_order(issues):
     scores = np.empty(len(issues))
     scores[issues.indices] = issues.scores
@@ -242,6 +266,7 @@ def test_conv13_architecture_trains_with_gaussian_likelihood():
     (dict(uncertainty_clip=(0.0, 0.5)), "infinite"),
     (dict(uncertainty_clip=(0.01, 0.95)), "<= 0"),
     (dict(uncertainty="guider", ema_decay=None), "needs a guider"),
+    (dict(uncertainty="disbelief", ema_decay=None), "'disbelief' needs a guider"),
     (dict(uncertainty="fixed"), "fixed_uncertainty"),
     (dict(uncertainty="posterior"), "uncertainty must be"),
     (dict(label_term="square"), "label_term"),

@@ -172,7 +172,7 @@ def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
              "uncertainty_warmup", "m1_warmup", "jit_compile", "learning_rate",
-             "scale_by_noise_rate", "scale_by_labelled_share")
+             "scale_by_noise_rate", "scale_by_labelled_share", "uncertainty_estimate")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
 
 
@@ -208,6 +208,20 @@ def test_scaling_flags_reject_other_words_and_numbers(flag, word, message, numbe
         script_flags.settings_from_flags(flag_values(preset="default", **{flag: word}))
     with pytest.raises(ValueError, match=interval):
         script_flags.settings_from_flags(flag_values(preset="default", **{flag: number}))
+
+
+@pytest.mark.parametrize("preset, flag, expected", [
+    ("default", None, "guider"), ("paper", None, "guider"), ("default", "disbelief", "disbelief")])
+def test_uncertainty_estimate_reaches_the_umn_method_only(preset, flag, expected):
+    settings = script_flags.settings_from_flags(flag_values(preset=preset,
+                                                            uncertainty_estimate=flag))
+    assert settings.uncertainty_estimate == expected
+    models = {method: experiment.build_model(method, (8, 8, 1), 10, settings, seed=0,
+                                             noise_rate=0.2)
+              for method in ("umn", "umn_semi", "m_vae")}
+    assert [model.uncertainty for model in models.values()] == [expected, "zero", "fixed"]
+    with pytest.raises(ValueError, match="uncertainty_estimate must be one of"):
+        dataclasses.replace(settings, uncertainty_estimate="zero")
 
 
 @pytest.mark.parametrize("preset, warmup, expected", [

@@ -339,6 +339,30 @@ def label_uncertainty(guider_probs, learner_probs, labels):
     return ops.stop_gradient(ops.abs(difference))
 
 
+def guider_disbelief(guider_probs, labels):
+    """`eps(z_a) = 1 - f'(z_a)[y_obs]`: the guider's disbelief in the label, no gradient.
+
+    Eq. 11 with the learner's prediction replaced by the label the learner
+    is trained towards, `|f'(z_a)[y_obs] - 1|`: the guider's probability
+    that the given label is wrong, which is what eps stands for in Eq. 9.
+    Not the paper's estimate; `UncertaintyMiningNet(uncertainty="disbelief")`
+    weights the labels by it.
+
+    Args:
+        guider_probs: `(B, C)` probabilities of the EMA guider.
+        labels: `(B,)` observed labels.
+
+    Returns:
+        `(B,)` uncertainties in [0, 1].
+
+    Example:
+
+    >>> guider_disbelief(np.array([[0.9, 0.1]]), np.array([1]))
+    array([0.9])
+    """
+    return ops.stop_gradient(1.0 - given_label_values(guider_probs, labels))
+
+
 def ema_update(average, value, decay):
     """`decay * average + (1 - decay) * value` (Eq. 10)."""
     return decay * average + (1.0 - decay) * value

@@ -10,6 +10,7 @@ from absl import flags
 from umn import architectures
 from umn.model import COUNT_LABELLED_SHARE
 from umn.model import ESTIMATE_NOISE_RATE
+from umn.model import GUIDER_UNCERTAINTY_MODES
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
 from scripts.harness.umn_settings import UNSCALED
@@ -60,6 +61,9 @@ def define_settings_flags():
                         "Multiply UMN's labelled term by the share of labelled images: "
                         "'count' (n_L / N of each run), 'none' (not scaled) or a number in "
                         "(0, 1]. With --label_term=log use --label_weight=2 with 'count'.")
+    flags.DEFINE_enum("uncertainty_estimate", None, list(GUIDER_UNCERTAINTY_MODES),
+                      "UMN's eps: guider (Eq. 11, |guider - learner|, the paper's) or "
+                      "disbelief (the guider's 1 - q'(y_obs), not the paper's).")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
@@ -94,7 +98,7 @@ def settings_from_flags(values, default_epochs=None):
         label_weight=values.label_weight,
         scale_by_noise_rate=noise_rate_setting(values.scale_by_noise_rate),
         scale_by_labelled_share=labelled_share_setting(values.scale_by_labelled_share),
-        ema_decay=values.ema_decay,
+        uncertainty_estimate=values.uncertainty_estimate, ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
         m1_warmup=values.m1_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,

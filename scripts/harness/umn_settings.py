@@ -9,6 +9,7 @@ from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
 from umn.model import DEFAULT_M1_WARMUP
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
+from umn.model import GUIDER_UNCERTAINTY_MODES
 from umn.model import check_labelled_share
 from umn.model import check_noise_rate
 from umn.uncertainty_warmup import check_warmup_share
@@ -59,6 +60,10 @@ class RunSettings:
             weight is `label_weight`) or `"count"` (times `n_L / N`, counted
             per run; `UncertaintyMiningNet(labelled_share="count")`) or a
             share in (0, 1]; `--scale_by_labelled_share`.
+        uncertainty_estimate: how UMN estimates eps: `"guider"` (default:
+            Eq. 11, the paper's) or `"disbelief"` (the guider's
+            `1 - q'(y_obs)`, `UncertaintyMiningNet(uncertainty="disbelief")`);
+            `--uncertainty_estimate`. Only the `umn` method reads it.
         uncertainty_clip: `(low, high)` clip interval of eps.
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
@@ -99,6 +104,7 @@ class RunSettings:
     label_weight: float = DEFAULT_LABEL_WEIGHT
     scale_by_noise_rate: object = UNSCALED
     scale_by_labelled_share: object = UNSCALED
+    uncertainty_estimate: str = "guider"
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     m1_warmup: float = DEFAULT_M1_WARMUP
@@ -118,6 +124,10 @@ class RunSettings:
                                   "Adam's step size, e.g. 1e-3")
         check_noise_rate(self.model_noise_rate, "guider")
         check_labelled_share(self.model_labelled_share)
+        if self.uncertainty_estimate not in GUIDER_UNCERTAINTY_MODES:
+            raise ValueError(
+                f"uncertainty_estimate must be one of {GUIDER_UNCERTAINTY_MODES}, got "
+                f"{self.uncertainty_estimate!r}.")
         check_warmup_share(self.uncertainty_warmup)
         check_m1_warmup_share(self.m1_warmup)
 

@@ -157,7 +157,8 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
                             rampup_steps=max(1, int(settings.mt_rampup_fraction * total_steps)),
                             **common)
     else:
-        uncertainty = {"m_vae": "fixed", "umn_semi": "zero", "umn": "guider"}[method]
+        uncertainty = {"m_vae": "fixed", "umn_semi": "zero",
+                       "umn": settings.uncertainty_estimate}[method]
         model = UncertaintyMiningNet(
             architecture=architecture, class_latent_dim=settings.class_latent_dim,
             uncertainty=uncertainty, fixed_uncertainty=noise_rate if method == "m_vae" else None,
