@@ -37,6 +37,7 @@ from scripts.harness import reporting  # noqa: E402
 from scripts.harness import umn_flags  # noqa: E402
 from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
+from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_integer("num_labels", 100, "Labelled training images (class-balanced).")
@@ -67,7 +68,7 @@ def settings_note(settings):
     """What the title says about `--uncertainty_estimate`, `--scale_by_noise_rate`,
     `--scale_by_labelled_share` and `--m1_warmup` (nothing when off)."""
     note = ""
-    if settings.uncertainty_estimate != "guider":
+    if settings.uncertainty_estimate != DEFAULT_UNCERTAINTY:
         note += f", UMN's eps from the guider's {settings.uncertainty_estimate}"
     if settings.model_noise_rate is not None:
         note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"

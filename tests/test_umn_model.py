@@ -148,17 +148,14 @@ def test_disbelief_mode_weights_labels_by_the_guiders_disbelief():
     model = make_umn(uncertainty="disbelief", uncertainty_warmup=0.0)
     images, labels = toy_data()
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
-    given = labels[:10]
-    guider = np.array(model.predict(images[:10], verbose=0))
-    disbelief = 1.0 - guider[np.arange(10), given]
-    np.testing.assert_allclose(model.label_uncertainty(images[:10], given, batch_size=4),
-                               disbelief, atol=1e-6)
-    # The labelled term of Eq. 7 with that eps (deterministic terms, eager and compiled).
-    low, high = model.uncertainty_clip
-    learner = np.array(model.learner_probabilities(images))
     labelled = labels >= 0
     rows = np.flatnonzero(labelled)
     eps = 1.0 - np.array(model.predict(images, verbose=0))[rows, labels[rows]]
+    np.testing.assert_allclose(model.label_uncertainty(images[rows], labels[rows], batch_size=4),
+                               eps, atol=1e-6)
+    # The labelled term of Eq. 7 with that eps (deterministic terms, eager and compiled).
+    low, high = model.uncertainty_clip
+    learner = np.array(model.learner_probabilities(images))
     weight = np.log(9.0 * (1.0 - np.clip(eps, low, high)) / np.clip(eps, low, high))
     expected = -np.sum(weight * learner[rows, labels[rows]]) / labelled.sum()
     compiled = tf.function(lambda x, y: model.compute_terms(x, y))

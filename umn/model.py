@@ -27,6 +27,8 @@ from umn.vae import StackedVae
 UNCERTAINTY_MODES = ("guider", "disbelief", "fixed", "zero")
 # The modes whose eps comes from the guider, per example (the others are constants).
 GUIDER_UNCERTAINTY_MODES = ("guider", "disbelief")
+# eps of Eq. 11, the paper's estimate.
+DEFAULT_UNCERTAINTY = "guider"
 DEFAULT_UNCERTAINTY_CLIP = (0.01, 0.8)
 # The labelled term is the paper's exact Eq. 7, f(eps) * q(y_obs | z_a)
 # ("linear"), with weight 1 relative to the per-example ELBO. Measured with
@@ -340,7 +342,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  latent_dim=architectures.DEFAULT_LATENT_DIM,
                  class_latent_dim=architectures.DEFAULT_CLASS_LATENT_DIM, conv_width=128,
                  dropout_rate=0.5,
-                 likelihood="auto", uncertainty="guider", fixed_uncertainty=None,
+                 likelihood="auto", uncertainty=DEFAULT_UNCERTAINTY, fixed_uncertainty=None,
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
                  labelled_share=DEFAULT_LABELLED_SHARE, noise_rate=DEFAULT_NOISE_RATE,
                  uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,

@@ -8,6 +8,7 @@ from umn.m1_warmup import check_m1_warmup_share
 from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
 from umn.model import DEFAULT_M1_WARMUP
+from umn.model import DEFAULT_UNCERTAINTY
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 from umn.model import GUIDER_UNCERTAINTY_MODES
 from umn.model import check_labelled_share
@@ -104,7 +105,7 @@ class RunSettings:
     label_weight: float = DEFAULT_LABEL_WEIGHT
     scale_by_noise_rate: object = UNSCALED
     scale_by_labelled_share: object = UNSCALED
-    uncertainty_estimate: str = "guider"
+    uncertainty_estimate: str = DEFAULT_UNCERTAINTY
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     m1_warmup: float = DEFAULT_M1_WARMUP
