@@ -6,7 +6,10 @@ components of the pixels): the reference a user would try first. Every row
 sees the same labelled subset, corrupted with symmetric within-class noise
 (`tf_data.noise.corrupt_within_classes`), and the same unlabelled images.
 Prints test error (%) as mean ± std over seeds, then the median wall time of
-one training run per method.
+one training run per method. `--methods=clean_labels` adds an oracle bound
+(eps = 0 with the wrong labels made unlabelled: UMN with an eps that knew
+the wrong labels from the first step and gave them no weight; it reads the
+ground truth, so it is not a method).
 
     python -m bench.umn_fidelity                      # mnist5k, 3 seeds, ~1 h on 2 cores
     python -m bench.umn_fidelity --dataset=digits --num_labels=50

@@ -39,6 +39,35 @@ def test_make_noisy_split_labels_a_balanced_corrupted_subset():
         experiment.make_noisy_split(data, 55, 0.3, seed=1)
 
 
+def test_clean_labels_bound_trains_eps_zero_on_the_right_labels_only(monkeypatch):
+    data = tf_data.load_dataset("digits")
+    split = experiment.make_noisy_split(data, 50, 0.3, seed=1)
+    clean = split.without_corrupted()
+    wrong = split.labelled_indices[split.is_corrupted]
+    right = split.labelled_indices[~split.is_corrupted]
+    assert np.all(clean.labels[wrong] == -1) and len(wrong) == 15
+    np.testing.assert_array_equal(clean.labels[right], data.y_train[right])
+    np.testing.assert_array_equal(np.delete(clean.labels, split.labelled_indices),
+                                  np.delete(split.labels, split.labelled_indices))
+    assert np.sum(split.labels >= 0) == 50  # the split itself is left as it was
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def spy(images, labels, *args):
+        seen["labels"] = labels
+        raise Stop
+
+    monkeypatch.setattr(experiment.streams, "semi_supervised_stream", spy)
+    with pytest.raises(Stop):
+        experiment.train_method("clean_labels", data, split, SMOKE, seed=1, noise_rate=0.3)
+    np.testing.assert_array_equal(seen["labels"], clean.labels)
+    model = experiment.build_model("clean_labels", (8, 8, 1), 10, SMOKE, seed=0, noise_rate=0.3)
+    assert model.uncertainty == "zero"
+
+
 def test_method_and_rate_validation():
     assert experiment.check_methods(["umn", "mentornet", "reweight"])[1:] == ("mentornet",
                                                                               "reweight")

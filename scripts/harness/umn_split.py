@@ -28,6 +28,20 @@ class NoisySplit:
         """Ground-truth corruption mask of the labelled subset (evaluation only)."""
         return self.noisy.is_corrupted
 
+    def without_corrupted(self):
+        """The same split with its corrupted labels made unlabelled (-1): an oracle.
+
+        Uses the ground truth, so only the `clean_labels` bound of the UMN
+        tables may call it: eps = 0 on the right labels and no weight at all
+        on the wrong ones from the first step, what UMN would reach with an
+        eps that knew the wrong labels. The wrong labels' images stay in the
+        training set as unlabelled images; `labelled_indices` and `noisy`
+        are kept.
+        """
+        labels = self.labels.copy()
+        labels[self.labelled_indices[np.asarray(self.is_corrupted, bool)]] = -1
+        return NoisySplit(labels, self.labelled_indices, self.noisy)
+
 
 def make_noisy_split(data, num_labels, noise_rate, seed):
     """Balanced labelled subset of `num_labels`, corrupted at `noise_rate`."""

@@ -16,7 +16,10 @@ One run = (dataset, method, noise rate, number of labels, seed):
 
 Methods (keys of `METHODS`): `supervised` (S-1), `supervised_resnet`
 (S-2), `mean_teacher` (MT), `m_vae` (M-VAE: the UMN VAE with eps fixed to
-the true corruption rate), `umn_semi` (UMN with eps = 0), `umn`, and the
+the true corruption rate), `umn_semi` (UMN with eps = 0), `umn`,
+`clean_labels` (an oracle bound, not a method: `umn_semi` with the
+corrupted labels made unlabelled, `NoisySplit.without_corrupted`; what UMN
+would reach if eps knew the wrong labels from the first step), and the
 supervised reweighting baselines `mentornet` (MN, data-driven MentorNet)
 and `reweight` (RW, Learning to Reweight) on S-1's network
 (`umn.architectures.classifier_model`), which train on the labelled
@@ -51,7 +54,7 @@ from tf_data.noise import corrupt_within_classes
 
 
 METHODS = ("supervised", "supervised_resnet", "mean_teacher", "m_vae", "umn_semi", "umn",
-           "mentornet", "reweight")
+           "clean_labels", "mentornet", "reweight")
 # S-2 (a ResNet on 50 labels) is left out of the default Table 1 run to keep
 # it within minutes on 2 CPU cores; add it with --methods.
 DEFAULT_TABLE1_METHODS = ("supervised", "mean_teacher", "m_vae", "umn_semi", "umn")
@@ -157,7 +160,7 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
                             rampup_steps=max(1, int(settings.mt_rampup_fraction * total_steps)),
                             **common)
     else:
-        uncertainty = {"m_vae": "fixed", "umn_semi": "zero",
+        uncertainty = {"m_vae": "fixed", "umn_semi": "zero", "clean_labels": "zero",
                        "umn": settings.uncertainty_estimate}[method]
         model = UncertaintyMiningNet(
             architecture=architecture, class_latent_dim=settings.class_latent_dim,
@@ -186,6 +189,8 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
     training = training or Training()
     keras.utils.set_random_seed(seed)
     num_classes = data.num_classes
+    if method == "clean_labels":
+        split = split.without_corrupted()
     stream, steps = streams.semi_supervised_stream(
         data.x_train, split.labels, num_classes, settings.labelled_per_batch,
         settings.batch_size - settings.labelled_per_batch, seed,
