@@ -52,7 +52,7 @@ def test_clean_labels_bound_trains_eps_zero_on_the_right_labels_only(monkeypatch
     assert np.sum(split.labels >= 0) == 50  # the split itself is left as it was
 
     class Stop(Exception):
-        pass
+        """Raised by the stream spy to end `train_method` before it trains."""
 
     seen = {}
 

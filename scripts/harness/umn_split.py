@@ -39,7 +39,7 @@ class NoisySplit:
         are kept.
         """
         labels = self.labels.copy()
-        labels[self.labelled_indices[np.asarray(self.is_corrupted, bool)]] = -1
+        labels[self.labelled_indices[self.is_corrupted]] = -1
         return NoisySplit(labels, self.labelled_indices, self.noisy)
 
 
