@@ -20,6 +20,7 @@ ground truth, so it is not a method).
     python -m bench.umn_fidelity --label_weight=0.3   # README: the labelled term's weight
     python -m bench.umn_fidelity --scale_by_noise_rate=estimate   # README: scaled by the rate
     python -m bench.umn_fidelity --m1_warmup=0   # the previous default: no M1 warm-up
+    python -m bench.umn_fidelity --uncertainty_estimate=guider   # the paper's eps (Eq. 11)
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -38,6 +39,7 @@ from sklearn.semi_supervised import LabelSpreading  # noqa: E402
 
 from scripts.harness import reporting  # noqa: E402
 from scripts.harness import umn_flags  # noqa: E402
+from scripts.harness import umn_settings  # noqa: E402
 from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
@@ -72,7 +74,7 @@ def settings_note(settings):
     `--scale_by_labelled_share` and `--m1_warmup` (nothing when off)."""
     note = ""
     if settings.uncertainty_estimate != DEFAULT_UNCERTAINTY:
-        note += f", UMN's eps from the guider's {settings.uncertainty_estimate}"
+        note += f", UMN's eps: {umn_settings.EPS_NAMES[settings.uncertainty_estimate]}"
     if settings.model_noise_rate is not None:
         note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
     if settings.model_labelled_share is not None:

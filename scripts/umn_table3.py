@@ -10,9 +10,11 @@ ranked CSVs of suspected labels.
 
 With `--preset=default` and no `--epochs`, the model trains 120 epochs
 (`scripts.harness.umn_tables.TABLE3_EPOCHS`; Tables 1-2 train the preset's
-150), and eps is read at the final one. Each row also reports
-`disbelief_auc`, the guider's 1 - q'(y_obs | x): a baseline score, not
-UMN's eps.
+150), and eps is read at the final one: by default the guider's
+disbelief 1 - q'(y_obs | x), with `--uncertainty_estimate=guider` the
+paper's |guider - learner| (Eq. 11). Each row also reports
+`disbelief_auc`, the ROC AUC of the guider's 1 - q'(y_obs | x): the
+default eps itself, a baseline score beside the paper's eps.
 """
 
 from absl import app

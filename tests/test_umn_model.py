@@ -69,7 +69,7 @@ def test_unlabelled_elbo_equals_explicit_sum_over_classes():
 
 
 def test_eps_is_zero_when_guider_equals_learner():
-    model = make_umn()
+    model = make_umn(uncertainty="guider")
     images, labels = toy_data()
     eps = model.label_uncertainty(images[:10], labels[:10])
     np.testing.assert_array_equal(eps, np.zeros(10, "float32"))
@@ -144,6 +144,16 @@ def test_baseline_modes_use_constant_eps(uncertainty, expected_eps):
                                np.full(10, expected_eps), atol=1e-7)
 
 
+def test_default_eps_is_the_guiders_disbelief():
+    model = make_umn()
+    assert model.uncertainty == "disbelief" and model.eps_from_guider
+    images, labels = toy_data()
+    rows = np.flatnonzero(labels >= 0)[:10]
+    guider = np.array(model.predict(images[rows], verbose=0))
+    np.testing.assert_allclose(model.label_uncertainty(images[rows], labels[rows]),
+                               1.0 - guider[np.arange(len(rows)), labels[rows]], atol=1e-6)
+
+
 def test_disbelief_mode_weights_labels_by_the_guiders_disbelief():
     model = make_umn(uncertainty="disbelief", uncertainty_warmup=0.0)
     images, labels = toy_data()
@@ -172,7 +182,7 @@ def in_index_order(issues):
 
 
 def test_label_issues_disbelief_reads_the_guider_and_eps_both_models():
-    model = make_umn()
+    model = make_umn(uncertainty="guider")
     images, labels = toy_data()
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
     given = labels[:10]
@@ -356,7 +366,12 @@ def test_default_model_has_no_rate_variable_and_fit_takes_a_labelled_dict():
 
 
 def labelled_term_scale(model, images, labels):
-    """The factor on `label_loss` in the model's loss, read off `compute_terms`."""
+    """The factor on `label_loss` in the model's loss, read off `compute_terms`.
+
+    Use a model with `uncertainty="guider"`: its eps is 0 before training, so
+    every label has the full weight f(low), the labelled term is large
+    against the bound, and the ratio is exact to float32 rounding.
+    """
     terms = model.compute_terms(images, labels, training=False)
     loss, elbo, label = (float(ops.convert_to_numpy(terms[key]))
                          for key in ("loss", "elbo_loss", "label_loss"))
@@ -364,7 +379,7 @@ def labelled_term_scale(model, images, labels):
 
 
 def test_fit_on_arrays_counts_the_labelled_share():
-    model = make_umn(labelled_share="count", label_weight=2.0)
+    model = make_umn(labelled_share="count", label_weight=2.0, uncertainty="guider")
     images, labels = toy_data()  # 10 labelled of 40
     assert model.needs_labelled_share()
     model.fit(images, labels, batch_size=10, epochs=1, verbose=0)
@@ -392,12 +407,12 @@ def test_fit_on_a_stream_asks_for_the_labelled_share_first():
 def test_labelled_share_multiplies_the_rate_scale():
     images, labels = toy_data()
     f = lambda eps: np.log(9 * (1 - eps) / eps)  # noqa: E731
-    model = make_umn(labelled_share=0.1, noise_rate=0.3, label_weight=0.7)
+    model = make_umn(labelled_share=0.1, noise_rate=0.3, label_weight=0.7, uncertainty="guider")
     assert labelled_term_scale(model, images, labels) == pytest.approx(
         0.7 * 0.1 * f(0.3) / f(0.01), rel=1e-4)
     # Uncounted, the share leaves the term as it is (a hand-written loop).
-    assert labelled_term_scale(make_umn(labelled_share="count", label_weight=0.7),
-                               images, labels) == pytest.approx(0.7, rel=1e-4)
+    uncounted = make_umn(labelled_share="count", label_weight=0.7, uncertainty="guider")
+    assert labelled_term_scale(uncounted, images, labels) == pytest.approx(0.7, rel=1e-4)
 
 
 @pytest.mark.parametrize("share", [0.0, -0.5, 1.5, "half", True, float("nan")])

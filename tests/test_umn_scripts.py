@@ -180,7 +180,7 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     printed = run_script("umn_table3", "--preset=smoke", f"--output_dir={tmp_path}",
                          "--threshold=0.05")
     assert read_results(str(tmp_path))["threshold"] == "0.05"
-    assert "disbelief_auc" in printed and "not UMN's eps" in printed
+    assert "disbelief_auc" in printed and "the default eps" in printed
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
 
 
@@ -240,7 +240,8 @@ def test_scaling_flags_reject_other_words_and_numbers(flag, word, message, numbe
 
 
 @pytest.mark.parametrize("preset, flag, expected", [
-    ("default", None, "guider"), ("paper", None, "guider"), ("default", "disbelief", "disbelief")])
+    ("default", None, "disbelief"), ("paper", None, "guider"), ("default", "guider", "guider"),
+    ("paper", "disbelief", "disbelief")])
 def test_uncertainty_estimate_reaches_the_umn_method_only(preset, flag, expected):
     settings = script_flags.settings_from_flags(flag_values(preset=preset,
                                                             uncertainty_estimate=flag))
@@ -346,8 +347,10 @@ def test_umn_fidelity_bench_takes_the_papers_eps_schedule_a_rate_and_a_label_wei
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,label_spreading",
                          "--uncertainty_warmup=0", "--learning_rate=2e-3", "--label_weight=0.3",
-                         "--label_term=log", "--scale_by_labelled_share=count")
+                         "--label_term=log", "--scale_by_labelled_share=count",
+                         "--uncertainty_estimate=guider")
     assert "UMN Table 1 on digits" in printed and "label_spreading" in printed
+    assert "UMN's eps: the paper's |guider - learner| (Eq. 11)" in printed
     assert "label weight 0.3" in printed
     assert "labelled term scaled by labelled share count" in printed
     assert "Wall time" in printed or "wall time" in printed

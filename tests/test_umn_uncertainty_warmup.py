@@ -21,9 +21,9 @@ def f_weight(eps, num_classes=10):
     return np.log((num_classes - 1) * (1 - eps) / eps)
 
 
-def moved_guider_model():
+def moved_guider_model(uncertainty="disbelief"):
     """A UMN whose learner has moved away from its guider (eps well above the clip's low)."""
-    model = make_umn(ema_decay=0.5)
+    model = make_umn(ema_decay=0.5, uncertainty=uncertainty)
     rng = np.random.default_rng(0)
     for network in model.vae.classifier_networks.values():
         for weight in network.trainable_weights:
@@ -33,22 +33,29 @@ def moved_guider_model():
 
 
 def expected_label_loss(model, images, labels, during_warmup):
-    """-mean over labelled rows of f(weight eps) * q(y_obs | z_a), by hand in NumPy."""
+    """-mean over labelled rows of f(eps) * q(y_obs | z_a), by hand in NumPy.
+
+    eps is the guider's disbelief `1 - q'(y_obs)` (the default) or the paper's
+    `|q'(y_obs) - q(y_obs)|` (Eq. 11, `uncertainty="guider"`).
+    """
     labelled = labels >= 0
     x, y = images[labelled], labels[labelled]
     learner = ops.convert_to_numpy(model.learner_probabilities(x)).astype(np.float64)
     guider = ops.convert_to_numpy(model.guider(x)).astype(np.float64)
     rows = np.arange(len(y))
     low, high = model.uncertainty_clip
-    eps = np.clip(np.abs(guider[rows, y] - learner[rows, y]), low, high)
+    raw = {"disbelief": 1.0 - guider[rows, y],
+           "guider": np.abs(guider[rows, y] - learner[rows, y])}[model.uncertainty]
+    eps = np.clip(raw, low, high)
     if during_warmup:
         eps = np.full_like(eps, low)
     return -np.mean(f_weight(eps) * learner[rows, y])
 
 
+@pytest.mark.parametrize("uncertainty", ["disbelief", "guider"])
 @pytest.mark.parametrize("compiled", [False, True])
-def test_label_term_weights_by_low_before_the_start_step_and_by_eps_after(compiled):
-    model, images, labels = moved_guider_model()
+def test_label_term_weights_by_low_before_the_start_step_and_by_eps_after(compiled, uncertainty):
+    model, images, labels = moved_guider_model(uncertainty)
     eps = model.label_uncertainty(images[labels >= 0], labels[labels >= 0])
     assert eps.max() > 0.01  # the guider lags: the two weightings differ
     terms = model.compute_terms

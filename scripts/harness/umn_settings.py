@@ -61,9 +61,10 @@ class RunSettings:
             weight is `label_weight`) or `"count"` (times `n_L / N`, counted
             per run; `UncertaintyMiningNet(labelled_share="count")`) or a
             share in (0, 1]; `--scale_by_labelled_share`.
-        uncertainty_estimate: how UMN estimates eps: `"guider"` (default:
-            Eq. 11, the paper's) or `"disbelief"` (the guider's
-            `1 - q'(y_obs)`, `UncertaintyMiningNet(uncertainty="disbelief")`);
+        uncertainty_estimate: how UMN estimates eps: `"disbelief"`
+            (default: the guider's `1 - q'(y_obs)`, not the paper's) or
+            `"guider"` (Eq. 11, the paper's; `paper`), as
+            `UncertaintyMiningNet(uncertainty=...)`;
             `--uncertainty_estimate`. Only the `umn` method reads it.
         uncertainty_clip: `(low, high)` clip interval of eps.
         uncertainty_warmup: share of the run's steps before UMN's label
@@ -144,6 +145,10 @@ class RunSettings:
                 else self.scale_by_labelled_share)
 
 
+# What each `uncertainty_estimate` is, for titles and axes.
+EPS_NAMES = {"guider": "the paper's |guider - learner| (Eq. 11)",
+             "disbelief": "the guider's disbelief 1 - q'(y_obs)"}
+
 PRESETS = {
     "smoke": RunSettings(epochs=1, batch_size=40, labelled_per_batch=10, hidden_units=16,
                          latent_dim=4, class_latent_dim=2, conv_width=4, resnet_width=4,
@@ -151,5 +156,6 @@ PRESETS = {
     "default": RunSettings(),
     "paper": RunSettings(epochs=350, batch_size=100, labelled_per_batch=5, latent_dim=50,
                          class_latent_dim=50, resnet_width=16, resnet_blocks=4,
-                         uncertainty_warmup=0.0, m1_warmup=0.0, scale_by_noise_rate=UNSCALED),
+                         uncertainty_estimate="guider", uncertainty_warmup=0.0, m1_warmup=0.0,
+                         scale_by_noise_rate=UNSCALED),
 }
