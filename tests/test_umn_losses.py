@@ -220,7 +220,7 @@ def test_eps_histogram_stacks_clean_under_corrupted_per_epoch():
     many = plots.eps_histogram_figure([np.full(3, k / 10) for k in range(10)], max_rows=4)
     labels = [ax.get_ylabel() for ax in many.get_axes()]
     assert len(labels) == 4 and labels[0] == "epoch 1" and labels[-1] == "epoch 10"
-    assert many.get_axes()[-1].get_xlabel() == "eps = |guider - learner| on the given label"
+    assert many.get_axes()[-1].get_xlabel() == "eps on the given label"
     named = plots.eps_histogram_figure(eps, eps_name="1 - q'(y_obs)")
     assert named.get_axes()[-1].get_xlabel() == "eps = 1 - q'(y_obs) on the given label"
 

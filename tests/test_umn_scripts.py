@@ -157,6 +157,15 @@ def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
                               threshold="mean", output_dir=str(tmp_path))
 
 
+def test_run_table3_says_which_eps_it_read(tmp_path, capsys):
+    settings = dataclasses.replace(SMOKE, uncertainty_estimate="guider")
+    experiment.run_table3(noise_rates=(0.3,), seeds=(0,), settings=settings,
+                          output_dir=str(tmp_path))
+    printed = capsys.readouterr().out
+    assert "eps: the paper's |guider - learner| (Eq. 11)" in printed
+    assert "a baseline beside the paper's eps of Eq. 11" in printed
+
+
 @pytest.mark.slow
 def test_umn_table1_script_smoke(tmp_path, run_script):
     printed = run_script("umn_table1", "--preset=smoke", f"--output_dir={tmp_path}")
@@ -180,7 +189,8 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     printed = run_script("umn_table3", "--preset=smoke", f"--output_dir={tmp_path}",
                          "--threshold=0.05")
     assert read_results(str(tmp_path))["threshold"] == "0.05"
-    assert "disbelief_auc" in printed and "the default eps" in printed
+    assert "eps: the guider's disbelief 1 - q'(y_obs)" in printed  # the default eps
+    assert "disbelief_auc" in printed and "eps itself here" in printed
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
 
 

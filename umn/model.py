@@ -58,9 +58,12 @@ DEFAULT_LABEL_WEIGHT = 1.0
 # Every label weighted f(low) (eps = 0) for the first third of the optimiser
 # steps, then the paper's f(eps). Measured with 3 seeds on real 28x28 digits
 # (mnist5k, 100 labels) and on the embedded digits (50 labels): see the
-# README, "Uncertainty Mining Net". Early eps is larger on clean labels than
-# on corrupted ones (the learner is still learning the clean ones), so the
-# paper's weighting from step 0 down-weights the labels it should trust.
+# README, "Uncertainty Mining Net". Early on, the paper's eps (Eq. 11) is
+# larger on clean labels than on corrupted ones (the learner is still
+# learning the clean ones), so its weighting from step 0 down-weights the
+# labels it should trust; the disbelief (the default eps) of a young guider
+# doubts every label alike. A tenth of the run (measured with the
+# disbelief) costs the digits' Table 2 at 400 labels (README).
 DEFAULT_UNCERTAINTY_WARMUP = 1.0 / 3.0
 # Share of the optimiser steps that train M1 alone before the whole
 # objective (Kingma et al.'s two-stage recipe in one run; `umn.m1_warmup`).
@@ -210,8 +213,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     `0 < low < high < (C - 1) / C`, where f is finite, positive and
     decreasing. Default `(0.01, 0.8)`: for C = 10 the weight runs from
     f(0.01) = 6.8 (fully trusted) to f(0.8) = 0.81 (an 8.4x down-weighting).
-    A lower `low` only raises the weight of labels the two models already
-    agree on.
+    A lower `low` only raises the weight of labels already trusted (the
+    guider certain of them, or with Eq. 11 the two models agreeing).
 
     What the paper's eps (Eq. 11, `"guider"`) measures: the guider lags
     the learner, so it is large where
@@ -232,9 +235,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     (0 until `fit` sets it, so a hand-written loop over `train_step` uses
     eps from the start). The per-step eps of
     training also carries the eta / eta' and `z_a` sampling noise. Where
-    both models are certain of a label, q(y_obs) saturates at 1.0 in
-    float32 and eps is exactly 0, so the paper's rule "corrupted if
-    eps > 0" flags every label that either model is unsure of (README,
+    the guider (for Eq. 11: both models) is certain of a label, q(y_obs)
+    saturates at 1.0 in float32 and eps is exactly 0, so the paper's rule
+    "corrupted if eps > 0" flags every label not saturated on (README,
     Table 3, "F1 of the paper's rule"). To find
     wrong labels use `label_issues`: its default score is the guider's
     disbelief `1 - q'(y_obs | x)`, the default eps (`score="eps"` gives

@@ -20,11 +20,12 @@ class UncertaintyWarmup(StepSwitch):
     start of `fit` to `round(share * total_steps)`. Before that optimiser
     step the labelled term of Eq. 7 weights every label by `f(low)` (eps
     at the clip's lower end, the eps = 0 objective); from it on by the
-    paper's `f(eps(z_a))` (Eq. 9, 11). Why: early in training eps is
-    larger on the labels the learner is still learning (mostly the clean
-    ones) than on the corrupted ones, so the paper's weight first
-    down-weights exactly the labels it should trust (see
-    `UncertaintyMiningNet`).
+    paper's `f(eps(z_a))` (Eq. 9). Why: early in training the paper's eps
+    (Eq. 11) is larger on the labels the learner is still learning (mostly
+    the clean ones) than on the corrupted ones, so its weight first
+    down-weights exactly the labels it should trust; the default eps, the
+    guider's disbelief, doubts every label alike while the guider is young
+    (see `UncertaintyMiningNet`).
 
     `UncertaintyMiningNet.fit` adds this callback itself when the model's
     `uncertainty_warmup > 0` and none is given; pass one explicitly to fix

@@ -12,8 +12,9 @@ def otsu_threshold(values, bins=256):
     The default rule of Table 3. The paper's rule, "corrupted if eps > 0",
     is scored beside it (`f1_eps_positive`), but it is a statement about
     float precision rather than a ranking: in float32, eps is exactly 0
-    only where learner and guider both give the label probability 1.0, so
-    the rule flags every label that either model is not saturated on.
+    only where the label's probability is exactly 1.0 (in the guider for
+    the disbelief, the default eps; in learner and guider both for the
+    paper's Eq. 11), so the rule flags every label not saturated on.
     The paper's Figure 4b shows eps becoming bimodal, so we split the
     final eps at the threshold that best separates two modes. It needs no
     knowledge of the noise rate and no clean set.

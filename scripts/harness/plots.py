@@ -29,7 +29,7 @@ def _epochs_to_draw(num_epochs, max_rows):
 
 
 def eps_histogram_figure(eps_per_epoch, is_corrupted=None, bins=40, value_range=None,
-                         max_rows=6, epoch_numbers=None, eps_name="|guider - learner|"):
+                         max_rows=6, epoch_numbers=None, eps_name=None):
     """Per-epoch eps histograms as a matplotlib `Figure`.
 
     Args:
@@ -39,7 +39,8 @@ def eps_histogram_figure(eps_per_epoch, is_corrupted=None, bins=40, value_range=
         value_range: `(low, high)` of the eps axis; default `(0, max eps)`.
         max_rows: at most this many epochs are drawn.
         epoch_numbers: optional labels of the epochs (default 1, 2, ...).
-        eps_name: what eps is, for the x axis (default the paper's Eq. 11).
+        eps_name: what eps is, for the x axis (e.g. the guider's disbelief);
+            default just "eps".
 
     Returns:
         The `Figure` (one `Axes` per drawn epoch).
@@ -69,7 +70,8 @@ def eps_histogram_figure(eps_per_epoch, is_corrupted=None, bins=40, value_range=
         ax.tick_params(axis="y", labelsize="small")
     if corrupted.any():
         axes[0].legend(loc="upper right", fontsize="small")
-    axes[-1].set_xlabel(f"eps = {eps_name} on the given label")
+    axes[-1].set_xlabel(f"eps = {eps_name} on the given label" if eps_name
+                        else "eps on the given label")
     figure.suptitle("Label uncertainty per epoch (counts)")
     return figure
 

@@ -38,7 +38,7 @@ class RunSettings:
     noise, 150 about 13-17%), and M1 trained alone for the first 5% of
     the steps (Kingma et al.'s two-stage recipe in one run). `paper` has
     the paper's 350 epochs and 5 labelled + 95 unlabelled examples per
-    batch, and neither warm-up.
+    batch, neither warm-up, and the paper's eps (Eq. 11).
 
     Attributes:
         epochs: passes over the unlabelled set (supervised baselines get the
