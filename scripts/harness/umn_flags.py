@@ -13,6 +13,7 @@ from umn.model import ESTIMATE_NOISE_RATE
 from umn.model import GUIDER_UNCERTAINTY_MODES
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
+from scripts.harness.umn_settings import EPS_NAMES
 from scripts.harness.umn_settings import UNSCALED
 
 
@@ -62,8 +63,9 @@ def define_settings_flags():
                         "'count' (n_L / N of each run), 'none' (not scaled) or a number in "
                         "(0, 1]. With --label_term=log use --label_weight=2 with 'count'.")
     flags.DEFINE_enum("uncertainty_estimate", None, list(GUIDER_UNCERTAINTY_MODES),
-                      "UMN's eps: disbelief (the guider's 1 - q'(y_obs), not the paper's; "
-                      "preset if unset) or guider (Eq. 11, |guider - learner|, the paper's).")
+                      "UMN's eps (preset if unset): " + "; ".join(
+                          f"{mode}: {EPS_NAMES[mode]}" for mode in GUIDER_UNCERTAINTY_MODES)
+                      + ".")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
