@@ -187,7 +187,7 @@ def test_label_issues_disbelief_reads_the_guider_and_eps_both_models():
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=3, verbose=0)
     given = labels[:10]
     guider = np.array(model.predict(images[:10], verbose=0))
-    disbelief = model.label_issues(images[:10], given, batch_size=4)
+    disbelief = model.label_issues(images[:10], given, score="disbelief", batch_size=4)
     assert disbelief.score_name == "wrong_label_probability"
     np.testing.assert_allclose(in_index_order(disbelief), 1.0 - guider[np.arange(10), given],
                                atol=1e-6)
@@ -205,7 +205,8 @@ def test_label_issues_disbelief_reads_the_guider_and_eps_both_models():
     # Without a guider, disbelief is the learner's (what predict returns).
     plain = make_umn(uncertainty="zero", ema_decay=None)
     learner = np.array(plain.learner_probabilities(images[:10]))
-    np.testing.assert_allclose(in_index_order(plain.label_issues(images[:10], given)),
+    np.testing.assert_allclose(in_index_order(plain.label_issues(images[:10], given,
+                                                                score="disbelief")),
                                1.0 - learner[np.arange(10), given], atol=1e-6)
 
 

@@ -130,3 +130,29 @@ def test_rate_scaled_label_weight_is_the_m_vae_weight_relative_to_a_trusted_labe
         assert value == pytest.approx(expected, rel=1e-5)
     unknown = losses.rate_scaled_label_weight(-1.0, C, clip)
     assert float(ops.convert_to_numpy(unknown)) == 1.0
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("clusters 30%", (0.322927348380756, 0.45768218825991935, 0.62875, 0.7898369372540152)),
+    ("clusters 50%", (0.6323366852950012, 0.7779647916859052, 0.28708333333333336,
+                      0.5103352288068866)),
+    # Few labels and a kNN island without any: rows left without mass.
+    ("island", (0.6666666666666667, 0.5416666666666666, 0.17647058823529413,
+                0.3333333333333333)),
+])
+def test_estimate_noise_rate_keeps_its_values(case, expected):
+    # Golden values of the estimator before its label spreading moved to
+    # umn.label_spreading: the move must not change a single estimate.
+    if case == "island":
+        rng = np.random.default_rng(0)
+        points = np.r_[rng.normal(size=(30, 3)), rng.normal(size=(10, 3)) + 100]
+        labels = np.full(40, -1)
+        labels[:6] = [0, 1, 1, 2, 2, 1]
+        estimate = estimate_noise_rate(points, labels, 3, num_components=3, seed=0)
+    else:
+        noise, seed = (0.3, 0) if case == "clusters 30%" else (0.5, 2)
+        points, labels = clustered_set(noise, seed=seed)
+        estimate = estimate_noise_rate(points, labels, C, num_components=10, seed=seed)
+    np.testing.assert_allclose(
+        (estimate.rate, estimate.held_out_disagreement, estimate.cross_agreement,
+         estimate.classifier_accuracy), expected, rtol=1e-12)

@@ -142,6 +142,12 @@ def test_run_table3_writes_metrics_histogram_and_csv(tmp_path):
                 "f1_eps_positive"):
         assert key in row
     assert 0.0 <= row["f1_eps_positive"] <= 1.0
+    # label_issues' default detector, scored on the same labels beside eps.
+    for metric in experiment.DETECTION_METRICS:
+        assert 0.0 <= row["issues_" + metric] <= 1.0
+    precision, recall = row["issues_precision"], row["issues_recall"]
+    assert row["issues_f1"] == pytest.approx(
+        2 * precision * recall / (precision + recall) if precision + recall else 0.0)
     # eps's ROC AUC at every epoch; the last is the final epoch's roc_auc.
     assert len(row["roc_auc_by_epoch"]) == SMOKE.epochs
     assert row["roc_auc_by_epoch"][-1] == pytest.approx(row["roc_auc"])
@@ -191,6 +197,7 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     assert read_results(str(tmp_path))["threshold"] == "0.05"
     assert "eps: the guider's disbelief 1 - q'(y_obs)" in printed  # the default eps
     assert "disbelief_auc" in printed and "eps itself here" in printed
+    assert "issues_f1" in printed and "held-out label spreading" in printed
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
 
 

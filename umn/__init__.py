@@ -9,10 +9,12 @@ require_tensorflow_backend("umn")
 
 # The imports below come after the backend check on purpose.
 
+from umn import label_spreading  # noqa: F401
 from umn import losses  # noqa: F401
 from umn import noise_rate  # noqa: F401
 from umn import streams  # noqa: F401
 from umn.guider import Guider
+from umn.label_spreading import held_out_label_posterior
 from umn.m1_warmup import M1Warmup
 from umn.mean_teacher import MeanTeacher
 from umn.model import UncertaintyMiningNet
@@ -27,6 +29,6 @@ from umn.streams import semi_supervised_stream
 __all__ = [
     "Guider", "M1Warmup", "MeanTeacher", "NoiseRateEstimate", "StackedVae", "SupervisedClassifier",
     "UncertaintyMiningNet", "UncertaintyWarmup",
-    "estimate_noise_rate", "labelled_stream", "losses", "noise_rate", "semi_supervised_stream",
-    "streams",
+    "estimate_noise_rate", "held_out_label_posterior", "label_spreading", "labelled_stream",
+    "losses", "noise_rate", "semi_supervised_stream", "streams",
 ]

@@ -18,6 +18,8 @@ from tf_data.label_issues import issues_from_probabilities
 from tf_data.label_issues import rank_label_issues
 from umn.batches import check_batch_images
 from umn.batches import unpack_batch
+from umn.label_spreading import DEFAULT_FOLDS
+from umn.label_spreading import held_out_label_posterior
 from umn.streams import check_partial_labels
 
 
@@ -52,7 +54,7 @@ class KerasContract:
     * optionally `_after_optimizer_step()` (e.g. the EMA update of a guider);
     * `label_issue_scores`: the `score` values `label_issues` accepts, and
       `_label_scores(images, labels, score, batch_size)` for any besides
-      `"disbelief"`.
+      `"disbelief"` and `"with_held_out"`.
 
     Sample weights and `class_weight` are rejected (`umn.batches.
     unpack_batch`): the objectives have no per-example weights. Data given
@@ -69,7 +71,10 @@ class KerasContract:
     ...         return {"loss": ..., "probabilities": ..., "trackers": []}
     """
 
-    label_issue_scores = ("disbelief",)
+    # The scores read off a class posterior (`issues_from_probabilities`);
+    # a host adds its own after them (`_label_scores`).
+    posterior_scores = ("disbelief", "with_held_out")
+    label_issue_scores = posterior_scores
 
     # ----------------------------------------------------------- input checks
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -170,44 +175,73 @@ class KerasContract:
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
     # ----------------------------------------------------------- label issues
-    def label_issues(self, x, y, score="disbelief", batch_size=256):
+    def label_issues(self, x, y, score="disbelief", batch_size=256, seed=0):
         """Ranks the given labels by how likely the model finds them wrong.
 
-        `score="disbelief"`: `1 - p(y | x)` of what `predict` returns, the
-        probability that the given label is wrong (`tf_data.label_issues.
-        issues_from_probabilities`; score name `"wrong_label_probability"`).
-        The suggested label is `argmax predict(x)`. Unlabelled rows (label
-        -1) are dropped, not scored; `indices` are positions in `x`.
+        Scores (larger = more likely wrong; score name
+        `"wrong_label_probability"`, `1 - p(y | x)` under a posterior `p`,
+        `tf_data.label_issues.issues_from_probabilities`):
+
+        * `"disbelief"`: `p` is what `predict` returns; the suggested label
+          is its argmax.
+        * `"with_held_out"`: `p` is the mean of what `predict` returns and
+          of a label-spreading posterior that never saw the row's own label
+          (`umn.label_spreading.held_out_label_posterior`, 5 folds of the
+          labels, the rows of `x`, labelled or not, in its kNN graph, up
+          to 10,000 unlabelled ones). The
+          model was trained on the labels it judges and believes many of
+          the wrong ones; the held-out view cannot, and the two make
+          different mistakes (as `robustcrf.find_label_issues` averages
+          its CRF with held-out networks). The suggested label is the
+          mean's argmax.
+
+        `1 - p(y | x) > 0.5` (the label more likely wrong than right) is a
+        natural cut. Unlabelled rows (label -1) are dropped, not scored;
+        `indices` are positions in `x`.
 
         Args:
             x: `(n, H, W, K)` images.
             y: `(n,)` their given labels in `[0, C)`, -1 for unlabelled rows.
             score: one of `label_issue_scores`.
             batch_size: examples per forward pass.
+            seed: int seed of the held-out view's folds and PCA
+                (`"with_held_out"` only).
 
         Returns:
             A `tf_data.label_issues.LabelIssues` over the labelled rows, most
             suspicious first.
 
+        Raises:
+            ValueError: an unknown score, no labelled row, labels out of
+                range, or `"with_held_out"` with fewer than 2 labelled rows.
+
         Example:
 
-        >>> issues = model.label_issues(x_train, noisy_labels)
-        >>> issues.flagged().to_csv("suspected_labels.csv")
+        >>> issues = model.label_issues(x_train, partial_labels, score="with_held_out")
+        >>> issues[issues.scores > 0.5].to_csv("suspected_labels.csv")
         """
         if score not in self.label_issue_scores:
             raise ValueError(f"score must be one of {self.label_issue_scores} for "
                              f"{type(self).__name__}, got {score!r}.")
-        images = validation.check_images(x, "x")
+        all_images = validation.check_images(x, "x")
         given = np.asarray(y)
-        validation.check_same_length(x=images, y=given)
+        validation.check_same_length(x=all_images, y=given)
         rows = np.flatnonzero(given != UNLABELLED)
         if len(rows) == 0:
             raise ValueError(f"label_issues needs labelled examples; every label is "
                              f"{UNLABELLED} (unlabelled).")
         labels = validation.check_labels(given[rows], self.num_classes, "y")
-        images = images[rows]
+        images = all_images[rows]
         probabilities = self.predict(images, batch_size=batch_size, verbose=0)
-        if score == "disbelief":
+        if score == "with_held_out":
+            if len(rows) < 2:
+                raise ValueError("score='with_held_out' needs at least 2 labelled rows (each "
+                                 "is judged from the others' labels); use 'disbelief'.")
+            held_out = held_out_label_posterior(
+                all_images, given, self.num_classes, folds=min(DEFAULT_FOLDS, len(rows)),
+                seed=seed)
+            probabilities = 0.5 * (np.asarray(probabilities, np.float64) + held_out)
+        if score in self.posterior_scores:
             issues = issues_from_probabilities(probabilities, labels)
         else:
             issues = rank_label_issues(

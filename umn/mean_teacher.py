@@ -38,8 +38,10 @@ class MeanTeacher(KerasContract, keras.Model):
     of the training forward pass in `fit` and the teacher's (what
     `predict` returns) in `evaluate` / validation, where the objective is
     computed on unperturbed inputs. `label_issues(x, y)` ranks given labels
-    by the teacher's `1 - p(y | x)`; `export(path)` writes a SavedModel
-    whose `serve(x)` is `predict(x)`.
+    by the teacher's `1 - p(y | x)` (`score="with_held_out"` averages the
+    teacher with a label-spreading view that never saw the label, as UMN's
+    default does; not measured for the Mean Teacher); `export(path)` writes
+    a SavedModel whose `serve(x)` is `predict(x)`.
 
     Args:
         image_shape: `(H, W, K)`.

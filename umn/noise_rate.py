@@ -13,16 +13,18 @@ components, and `UncertaintyMiningNet` scales its labelled term by it
 import dataclasses
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.semi_supervised import LabelSpreading
 
 from tf_data import validation
+from umn.label_spreading import DEFAULT_COMPONENTS
+from umn.label_spreading import DEFAULT_MAX_UNLABELLED
+from umn.label_spreading import DEFAULT_NEIGHBOURS
+from umn.label_spreading import balanced_parts
+from umn.label_spreading import graph_rows
+from umn.label_spreading import label_spreading_predictions
+from umn.label_spreading import principal_components
 from umn.streams import check_partial_labels
 
-DEFAULT_COMPONENTS = 50
-DEFAULT_NEIGHBOURS = 7
 DEFAULT_REPEATS = 4
-DEFAULT_MAX_UNLABELLED = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,24 +88,6 @@ def rate_from_agreements(held_out_disagreement, cross_agreement, num_classes):
     return float(spread * (1.0 - signal)), float(accuracy)
 
 
-def label_spreading_predictions(features, labels, num_neighbours):
-    """Zhou et al.'s label spreading on a kNN graph (scikit-learn's `LabelSpreading`).
-
-    Args:
-        features: `(n, D)` features of every row.
-        labels: `(n,)` labels, -1 for the rows to predict.
-        num_neighbours: k of the kNN graph.
-
-    Returns:
-        `(n,)` int64 predicted classes (the labels present in `labels`).
-    """
-    model = LabelSpreading(kernel="knn", n_neighbors=num_neighbours)
-    model.fit(features, labels)
-    distributions = model.label_distributions_
-    # Columns follow the classes present in `labels`; map them back to 0..C-1.
-    return model.classes_[np.argmax(distributions, axis=1)].astype(np.int64)
-
-
 def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMPONENTS,
                         num_neighbours=DEFAULT_NEIGHBOURS, repeats=DEFAULT_REPEATS,
                         max_unlabelled=DEFAULT_MAX_UNLABELLED, seed=0):
@@ -162,21 +146,17 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
     for value, name in ((num_components, "num_components"), (num_neighbours, "num_neighbours"),
                         (repeats, "repeats"), (max_unlabelled, "max_unlabelled")):
         validation.check_positive_int(value, name)
-    labelled = np.flatnonzero(labels >= 0)
-    unlabelled = np.flatnonzero(labels < 0)
+    any_unlabelled = bool(np.any(labels < 0))
     # Without unlabelled rows a third of the labelled rows plays their part.
-    num_parts = 2 if len(unlabelled) else 3
-    if len(labelled) < num_parts:
+    num_parts = 2 if any_unlabelled else 3
+    if np.sum(labels >= 0) < num_parts:
         raise ValueError(
             f"estimate_noise_rate needs at least {num_parts} labelled rows"
-            f"{'' if len(unlabelled) else ' when no row is unlabelled'}, got {len(labelled)}.")
+            f"{'' if any_unlabelled else ' when no row is unlabelled'}, "
+            f"got {int(np.sum(labels >= 0))}.")
     rng = np.random.default_rng(seed)
-    if len(unlabelled) > max_unlabelled:
-        unlabelled = np.sort(rng.choice(unlabelled, max_unlabelled, replace=False))
-    rows = np.concatenate([labelled, unlabelled])
-    flat = features[rows].reshape(len(rows), -1)
-    components = min(num_components, flat.shape[1], len(rows))
-    reduced = PCA(components, random_state=seed).fit_transform(flat)
+    labelled, rows = graph_rows(labels, max_unlabelled, rng)
+    reduced = principal_components(features[rows], num_components, seed)
     observed = labels[labelled]
     num_labelled = len(labelled)
     neighbours = min(num_neighbours, len(rows) - 1)
@@ -203,25 +183,3 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
     rate, accuracy = rate_from_agreements(held_out, cross, num_classes)
     return NoiseRateEstimate(rate, held_out, cross, accuracy)
 
-
-def balanced_parts(observed, num_parts, rng):
-    """Deals the labelled rows into `num_parts` parts, every class spread evenly.
-
-    Each class's rows are shuffled and dealt round-robin, starting at a
-    random part so that leftover rows do not pile up in part 0. With fewer
-    rows than parts in every class a part can stay empty (the caller
-    checks).
-
-    Args:
-        observed: `(n,)` labels of the labelled rows.
-        num_parts: how many parts.
-        rng: a `np.random.Generator`.
-
-    Returns:
-        `(n,)` int64 part index in `[0, num_parts)` per row.
-    """
-    part = np.empty(len(observed), dtype=np.int64)
-    for label in np.unique(observed):
-        members = rng.permutation(np.flatnonzero(observed == label))
-        part[members] = (np.arange(len(members)) + rng.integers(num_parts)) % num_parts
-    return part

@@ -33,7 +33,9 @@ class SupervisedClassifier(KerasContract, keras.Model):
     labelled rows), `accuracy` and the metrics given to `compile`, all
     computed on the labelled rows (label >= 0) only, from the
     classifier's probabilities (on perturbed inputs in training mode during
-    `fit`). `label_issues(x, y)` ranks given labels by `1 - p(y | x)`;
+    `fit`). `label_issues(x, y)` ranks given labels by `1 - p(y | x)`
+    (`score="with_held_out"` averages it with a label-spreading view that
+    never saw the label, as UMN's default does; not measured here);
     `export(path)` writes a SavedModel whose `serve(x)` is `predict(x)`.
 
     Args:

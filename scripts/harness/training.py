@@ -33,7 +33,9 @@ LEDGER_FILE = "finished_runs.json"
 # ledger without the field is version 1. 2: Table 1's rows record
 # per-category `average_precision` and `test_label_frequency`. 3: the UMN
 # tables' rows record `label_noise_rate`, Table 3's `roc_auc_by_epoch`.
-LEDGER_FORMAT = 3
+# 4: UMN Table 3's rows record `issues_precision` / `_recall` / `_f1` /
+# `_roc_auc`.
+LEDGER_FORMAT = 4
 
 
 def _write_json_atomically(path, payload):

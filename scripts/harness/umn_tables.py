@@ -411,17 +411,27 @@ DETECTION_METRICS = ("precision", "recall", "f1", "roc_auc")
 # eps stays near zero there, and its ROC AUC is 0.44-0.74 on digits (see
 # README). The guider's disbelief, the default eps, is the better detector.
 TABLE3_EPOCHS = 120
-# ROC AUC of the guider's disbelief 1 - q'(y_obs | x) (`model.label_issues`'
-# default score): the default eps itself, a baseline score beside the
+# ROC AUC of the guider's disbelief 1 - q'(y_obs | x) (`model.label_issues(
+# score="disbelief")`): the default eps itself, a baseline score beside the
 # paper's eps under `--uncertainty_estimate=guider`. The note printed under
 # the table says which, per run.
 BASELINE_METRIC = "disbelief_auc"
 BASELINE_NOTES = {
     "disbelief": ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x) read through "
-                  "label_issues: eps itself here (float32 ties may move it by 0.01)."),
-    "guider": ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x) (label_issues' "
-               "score, the default eps): a baseline beside the paper's eps of Eq. 11."),
+                  "label_issues(score='disbelief'): eps itself here (float32 ties may move "
+                  "it by 0.01)."),
+    "guider": ("disbelief_auc: ROC AUC of the guider's 1 - q'(y_obs|x) (the default eps): "
+               "a baseline beside the paper's eps of Eq. 11."),
 }
+# `model.label_issues`' default score (`"with_held_out"`): the mean of the
+# guider's posterior and a label-spreading posterior that never saw the
+# label (`umn.label_spreading.held_out_label_posterior`), flagged where the
+# label is more likely wrong than right. Not eps: a detector for the data
+# owner, scored on the same labels beside eps.
+ISSUES_PREFIX = "issues_"
+ISSUES_THRESHOLD = 0.5
+ISSUES_NOTE = ("issues_*: label_issues' default score, 1 - mean(guider, held-out label "
+               "spreading)(y_obs), flagged above 0.5; not eps, a detector beside it.")
 # The paper's own rule, scored beside the threshold in use (why it is about
 # float32 saturation: `label_detection.otsu_threshold`).
 PAPER_RULE_METRIC = "f1_eps_positive"
@@ -436,6 +446,27 @@ EPOCH_AUC_NOTE = (f"{EPOCH_AUC_METRIC}<k>: ROC AUC of eps at epoch k (below 0.5:
                   "clean labels first); every epoch in eps_auc_by_epoch.png.")
 
 
+def issues_metrics(model, train_images, split, seed):
+    """Table 3's `issues_*` metrics: `label_issues`' default detector on the split's labels.
+
+    Args:
+        model: a trained UMN.
+        train_images: every training image (labelled and not: the held-out
+            view's graph).
+        split: the `NoisySplit` the model was trained on.
+        seed: the run's seed (the held-out view's folds).
+
+    Returns:
+        Dict `issues_precision`, `issues_recall`, `issues_f1`,
+        `issues_roc_auc` of flagging `score > ISSUES_THRESHOLD`.
+    """
+    issues = model.label_issues(train_images, split.labels, seed=seed)
+    # `indices` are positions in the training set; `is_corrupted` follows the sorted labelled ones.
+    corrupted = split.is_corrupted[np.searchsorted(split.labelled_indices, issues.indices)]
+    scores = detection.detection_scores(corrupted, issues.scores, ISSUES_THRESHOLD)
+    return {ISSUES_PREFIX + metric: scores[metric] for metric in DETECTION_METRICS}
+
+
 def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2), settings=None,
                threshold="otsu", output_dir="runs/umn_table3", num_labels=None,
                architecture="auto", data_dir=None, download=False, source_options=None,
@@ -445,10 +476,13 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     eps is the final epoch's `model.label_uncertainty` on the labelled set;
     without `settings` the default preset is trained for `TABLE3_EPOCHS`.
     Each row also has `disbelief_auc`, the ROC AUC of the guider's
-    `1 - q'(y_obs | x)` (`model.label_issues(x, y)`, score `"disbelief"`):
+    `1 - q'(y_obs | x)` (`model.label_issues(x, y, score="disbelief")`):
     the default eps itself, a baseline score beside the paper's eps
     (`uncertainty_estimate="guider"`), printed as its own row, and
-    `f1_eps_positive`, the F1 of the paper's literal rule `eps > 0`.
+    `f1_eps_positive`, the F1 of the paper's literal rule `eps > 0`, and
+    `issues_precision` / `_recall` / `_f1` / `_roc_auc`, `label_issues`'
+    default detector (not eps: the mean of the guider's and a held-out
+    label-spreading posterior, flagged above 0.5; `issues_metrics`).
     Also writes `eps_histogram_noise<r>.png` (per-epoch eps histograms of
     the first seed, clean labels blue, corrupted red; Figure 4b) and
     `suspected_labels_noise<r>_seed<s>.csv` (the labels with
@@ -491,9 +525,10 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             scores = detection.detection_scores(split.is_corrupted, eps, cut)
             scores[PAPER_RULE_METRIC] = reporting.flagged_label_scores(
                 split.is_corrupted, np.asarray(eps) > 0.0)["f1"]
-            disbelief = model.label_issues(images, given)
+            disbelief = model.label_issues(images, given, score="disbelief")
             scores[BASELINE_METRIC] = detection.detection_scores(
                 split.is_corrupted[disbelief.indices], disbelief.scores, 0.5)["roc_auc"]
+            scores.update(issues_metrics(model, data.x_train, split, seed))
             scores["roc_auc_by_epoch"] = detection.roc_auc_by_epoch(split.is_corrupted,
                                                                     history.eps_per_epoch)
             error = error_rate(model, data.x_test, data.y_test)
@@ -514,7 +549,8 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             ledger.record(key, rows[-1])
             progress.update(noise=rate, seed=seed, f1=scores["f1"], auc=scores["roc_auc"])
     long_rows = [{"metric": name, "noise": r["noise"], "value": r[name]}
-                 for name in (*DETECTION_METRICS, PAPER_RULE_METRIC, BASELINE_METRIC)
+                 for name in (*DETECTION_METRICS, PAPER_RULE_METRIC, BASELINE_METRIC,
+                              *(ISSUES_PREFIX + metric for metric in DETECTION_METRICS))
                  for r in rows]
     num_epochs = min(len(r["roc_auc_by_epoch"]) for r in rows)
     long_rows += [{"metric": f"{EPOCH_AUC_METRIC}{epoch}", "noise": r["noise"],
@@ -525,7 +561,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
                                   f"(eps: {EPS_NAMES[settings.uncertainty_estimate]}, "
                                   f"threshold={threshold})", scale=1.0, digits=2)
     baseline_note = BASELINE_NOTES[settings.uncertainty_estimate]
-    text = (f"{text}\n{PAPER_RULE_NOTE}\n{baseline_note}\n{EPOCH_AUC_NOTE}"
+    text = (f"{text}\n{PAPER_RULE_NOTE}\n{baseline_note}\n{ISSUES_NOTE}\n{EPOCH_AUC_NOTE}"
             + label_noise_rate_table(rows, "noise", "Table 3"))
     write_eps_auc_png(os.path.join(output_dir, "eps_auc_by_epoch.png"), {
         rate: [r["roc_auc_by_epoch"][:num_epochs] for r in rows if r["noise"] == rate]

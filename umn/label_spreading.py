@@ -1,0 +1,223 @@
+"""Label spreading on the images' principal components: a view of each label from the others.
+
+UMN's learner and guider are trained on the labels they are asked to judge
+and come to believe many of the wrong ones (README, "Uncertainty Mining
+Net", Table 3). A classifier that never sees a row's own label cannot
+memorise it. Zhou et al.'s label spreading (scikit-learn's
+`LabelSpreading`, a kNN graph over labelled and unlabelled rows) is such a
+classifier that also uses the unlabelled images, and it is cheap enough to
+refit once per fold. Two users: `umn.noise_rate.estimate_noise_rate` (how
+many labels are wrong) and `held_out_label_posterior` (which ones, through
+`label_issues(score="with_held_out")`).
+"""
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.semi_supervised import LabelSpreading
+
+from tf_data import validation
+from umn.streams import check_partial_labels
+
+DEFAULT_COMPONENTS = 50
+DEFAULT_NEIGHBOURS = 7
+DEFAULT_MAX_UNLABELLED = 10_000
+DEFAULT_FOLDS = 5
+
+
+def principal_components(images, num_components, seed):
+    """The first `num_components` principal components of flattened images.
+
+    Args:
+        images: `(n, ...)` images or feature vectors.
+        num_components: at most this many components (fewer if the rows or
+            the pixels are fewer).
+        seed: int seed of the (randomised) PCA solver.
+
+    Returns:
+        `(n, k)` float array.
+    """
+    flat = np.asarray(images).reshape(len(images), -1)
+    components = min(num_components, flat.shape[1], len(flat))
+    return PCA(components, random_state=seed).fit_transform(flat)
+
+
+def _fitted_label_spreading(features, labels, num_neighbours):
+    """Zhou et al.'s label spreading (scikit-learn's `LabelSpreading`) fitted on a kNN graph.
+
+    Its `label_distributions_` has one column per class present in `labels`
+    (`classes_`) and all-zero rows where a kNN component holds no label.
+    """
+    return LabelSpreading(kernel="knn", n_neighbors=num_neighbours).fit(features, labels)
+
+
+def label_spreading_predictions(features, labels, num_neighbours):
+    """Every row's most probable class under label spreading.
+
+    Args:
+        features: `(n, D)` features of every row.
+        labels: `(n,)` labels, -1 for the rows to predict.
+        num_neighbours: k of the kNN graph.
+
+    Returns:
+        `(n,)` int64 classes among those present in `labels` (a row left
+        without mass gets the lowest of them).
+    """
+    model = _fitted_label_spreading(features, labels, num_neighbours)
+    return model.classes_[np.argmax(model.label_distributions_, axis=1)].astype(np.int64)
+
+
+def label_spreading_distributions(features, labels, num_neighbours, num_classes):
+    """Every row's class distribution under label spreading, over all C classes.
+
+    Args:
+        features: `(n, D)` features of every row.
+        labels: `(n,)` labels in `[0, C)`, -1 for the rows to predict.
+        num_neighbours: k of the kNN graph.
+        num_classes: C.
+
+    Returns:
+        `(n, C)` float64 rows summing to 1; classes absent from `labels` get
+        0, and a row the graph leaves without mass (a kNN component
+        holding no label) is uniform.
+    """
+    model = _fitted_label_spreading(features, labels, num_neighbours)
+    distributions = np.zeros((len(features), num_classes))
+    distributions[:, model.classes_] = model.label_distributions_
+    totals = distributions.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, distributions / np.where(totals > 0, totals, 1.0),
+                    1.0 / num_classes)
+
+
+def balanced_parts(observed, num_parts, rng, in_one_run=False):
+    """Deals the labelled rows into `num_parts` parts, every class spread evenly.
+
+    Each class's rows are shuffled and dealt round-robin, starting at a
+    random part so that leftover rows do not pile up in part 0. With fewer
+    rows than parts in every class a part can stay empty (callers check).
+    `in_one_run=True` deals the classes' shuffled rows one class after the
+    other in a single round-robin from one random part instead: every part
+    gets `n // num_parts` or one more rows (none is empty when
+    `n >= num_parts`).
+
+    Args:
+        observed: `(n,)` labels of the labelled rows.
+        num_parts: how many parts.
+        rng: a `np.random.Generator`.
+        in_one_run: one round-robin over all classes instead of one per class.
+
+    Returns:
+        `(n,)` int64 part index in `[0, num_parts)` per row.
+    """
+    part = np.empty(len(observed), dtype=np.int64)
+    shuffled = []
+    for label in np.unique(observed):
+        members = rng.permutation(np.flatnonzero(observed == label))
+        if in_one_run:
+            shuffled.append(members)
+        else:   # each class's start drawn right after its shuffle
+            part[members] = (np.arange(len(members)) + rng.integers(num_parts)) % num_parts
+    if in_one_run:
+        order = np.concatenate(shuffled)
+        part[order] = (np.arange(len(order)) + rng.integers(num_parts)) % num_parts
+    return part
+
+
+def graph_rows(labels, max_unlabelled, rng):
+    """The rows of the graph: every labelled row, then at most `max_unlabelled` unlabelled ones.
+
+    Args:
+        labels: `(n,)` checked labels, -1 unlabelled.
+        max_unlabelled: cap on the unlabelled rows (a random subset, which
+            bounds the cost on large sets).
+        rng: a `np.random.Generator`.
+
+    Returns:
+        `(labelled, rows)`: the labelled rows' positions and all the graph's
+        rows (labelled first), both int arrays of positions in `labels`.
+    """
+    labelled = np.flatnonzero(labels >= 0)
+    unlabelled = np.flatnonzero(labels < 0)
+    if len(unlabelled) > max_unlabelled:
+        unlabelled = np.sort(rng.choice(unlabelled, max_unlabelled, replace=False))
+    return labelled, np.concatenate([labelled, unlabelled])
+
+
+def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
+                             num_components=DEFAULT_COMPONENTS,
+                             num_neighbours=DEFAULT_NEIGHBOURS,
+                             max_unlabelled=DEFAULT_MAX_UNLABELLED, seed=0):
+    """Each labelled row's class distribution from label spreading that never saw its label.
+
+    The labelled rows are dealt into `folds` class-balanced parts; for each
+    part, label spreading (kNN graph on the images' first `num_components`
+    principal components, with up to `max_unlabelled` unlabelled rows in
+    the graph) is fitted on the labels of the other parts and read on the
+    part's rows. (Where classes have fewer rows than folds and the
+    class-by-class dealing leaves a part empty, the rows are dealt in one
+    run instead, `balanced_parts(in_one_run=True)`.) A row's
+    output therefore depends on its image and on the other rows' labels,
+    never on its own label: a wrong label cannot vouch for itself, as it
+    does in a model trained on it.
+
+    Averaged with a trained UMN guider's posterior it is
+    `UncertaintyMiningNet.label_issues`' default detector (README,
+    "Uncertainty Mining Net", Table 3's `label_issues` rows).
+
+    Args:
+        images: `(n, H, W[, K])` images or `(n, D)` feature vectors.
+        labels: `(n,)` observed labels in `[0, C)`, -1 for unlabelled rows.
+        num_classes: C.
+        folds: parts the labels are dealt into (>= 2).
+        num_components: principal components the classifier works on.
+        num_neighbours: k of the kNN graph.
+        max_unlabelled: at most this many unlabelled rows (a random subset)
+            enter the graph.
+        seed: int seed of the folds, the subset and the PCA.
+
+    Returns:
+        `(m, C)` float64 rows summing to 1, one per labelled row in the
+        order of `np.flatnonzero(labels >= 0)`.
+
+    Raises:
+        ValueError: labels out of range, no labelled row, fewer labelled
+            rows than folds, `folds < 2`, a non-positive `num_components`,
+            `num_neighbours` or `max_unlabelled`, or images that do not
+            match the labels.
+
+    Example:
+
+    >>> posterior = held_out_label_posterior(x_train, labels, 10)  # labels: -1 unlabelled
+    >>> wrong = 1.0 - posterior[np.arange(len(posterior)), labels[labels >= 0]]
+    """
+    features = validation.check_inputs(images, "images")
+    labels = check_partial_labels(labels, num_classes)
+    validation.check_same_length(images=features, labels=labels)
+    for value, name in ((num_components, "num_components"), (num_neighbours, "num_neighbours"),
+                        (max_unlabelled, "max_unlabelled")):
+        validation.check_positive_int(value, name)
+    validation.check_positive_int(folds, "folds")
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2 (one part held out, the rest "
+                         f"labelled), got {folds}.")
+    rng = np.random.default_rng(seed)
+    labelled, rows = graph_rows(labels, max_unlabelled, rng)
+    if len(labelled) < folds:
+        raise ValueError(f"held_out_label_posterior needs at least folds={folds} labelled "
+                         f"rows, got {len(labelled)}; pass fewer folds.")
+    reduced = principal_components(features[rows], num_components, seed)
+    observed = labels[labelled]
+    part = balanced_parts(observed, folds, rng)
+    if np.any(np.bincount(part, minlength=folds) == 0):
+        # Classes with fewer rows than folds can leave a part empty (each
+        # class starts at its own random part); deal them in one run instead.
+        part = balanced_parts(observed, folds, rng, in_one_run=True)
+    neighbours = min(num_neighbours, len(rows) - 1)
+    posterior = np.empty((len(labelled), num_classes))
+    for fold in range(folds):
+        held = part == fold
+        graph_labels = np.full(len(rows), -1, dtype=np.int64)
+        graph_labels[:len(labelled)][~held] = observed[~held]
+        distributions = label_spreading_distributions(reduced, graph_labels, neighbours,
+                                                      num_classes)
+        posterior[held] = distributions[:len(labelled)][held]
+    return posterior
