@@ -11,6 +11,8 @@ many labels are wrong) and `held_out_label_posterior` (which ones, through
 `label_issues(score="with_held_out")`).
 """
 
+import dataclasses
+
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.semi_supervised import LabelSpreading
@@ -122,24 +124,76 @@ def balanced_parts(observed, num_parts, rng, in_one_run=False):
     return part
 
 
-def graph_rows(labels, max_unlabelled, rng):
-    """The rows of the graph: every labelled row, then at most `max_unlabelled` unlabelled ones.
+def checked_graph_inputs(images, labels, num_classes, **sizes):
+    """Images and partial labels checked at the boundary, and sizes that must be positive ints.
 
     Args:
-        labels: `(n,)` checked labels, -1 unlabelled.
-        max_unlabelled: cap on the unlabelled rows (a random subset, which
-            bounds the cost on large sets).
-        rng: a `np.random.Generator`.
+        images: `(n, ...)` images or feature vectors.
+        labels: `(n,)` labels in `[0, C)`, -1 for unlabelled rows.
+        num_classes: C.
+        **sizes: `name=value` settings that must be positive ints.
 
     Returns:
-        `(labelled, rows)`: the labelled rows' positions and all the graph's
-        rows (labelled first), both int arrays of positions in `labels`.
+        `(features, labels)`: the checked arrays (labels as int64).
+
+    Raises:
+        ValueError: labels out of range or not 1-D, no labelled row, images
+            that do not match the labels, or a size that is not a positive int.
+    """
+    features = validation.check_inputs(images, "images")
+    labels = check_partial_labels(labels, num_classes)
+    validation.check_same_length(images=features, labels=labels)
+    for name, value in sizes.items():
+        validation.check_positive_int(value, name)
+    return features, labels
+
+
+@dataclasses.dataclass(frozen=True)
+class SpreadingGraph:
+    """The rows label spreading runs on: every labelled row first, then unlabelled ones.
+
+    Attributes:
+        observed: `(m,)` labels of the labelled rows (in position order).
+        features: `(m + u, k)` principal components of the graph's rows.
+        num_neighbours: k of the kNN graph (capped at the rows less one).
+    """
+
+    observed: np.ndarray
+    features: np.ndarray
+    num_neighbours: int
+
+    def labels_where(self, keep):
+        """`(m + u,)` graph labels: the observed label where `keep` (`(m,)` bool), else -1."""
+        graph_labels = np.full(len(self.features), -1, dtype=np.int64)
+        graph_labels[:len(self.observed)][keep] = self.observed[keep]
+        return graph_labels
+
+
+def spreading_graph(features, labels, num_components, num_neighbours, max_unlabelled, rng,
+                    seed):
+    """The graph of every labelled row and at most `max_unlabelled` unlabelled ones.
+
+    Args:
+        features: `(n, ...)` checked images or feature vectors.
+        labels: `(n,)` checked labels, -1 unlabelled.
+        num_components: principal components kept.
+        num_neighbours: k of the kNN graph.
+        max_unlabelled: cap on the unlabelled rows (a random subset drawn
+            from `rng`, which bounds the cost on large sets).
+        rng: a `np.random.Generator`.
+        seed: int seed of the PCA.
+
+    Returns:
+        A `SpreadingGraph`.
     """
     labelled = np.flatnonzero(labels >= 0)
     unlabelled = np.flatnonzero(labels < 0)
     if len(unlabelled) > max_unlabelled:
         unlabelled = np.sort(rng.choice(unlabelled, max_unlabelled, replace=False))
-    return labelled, np.concatenate([labelled, unlabelled])
+    rows = np.concatenate([labelled, unlabelled])
+    return SpreadingGraph(labels[labelled], principal_components(features[rows], num_components,
+                                                                 seed),
+                          min(num_neighbours, len(rows) - 1))
 
 
 def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
@@ -189,35 +243,28 @@ def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
     >>> posterior = held_out_label_posterior(x_train, labels, 10)  # labels: -1 unlabelled
     >>> wrong = 1.0 - posterior[np.arange(len(posterior)), labels[labels >= 0]]
     """
-    features = validation.check_inputs(images, "images")
-    labels = check_partial_labels(labels, num_classes)
-    validation.check_same_length(images=features, labels=labels)
-    for value, name in ((num_components, "num_components"), (num_neighbours, "num_neighbours"),
-                        (max_unlabelled, "max_unlabelled")):
-        validation.check_positive_int(value, name)
-    validation.check_positive_int(folds, "folds")
+    features, labels = checked_graph_inputs(
+        images, labels, num_classes, num_components=num_components,
+        num_neighbours=num_neighbours, max_unlabelled=max_unlabelled, folds=folds)
     if folds < 2:
         raise ValueError(f"folds must be at least 2 (one part held out, the rest "
                          f"labelled), got {folds}.")
-    rng = np.random.default_rng(seed)
-    labelled, rows = graph_rows(labels, max_unlabelled, rng)
-    if len(labelled) < folds:
+    num_labelled = int(np.sum(labels >= 0))
+    if num_labelled < folds:
         raise ValueError(f"held_out_label_posterior needs at least folds={folds} labelled "
-                         f"rows, got {len(labelled)}; pass fewer folds.")
-    reduced = principal_components(features[rows], num_components, seed)
-    observed = labels[labelled]
-    part = balanced_parts(observed, folds, rng)
+                         f"rows, got {num_labelled}; pass fewer folds.")
+    rng = np.random.default_rng(seed)
+    graph = spreading_graph(features, labels, num_components, num_neighbours, max_unlabelled,
+                            rng, seed)
+    part = balanced_parts(graph.observed, folds, rng)
     if np.any(np.bincount(part, minlength=folds) == 0):
         # Classes with fewer rows than folds can leave a part empty (each
         # class starts at its own random part); deal them in one run instead.
-        part = balanced_parts(observed, folds, rng, in_one_run=True)
-    neighbours = min(num_neighbours, len(rows) - 1)
-    posterior = np.empty((len(labelled), num_classes))
+        part = balanced_parts(graph.observed, folds, rng, in_one_run=True)
+    posterior = np.empty((num_labelled, num_classes))
     for fold in range(folds):
         held = part == fold
-        graph_labels = np.full(len(rows), -1, dtype=np.int64)
-        graph_labels[:len(labelled)][~held] = observed[~held]
-        distributions = label_spreading_distributions(reduced, graph_labels, neighbours,
-                                                      num_classes)
-        posterior[held] = distributions[:len(labelled)][held]
+        distributions = label_spreading_distributions(
+            graph.features, graph.labels_where(~held), graph.num_neighbours, num_classes)
+        posterior[held] = distributions[:num_labelled][held]
     return posterior

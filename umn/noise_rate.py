@@ -19,10 +19,9 @@ from umn.label_spreading import DEFAULT_COMPONENTS
 from umn.label_spreading import DEFAULT_MAX_UNLABELLED
 from umn.label_spreading import DEFAULT_NEIGHBOURS
 from umn.label_spreading import balanced_parts
-from umn.label_spreading import graph_rows
+from umn.label_spreading import checked_graph_inputs
 from umn.label_spreading import label_spreading_predictions
-from umn.label_spreading import principal_components
-from umn.streams import check_partial_labels
+from umn.label_spreading import spreading_graph
 
 DEFAULT_REPEATS = 4
 
@@ -140,12 +139,9 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
     >>> estimate.rate
     0.24...
     """
-    features = validation.check_inputs(images, "images")
-    labels = check_partial_labels(labels, num_classes)
-    validation.check_same_length(images=features, labels=labels)
-    for value, name in ((num_components, "num_components"), (num_neighbours, "num_neighbours"),
-                        (repeats, "repeats"), (max_unlabelled, "max_unlabelled")):
-        validation.check_positive_int(value, name)
+    features, labels = checked_graph_inputs(
+        images, labels, num_classes, num_components=num_components,
+        num_neighbours=num_neighbours, repeats=repeats, max_unlabelled=max_unlabelled)
     any_unlabelled = bool(np.any(labels < 0))
     # Without unlabelled rows a third of the labelled rows plays their part.
     num_parts = 2 if any_unlabelled else 3
@@ -155,11 +151,10 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
             f"{'' if any_unlabelled else ' when no row is unlabelled'}, "
             f"got {int(np.sum(labels >= 0))}.")
     rng = np.random.default_rng(seed)
-    labelled, rows = graph_rows(labels, max_unlabelled, rng)
-    reduced = principal_components(features[rows], num_components, seed)
-    observed = labels[labelled]
-    num_labelled = len(labelled)
-    neighbours = min(num_neighbours, len(rows) - 1)
+    graph = spreading_graph(features, labels, num_components, num_neighbours, max_unlabelled,
+                            rng, seed)
+    observed = graph.observed
+    num_labelled = len(observed)
     disagreements, agreements = [], []
     for _ in range(repeats):
         part = balanced_parts(observed, num_parts, rng)
@@ -170,14 +165,14 @@ def estimate_noise_rate(images, labels, num_classes, num_components=DEFAULT_COMP
                 "give the model a known noise_rate.")
         predictions = []
         for trained_on in (0, 1):
-            graph_labels = np.full(len(rows), -1, dtype=np.int64)
-            graph_labels[:num_labelled][part == trained_on] = observed[part == trained_on]
-            predicted = label_spreading_predictions(reduced, graph_labels, neighbours)
+            predicted = label_spreading_predictions(
+                graph.features, graph.labels_where(part == trained_on), graph.num_neighbours)
             unseen = part != trained_on
             disagreements.append(np.mean(predicted[:num_labelled][unseen] != observed[unseen]))
             predictions.append(predicted)
         # Rows neither classifier was trained on: the unlabelled ones (and the third part).
-        free = np.concatenate([part == 2, np.ones(len(rows) - num_labelled, dtype=bool)])
+        free = np.concatenate([part == 2,
+                               np.ones(len(graph.features) - num_labelled, dtype=bool)])
         agreements.append(np.mean(predictions[0][free] == predictions[1][free]))
     held_out, cross = float(np.mean(disagreements)), float(np.mean(agreements))
     rate, accuracy = rate_from_agreements(held_out, cross, num_classes)
