@@ -1,20 +1,22 @@
 """UMN Table 3: how well eps identifies corrupted labels.
 
 Flags a label as corrupted when its final-epoch eps exceeds --threshold
-("otsu", the default: Otsu's two-mode split of the eps distribution, or a
-number). Writes results.json, per-rate eps histograms per epoch (PNG) and
-ranked CSVs of suspected labels.
+("auto", the default: 0.5 for an eps that is the probability of a wrong
+label, the default's and the disbelief's, Otsu's two-mode split of the eps
+distribution for the paper's; "otsu"; or a number). Writes results.json,
+per-rate eps histograms per epoch (PNG) and ranked CSVs of suspected
+labels.
 
     python -m scripts.umn_table3                   # digits, 120 epochs, seed 0
     python -m scripts.umn_table3 --threshold=0.05 --seeds=0,1,2
 
 With `--preset=default` and no `--epochs`, the model trains 120 epochs
 (`scripts.harness.umn_tables.TABLE3_EPOCHS`; Tables 1-2 train the preset's
-150), and eps is read at the final one: by default the guider's
-disbelief 1 - q'(y_obs | x), with `--uncertainty_estimate=guider` the
-paper's |guider - learner| (Eq. 11). Each row also reports
-`disbelief_auc`, the ROC AUC of the guider's 1 - q'(y_obs | x): the
-default eps itself, a baseline score beside the paper's eps.
+150), and eps is read at the final one: by default 1 - mean(guider,
+held-out label spreading)(y_obs), with `--uncertainty_estimate=disbelief`
+the guider's 1 - q'(y_obs | x) alone, with `--uncertainty_estimate=guider`
+the paper's |guider - learner| (Eq. 11). Each row also reports
+`disbelief_auc`, the ROC AUC of the guider's 1 - q'(y_obs | x).
 """
 
 from absl import app
@@ -28,7 +30,10 @@ from scripts.harness import umn_flags as script_flags
 script_flags.define_common_flags("runs/umn_table3", default_seeds=("0",))
 flags.DEFINE_list("noise_rates", [str(r) for r in experiment.PAPER_NOISE_RATES],
                   "Label corruption rates.")
-flags.DEFINE_string("threshold", "otsu", "'otsu' or a number: flag labels with eps above it.")
+flags.DEFINE_string("threshold", experiment.AUTO_THRESHOLD,
+                    "'auto' (0.5 for an eps that is a probability of a wrong label, Otsu's "
+                    "threshold for the paper's), 'otsu' or a number: flag labels with eps "
+                    "above it.")
 flags.DEFINE_integer("num_labels", None, "Labelled examples (default: the paper's).")
 FLAGS = flags.FLAGS
 

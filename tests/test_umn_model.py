@@ -6,6 +6,7 @@ import pytest
 import keras
 from keras import ops
 
+from umn import label_spreading
 from umn import losses
 from umn import streams
 from umn.guider import Guider
@@ -144,14 +145,17 @@ def test_baseline_modes_use_constant_eps(uncertainty, expected_eps):
                                np.full(10, expected_eps), atol=1e-7)
 
 
-def test_default_eps_is_the_guiders_disbelief():
+def test_default_eps_averages_the_guiders_and_a_held_out_disbelief():
     model = make_umn()
-    assert model.uncertainty == "disbelief" and model.eps_from_guider
+    assert model.uncertainty == "with_held_out" and model.eps_from_guider
     images, labels = toy_data()
     rows = np.flatnonzero(labels >= 0)[:10]
     guider = np.array(model.predict(images[rows], verbose=0))
-    np.testing.assert_allclose(model.label_uncertainty(images[rows], labels[rows]),
-                               1.0 - guider[np.arange(len(rows)), labels[rows]], atol=1e-6)
+    # Without the training set's values, the held-out view is fitted on the given rows.
+    held_out = label_spreading.held_out_disbelief(images[rows], labels[rows], 10, seed=0)
+    np.testing.assert_allclose(
+        model.label_uncertainty(images[rows], labels[rows]),
+        0.5 * (1.0 - guider[np.arange(len(rows)), labels[rows]] + held_out), atol=1e-6)
 
 
 def test_disbelief_mode_weights_labels_by_the_guiders_disbelief():

@@ -56,7 +56,7 @@ def test_clean_labels_bound_trains_eps_zero_on_the_right_labels_only(monkeypatch
 
     seen = {}
 
-    def spy(images, labels, *args):
+    def spy(images, labels, *args, **kwargs):
         seen["labels"] = labels
         raise Stop
 
@@ -195,8 +195,8 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     printed = run_script("umn_table3", "--preset=smoke", f"--output_dir={tmp_path}",
                          "--threshold=0.05")
     assert read_results(str(tmp_path))["threshold"] == "0.05"
-    assert "eps: the guider's disbelief 1 - q'(y_obs)" in printed  # the default eps
-    assert "disbelief_auc" in printed and "eps itself here" in printed
+    assert "eps: 1 - mean(guider, held-out label spreading)(y_obs)" in printed  # the default
+    assert "disbelief_auc" in printed and "the half of eps the model learns" in printed
     assert "issues_f1" in printed and "held-out label spreading" in printed
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
 
@@ -257,7 +257,8 @@ def test_scaling_flags_reject_other_words_and_numbers(flag, word, message, numbe
 
 
 @pytest.mark.parametrize("preset, flag, expected", [
-    ("default", None, "disbelief"), ("paper", None, "guider"), ("default", "guider", "guider"),
+    ("default", None, "with_held_out"), ("paper", None, "guider"),
+    ("default", "guider", "guider"), ("default", "disbelief", "disbelief"),
     ("paper", "disbelief", "disbelief")])
 def test_uncertainty_estimate_reaches_the_umn_method_only(preset, flag, expected):
     settings = script_flags.settings_from_flags(flag_values(preset=preset,

@@ -21,6 +21,10 @@ A batch is a dict of tensors with these keys (or an `(x, y)` /
   `tf_data.pipelines.trusted_pipeline` builds such batches).
 * `INDEX_KEY` (`"index"`): `(B,)` int64 position of the example in its
   training set (the multilabel CRF keys its persistent chains by it).
+* `HELD_OUT_DISBELIEF_KEY` (`"held_out_disbelief"`): `(B,)` float32, a
+  labelled row's `1 - p(y_obs | x)` under a label-spreading posterior that
+  never saw its label (`umn.label_spreading.held_out_disbelief`), half of
+  UMN's default eps; 0 on unlabelled rows.
 * `SAMPLE_WEIGHT_KEY` (`"sample_weight"`): optional `(B,)` example weights.
 * `TRUE_LABEL_KEY` (`"true_label"`): ground truth of synthetic noise, carried
   for evaluation only; no model reads it.
@@ -34,6 +38,7 @@ CLEAN_IMAGE_KEY = "clean_image"
 CLEAN_LABEL_KEY = "clean_label"
 IS_LABELLED_KEY = "is_labelled"
 INDEX_KEY = "index"
+HELD_OUT_DISBELIEF_KEY = "held_out_disbelief"
 SAMPLE_WEIGHT_KEY = "sample_weight"
 TRUE_LABEL_KEY = "true_label"
 UNLABELLED = -1

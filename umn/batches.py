@@ -56,6 +56,17 @@ def unpack_batch(data):
     return x, y
 
 
+def batch_feature(data, key):
+    """The tensor under `key` of a dict batch (or of its dict `x`), else None.
+
+    Example:
+
+    >>> batch_feature({"image": x, "label": y, "held_out_disbelief": d}, "held_out_disbelief")
+    """
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return x.get(key) if isinstance(x, dict) else None
+
+
 def check_batch_images(images, image_shape):
     """Raises ValueError when a batch's static image shape is not `image_shape`.
 

@@ -18,9 +18,8 @@ from tf_data.label_issues import issues_from_probabilities
 from tf_data.label_issues import rank_label_issues
 from umn.batches import check_batch_images
 from umn.batches import unpack_batch
-from umn.label_spreading import DEFAULT_FOLDS
-from umn.label_spreading import held_out_label_posterior
-from umn.streams import check_partial_labels
+from umn.label_spreading import held_out_posterior_of_labels
+from umn.partial_labels import check_partial_labels
 
 
 class KerasContract:
@@ -51,6 +50,8 @@ class KerasContract:
       weight)`: `metric.update_state(value, sample_weight=weight)`, weight
       None for 1) and optionally `loss_weight` (the batch's weight in the
       epoch's mean loss; default the batch size, as Keras weighs it);
+    * optionally `_step_inputs(data)`: more keyword arguments of `_step`
+      read off the batch (UMN's held-out disbelief);
     * optionally `_after_optimizer_step()` (e.g. the EMA update of a guider);
     * `label_issue_scores`: the `score` values `label_issues` accepts, and
       `_label_scores(images, labels, score, batch_size)` for any besides
@@ -61,7 +62,7 @@ class KerasContract:
     to `fit` / `evaluate` (and `validation_data`) as in-memory arrays is
     checked before training: finite images in the range the host accepts
     (`_check_pixel_values`), one label per image, labels in
-    `{-1} U [0, C)` (`umn.streams.check_partial_labels`). A stream is not
+    `{-1} U [0, C)` (`umn.partial_labels.check_partial_labels`). A stream is not
     read ahead; build it from checked arrays (`umn.streams`).
 
     Example:
@@ -115,6 +116,10 @@ class KerasContract:
         images = check_batch_images(ops.convert_to_tensor(images, "float32"), self.image_shape)
         return images, ops.reshape(ops.cast(labels, "int32"), (-1,))
 
+    def _step_inputs(self, data):
+        """Keyword arguments of `_step` read off a batch besides images and labels; none here."""
+        return {}
+
     def _after_optimizer_step(self):
         """Runs after every optimiser update; nothing by default."""
 
@@ -135,7 +140,7 @@ class KerasContract:
     def train_step(self, data):
         images, labels = self._batch(data)
         with tf.GradientTape() as tape:
-            step = self._step(images, labels, training=True)
+            step = self._step(images, labels, training=True, **self._step_inputs(data))
             loss = self._total_loss(step["loss"])
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
@@ -144,7 +149,7 @@ class KerasContract:
 
     def test_step(self, data):
         images, labels = self._batch(data)
-        step = self._step(images, labels, training=False)
+        step = self._step(images, labels, training=False, **self._step_inputs(data))
         return self._report(images, labels, self._total_loss(step["loss"]), step)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
@@ -237,9 +242,8 @@ class KerasContract:
             if len(rows) < 2:
                 raise ValueError("score='with_held_out' needs at least 2 labelled rows (each "
                                  "is judged from the others' labels); use 'disbelief'.")
-            held_out = held_out_label_posterior(
-                all_images, given, self.num_classes, folds=min(DEFAULT_FOLDS, len(rows)),
-                seed=seed)
+            held_out = held_out_posterior_of_labels(all_images, given, self.num_classes,
+                                                    seed=seed)
             probabilities = 0.5 * (np.asarray(probabilities, np.float64) + held_out)
         if score in self.posterior_scores:
             issues = issues_from_probabilities(probabilities, labels)

@@ -6,9 +6,10 @@ Net", Table 3). A classifier that never sees a row's own label cannot
 memorise it. Zhou et al.'s label spreading (scikit-learn's
 `LabelSpreading`, a kNN graph over labelled and unlabelled rows) is such a
 classifier that also uses the unlabelled images, and it is cheap enough to
-refit once per fold. Two users: `umn.noise_rate.estimate_noise_rate` (how
-many labels are wrong) and `held_out_label_posterior` (which ones, through
-`label_issues(score="with_held_out")`).
+refit once per fold. Its users: `umn.noise_rate.estimate_noise_rate` (how
+many labels are wrong), `held_out_label_posterior` (which ones, through
+`label_issues(score="with_held_out")`) and `held_out_disbelief`, half of
+UMN's default eps (`uncertainty="with_held_out"`).
 """
 
 import dataclasses
@@ -18,7 +19,7 @@ from sklearn.decomposition import PCA
 from sklearn.semi_supervised import LabelSpreading
 
 from tf_data import validation
-from umn.streams import check_partial_labels
+from umn.partial_labels import check_partial_labels
 
 DEFAULT_COMPONENTS = 50
 DEFAULT_NEIGHBOURS = 7
@@ -213,9 +214,9 @@ def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
     never on its own label: a wrong label cannot vouch for itself, as it
     does in a model trained on it.
 
-    Averaged with a trained UMN guider's posterior it is
+    Averaged with a UMN guider's posterior it is UMN's default eps and
     `UncertaintyMiningNet.label_issues`' default detector (README,
-    "Uncertainty Mining Net", Table 3's `label_issues` rows).
+    "Uncertainty Mining Net", "The held-out view in eps (the default)").
 
     Args:
         images: `(n, H, W[, K])` images or `(n, D)` feature vectors.
@@ -268,3 +269,65 @@ def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
             graph.features, graph.labels_where(~held), graph.num_neighbours, num_classes)
         posterior[held] = distributions[:num_labelled][held]
     return posterior
+
+
+def held_out_posterior_of_labels(images, labels, num_classes, seed=0):
+    """`held_out_label_posterior` with as many folds as the labels allow (at most 5).
+
+    Args:
+        images: `(n, H, W[, K])` images, labelled and unlabelled.
+        labels: `(n,)` observed labels in `[0, C)`, -1 for unlabelled rows.
+        num_classes: C.
+        seed: int seed of the folds, the subset and the PCA.
+
+    Returns:
+        `(m, C)` float64, one row per labelled row in the order of
+        `np.flatnonzero(labels >= 0)`.
+
+    Raises:
+        ValueError: fewer than 2 labelled rows (each is judged from the
+            others' labels), or as `held_out_label_posterior`.
+    """
+    num_labelled = int(np.sum(np.asarray(labels) >= 0))
+    if num_labelled < 2:
+        raise ValueError(
+            f"A held-out label posterior needs at least 2 labelled rows (each is judged from "
+            f"the others' labels), got {num_labelled}.")
+    return held_out_label_posterior(images, labels, num_classes,
+                                    folds=min(DEFAULT_FOLDS, num_labelled), seed=seed)
+
+
+def held_out_disbelief(images, labels, num_classes, seed=0):
+    """Each row's `1 - p(y_obs | x)` under a posterior that never saw its own label.
+
+    The held-out half of UMN's default eps (`uncertainty="with_held_out"`):
+    `held_out_posterior_of_labels` read at each row's given label. Computed
+    once, before training, from the whole training set (the unlabelled
+    images shape the kNN graph); `umn.semi_supervised_stream` carries it in
+    the batches under `tf_data.batch_keys.HELD_OUT_DISBELIEF_KEY`.
+
+    Args:
+        images: `(n, H, W[, K])` training images, labelled and unlabelled.
+        labels: `(n,)` observed labels in `[0, C)`, -1 for unlabelled rows.
+        num_classes: C.
+        seed: int seed of the folds, the subset and the PCA.
+
+    Returns:
+        `(n,)` float32 in [0, 1]; 0 on unlabelled rows (never read).
+
+    Raises:
+        ValueError: fewer than 2 labelled rows, labels out of range, or
+            images that do not match the labels.
+
+    Example:
+
+    >>> disbelief = held_out_disbelief(x_train, labels, 10)   # labels: -1 unlabelled
+    >>> stream, steps = umn.semi_supervised_stream(x_train, labels, 10, 5, 95, seed=0,
+    ...                                            held_out_disbelief=disbelief)
+    """
+    labels = np.asarray(labels)
+    posterior = held_out_posterior_of_labels(images, labels, num_classes, seed=seed)
+    rows = np.flatnonzero(labels >= 0)
+    disbelief = np.zeros(len(labels), np.float32)
+    disbelief[rows] = 1.0 - posterior[np.arange(len(rows)), labels[rows]]
+    return np.clip(disbelief, 0.0, 1.0)

@@ -363,6 +363,35 @@ def guider_disbelief(guider_probs, labels):
     return ops.stop_gradient(1.0 - given_label_values(guider_probs, labels))
 
 
+def disbelief_with_held_out(guider_probs, labels, held_out_disbelief):
+    """`eps = 1 - mean(guider, held-out)(y_obs)`: two views' disbelief in the label, no gradient.
+
+    The mean of `guider_disbelief` and `held_out_disbelief`, the label's
+    `1 - p(y_obs | x)` under a label-spreading posterior that never saw it
+    (`umn.label_spreading.held_out_disbelief`): the probability that the
+    label is wrong under the mean of the two posteriors. The guider trains
+    on the labels it judges and comes to believe some wrong ones; the
+    held-out view cannot, and the two make different mistakes. Not the
+    paper's estimate; `UncertaintyMiningNet(uncertainty="with_held_out")`,
+    the default, weights the labels by it (Eq. 9).
+
+    Args:
+        guider_probs: `(B, C)` probabilities of the EMA guider.
+        labels: `(B,)` observed labels.
+        held_out_disbelief: `(B,)` held-out disbelief in [0, 1].
+
+    Returns:
+        `(B,)` uncertainties in [0, 1].
+
+    Example:
+
+    >>> disbelief_with_held_out(np.array([[0.9, 0.1]]), np.array([1]), np.array([0.5]))
+    array([0.7])
+    """
+    held_out = ops.stop_gradient(ops.cast(ops.reshape(held_out_disbelief, (-1,)), "float32"))
+    return 0.5 * (guider_disbelief(guider_probs, labels) + held_out)
+
+
 def ema_update(average, value, decay):
     """`decay * average + (1 - decay) * value` (Eq. 10)."""
     return decay * average + (1.0 - decay) * value

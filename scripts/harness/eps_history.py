@@ -13,6 +13,9 @@ class EpsHistory(keras.callbacks.Callback):
     Args:
         images: `(n, H, W, K)` labelled images.
         labels: `(n,)` their observed labels.
+        held_out_disbelief: optional `(n,)` held-out disbelief of the labels
+            that training read (`uncertainty="with_held_out"`; see
+            `UncertaintyMiningNet.label_uncertainty`).
 
     Example:
 
@@ -22,14 +25,16 @@ class EpsHistory(keras.callbacks.Callback):
     5
     """
 
-    def __init__(self, images, labels):
+    def __init__(self, images, labels, held_out_disbelief=None):
         super().__init__()
         self.images = np.asarray(images, dtype=np.float32)
         self.labels = np.asarray(labels)
+        self.held_out_disbelief = held_out_disbelief
         self.eps_per_epoch = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.eps_per_epoch.append(self.model.label_uncertainty(self.images, self.labels))
+        self.eps_per_epoch.append(self.model.label_uncertainty(
+            self.images, self.labels, held_out_disbelief=self.held_out_disbelief))
 
     def get_state(self):
         """The record so far, for `TrainingBackup` (float32 values round-trip exactly)."""

@@ -61,8 +61,10 @@ class RunSettings:
             weight is `label_weight`) or `"count"` (times `n_L / N`, counted
             per run; `UncertaintyMiningNet(labelled_share="count")`) or a
             share in (0, 1]; `--scale_by_labelled_share`.
-        uncertainty_estimate: how UMN estimates eps: `"disbelief"`
-            (default: the guider's `1 - q'(y_obs)`, not the paper's) or
+        uncertainty_estimate: how UMN estimates eps: `"with_held_out"`
+            (default: `1 - q(y_obs)` under the mean of the guider and a
+            label-spreading posterior that never saw the label, not the
+            paper's), `"disbelief"` (the guider's `1 - q'(y_obs)` alone) or
             `"guider"` (Eq. 11, the paper's; `paper`), as
             `UncertaintyMiningNet(uncertainty=...)`;
             `--uncertainty_estimate`. Only the `umn` method reads it.
@@ -147,7 +149,8 @@ class RunSettings:
 
 # What each `uncertainty_estimate` is, for titles and axes.
 EPS_NAMES = {"guider": "the paper's |guider - learner| (Eq. 11)",
-             "disbelief": "the guider's disbelief 1 - q'(y_obs)"}
+             "disbelief": "the guider's disbelief 1 - q'(y_obs)",
+             "with_held_out": ("1 - mean(guider, held-out label spreading)(y_obs)")}
 
 PRESETS = {
     "smoke": RunSettings(epochs=1, batch_size=40, labelled_per_batch=10, hidden_units=16,

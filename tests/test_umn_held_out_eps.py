@@ -1,0 +1,180 @@
+"""UMN's eps with a held-out view: 1 - mean(guider, held-out label spreading)(y_obs)."""
+
+import numpy as np
+import pytest
+
+import tensorflow as tf
+
+from scripts.harness import umn_tables
+from scripts.harness.eps_history import EpsHistory
+from scripts.harness.presets import override
+from scripts.harness.umn_settings import PRESETS
+from tf_data.batch_keys import HELD_OUT_DISBELIEF_KEY
+from tf_data.batch_keys import INDEX_KEY
+from tf_data.batch_keys import LABEL_KEY
+from umn import label_spreading
+from umn import losses
+from umn import streams
+from umn.model import MISSING_HELD_OUT_MESSAGE
+from umn.model import UncertaintyMiningNet
+
+from test_umn_model import in_index_order
+from test_umn_model import make_umn
+from test_umn_model import toy_data
+
+
+def test_disbelief_with_held_out_is_the_mean_of_the_two_disbeliefs():
+    guider = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]], np.float32)
+    labels = np.array([1, 1, 0])
+    held_out = np.array([0.5, 0.0, 1.0], np.float32)
+    expected = 0.5 * ((1.0 - guider[np.arange(3), labels]) + held_out)
+    np.testing.assert_allclose(losses.disbelief_with_held_out(guider, labels, held_out),
+                               expected, atol=1e-7)
+    np.testing.assert_allclose(expected, [0.7, 0.1, 0.75], atol=1e-7)
+
+
+def test_held_out_disbelief_reads_the_held_out_posterior_at_each_label():
+    images, labels = toy_data(n=60, labelled=20, num_classes=3)
+    disbelief = label_spreading.held_out_disbelief(images, labels, 3, seed=4)
+    rows = np.flatnonzero(labels >= 0)
+    posterior = label_spreading.held_out_posterior_of_labels(images, labels, 3, seed=4)
+    assert disbelief.dtype == np.float32 and disbelief.shape == (60,)
+    np.testing.assert_allclose(disbelief[rows], 1.0 - posterior[np.arange(20), labels[rows]],
+                               atol=1e-6)
+    np.testing.assert_array_equal(disbelief[labels < 0], 0.0)
+    assert np.all((disbelief >= 0.0) & (disbelief <= 1.0))
+    one = np.full(60, -1)
+    one[0] = 2
+    with pytest.raises(ValueError, match="at least 2 labelled rows"):
+        label_spreading.held_out_disbelief(images, one, 3)
+
+
+def first_batch(stream):
+    return {key: value.numpy() for key, value in next(iter(stream)).items()}
+
+
+def test_the_stream_carries_each_rows_held_out_disbelief():
+    images, labels = toy_data()
+    expected = label_spreading.held_out_disbelief(images, labels, 10, seed=3)
+    stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=3)
+    batch = first_batch(stream)
+    np.testing.assert_allclose(batch[HELD_OUT_DISBELIEF_KEY], expected[batch[INDEX_KEY]])
+    given = np.linspace(0.0, 1.0, len(labels)).astype(np.float32)
+    stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=3,
+                                               held_out_disbelief=given)
+    batch = first_batch(stream)
+    np.testing.assert_allclose(batch[HELD_OUT_DISBELIEF_KEY], given[batch[INDEX_KEY]])
+    stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=3,
+                                               held_out_disbelief=False)
+    assert HELD_OUT_DISBELIEF_KEY not in first_batch(stream)
+
+
+@pytest.mark.parametrize("values, message", [
+    (np.zeros(3), "one value per image"),
+    (np.full(40, 1.5), r"lie in \[0, 1\]"),
+    (np.full(40, np.nan), r"lie in \[0, 1\]"),
+])
+def test_bad_held_out_disbeliefs_raise_value_errors(values, message):
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match=message):
+        streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=0,
+                                       held_out_disbelief=values)
+
+
+def test_with_held_out_weights_each_label_by_the_mean_disbelief():
+    model = make_umn(uncertainty="with_held_out", uncertainty_warmup=0.0)
+    images, labels = toy_data()
+    model.fit(streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=0)[0], epochs=1,
+              steps_per_epoch=3, verbose=0)
+    labelled = labels >= 0
+    rows = np.flatnonzero(labelled)
+    held_out = np.linspace(0.1, 0.9, len(labels)).astype(np.float32)
+    guider = np.array(model.predict(images, verbose=0))
+    eps = 0.5 * ((1.0 - guider[rows, labels[rows]]) + held_out[rows])
+    np.testing.assert_allclose(
+        model.label_uncertainty(images[rows], labels[rows], batch_size=4,
+                                held_out_disbelief=held_out[rows]), eps, atol=1e-6)
+    # The labelled term of Eq. 7 with that eps (deterministic terms, eager and compiled).
+    low, high = model.uncertainty_clip
+    clipped = np.clip(eps, low, high)
+    learner = np.array(model.learner_probabilities(images))
+    weight = np.log(9.0 * (1.0 - clipped) / clipped)
+    expected = -np.sum(weight * learner[rows, labels[rows]]) / labelled.sum()
+    compiled = tf.function(lambda x, y, d: model.compute_terms(x, y, held_out_disbelief=d))
+    for terms in (model.compute_terms(images, labels, held_out_disbelief=held_out),
+                  compiled(images, labels, held_out)):
+        np.testing.assert_allclose(float(terms["label_loss"]), expected, rtol=1e-4)
+    # Without the held-out values an evaluation reads the guider's disbelief alone.
+    alone = model.compute_terms(images, labels)["eps"].numpy()[rows]
+    np.testing.assert_allclose(alone, 1.0 - guider[rows, labels[rows]], atol=1e-6)
+    restored = UncertaintyMiningNet.from_config(model.get_config())
+    assert restored.uncertainty == "with_held_out" and restored.eps_from_guider
+
+
+def test_training_without_the_held_out_disbelief_says_how_to_add_it():
+    model = make_umn(uncertainty="with_held_out")
+    images, labels = toy_data()
+    stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=0,
+                                               held_out_disbelief=False)
+    with pytest.raises(ValueError, match="held_out_disbelief"):
+        model.fit(stream, epochs=1, steps_per_epoch=2, verbose=0)
+    assert "fit(x, y) on arrays adds it" in MISSING_HELD_OUT_MESSAGE
+    # Evaluation needs none (test labels have no held-out view).
+    model.evaluate(images, labels, verbose=0)
+
+
+def test_fit_on_arrays_adds_the_held_out_disbelief_of_every_label():
+    model = make_umn(uncertainty="with_held_out", seed=5)
+    images, labels = toy_data()
+    x, y = model._with_held_out_disbelief(images, labels)
+    assert y is None and set(x) == {"image", LABEL_KEY, HELD_OUT_DISBELIEF_KEY}
+    np.testing.assert_allclose(x[HELD_OUT_DISBELIEF_KEY],
+                               label_spreading.held_out_disbelief(images, labels, 10, seed=5))
+    same, none = model._with_held_out_disbelief(x, None)
+    assert same is x and none is None
+    history = model.fit(images, labels, batch_size=10, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    model.fit({"image": images, "label": labels}, batch_size=10, epochs=1, verbose=0)
+    # Another eps leaves the data as it is.
+    other = make_umn(uncertainty="disbelief")
+    assert other._with_held_out_disbelief(images, labels)[0] is images
+
+
+def test_label_issues_eps_is_the_with_held_out_score_under_that_eps():
+    model = make_umn(uncertainty="with_held_out")
+    images, labels = toy_data()
+    by_eps = model.label_issues(images, labels, score="eps", seed=2)
+    default = model.label_issues(images, labels, seed=2)
+    assert by_eps.score_name == "eps"
+    np.testing.assert_allclose(in_index_order(by_eps), in_index_order(default), atol=1e-12)
+    rows = np.flatnonzero(labels >= 0)
+    held_out = label_spreading.held_out_disbelief(images, labels, 10, seed=2)[rows]
+    # toy_data labels the first rows, so positions in x are positions among the labels.
+    np.testing.assert_allclose(
+        in_index_order(by_eps),
+        model.label_uncertainty(images[rows], labels[rows], held_out_disbelief=held_out),
+        atol=1e-6)
+
+
+def test_table3_reads_eps_with_the_training_held_out_disbelief():
+    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
+    assert umn_tables.reads_held_out_disbelief("umn", settings)
+    assert not umn_tables.reads_held_out_disbelief("m_vae", settings)
+    assert not umn_tables.reads_held_out_disbelief(
+        "umn", override(settings, uncertainty_estimate="disbelief"))
+    images, labels = toy_data()
+    history = EpsHistory(images[:10], labels[:10], held_out_disbelief=np.full(10, 0.4))
+    model = make_umn(uncertainty="with_held_out")
+    history.set_model(model)
+    history.on_epoch_end(0)
+    guider = np.array(model.predict(images[:10], verbose=0))
+    np.testing.assert_allclose(history.eps_per_epoch[0],
+                               0.5 * (1.0 - guider[np.arange(10), labels[:10]] + 0.4), atol=1e-6)
+
+
+def test_table3_cuts_a_probability_eps_at_one_half_and_the_papers_at_otsu():
+    assert umn_tables.table3_threshold("auto", "with_held_out") == 0.5
+    assert umn_tables.table3_threshold("auto", "disbelief") == 0.5
+    assert umn_tables.table3_threshold("AUTO", "guider") == "otsu"
+    assert umn_tables.table3_threshold("0.2", "with_held_out") == "0.2"
+    assert umn_tables.table3_threshold("otsu", "with_held_out") == "otsu"
