@@ -70,7 +70,7 @@ def main(argv):
     labels[: 10 * FLAGS.labelled_per_batch] = rng.integers(0, 10, 10 * FLAGS.labelled_per_batch)
     stream, _ = streams.semi_supervised_stream(
         images, labels, 10, FLAGS.labelled_per_batch,
-        FLAGS.batch_size - FLAGS.labelled_per_batch, 0)
+        FLAGS.batch_size - FLAGS.labelled_per_batch, 0, held_out_disbelief=False)
     models = {"umn": build("guider", 0.99, shape), "m2": build("zero", None, shape)}
     for name, model in models.items():
         timed_block(model, stream, 3)  # trace and warm up

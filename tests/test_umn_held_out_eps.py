@@ -1,5 +1,7 @@
 """UMN's eps with a held-out view: 1 - mean(guider, held-out label spreading)(y_obs)."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -127,11 +129,12 @@ def test_fit_on_arrays_adds_the_held_out_disbelief_of_every_label():
     model = make_umn(uncertainty="with_held_out", seed=5)
     images, labels = toy_data()
     x, y = model._with_held_out_disbelief(images, labels)
-    assert y is None and set(x) == {"image", LABEL_KEY, HELD_OUT_DISBELIEF_KEY}
+    assert y is labels and set(x) == {"image", HELD_OUT_DISBELIEF_KEY}
     np.testing.assert_allclose(x[HELD_OUT_DISBELIEF_KEY],
                                label_spreading.held_out_disbelief(images, labels, 10, seed=5))
-    same, none = model._with_held_out_disbelief(x, None)
-    assert same is x and none is None
+    labelled_dict, none = model._with_held_out_disbelief({"image": images, LABEL_KEY: labels},
+                                                         None)
+    assert none is None and HELD_OUT_DISBELIEF_KEY in labelled_dict
     history = model.fit(images, labels, batch_size=10, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     model.fit({"image": images, "label": labels}, batch_size=10, epochs=1, verbose=0)
@@ -178,3 +181,48 @@ def test_table3_cuts_a_probability_eps_at_one_half_and_the_papers_at_otsu():
     assert umn_tables.table3_threshold("AUTO", "guider") == "otsu"
     assert umn_tables.table3_threshold("0.2", "with_held_out") == "0.2"
     assert umn_tables.table3_threshold("otsu", "with_held_out") == "otsu"
+
+
+def test_fit_under_the_default_eps_still_refuses_sample_weights_and_takes_float_labels():
+    model = make_umn()
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match="sample weights"):
+        model.fit(images, labels, sample_weight=np.ones(len(labels)), batch_size=10,
+                  epochs=1, verbose=0)
+    # Whole-number floats (a pandas column with missing values) are labels too. (A fresh
+    # model: Keras keeps the half-traced step of a fit that failed.)
+    model = make_umn()
+    history = model.fit(images, labels.astype(np.float64), batch_size=10, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    x, _ = model._with_held_out_disbelief(images, labels)
+    bad = dict(x, **{HELD_OUT_DISBELIEF_KEY: np.full(len(labels), np.nan)})
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+        model.fit(bad, labels, batch_size=10, epochs=1, verbose=0)
+
+
+def test_label_issues_eps_reproduces_the_training_eps_of_a_seeded_model():
+    model = make_umn(seed=5)
+    images, labels = toy_data()
+    x, _ = model._with_held_out_disbelief(images, labels)
+    rows = np.flatnonzero(labels >= 0)
+    trained_with = model.label_uncertainty(images[rows], labels[rows],
+                                           held_out_disbelief=x[HELD_OUT_DISBELIEF_KEY][rows])
+    by_eps = model.label_issues(images, labels, score="eps")   # seed None: the model's
+    np.testing.assert_allclose(in_index_order(by_eps), trained_with, atol=1e-6)
+
+
+def test_table3_reads_the_held_out_disbelief_the_stream_carries():
+    images, labels = toy_data()
+    rows = np.flatnonzero(labels >= 0)
+    data = types.SimpleNamespace(x_train=images, num_classes=10)
+    split = types.SimpleNamespace(labels=labels, labelled_indices=rows)
+    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
+    read = umn_tables.training_held_out_disbelief(data, split, settings, seed=7)
+    stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=7)
+    batch = first_batch(stream)
+    carried = dict(zip(batch[INDEX_KEY].tolist(), batch[HELD_OUT_DISBELIEF_KEY].tolist()))
+    for position, row in enumerate(rows):
+        if row in carried:
+            assert read[position] == pytest.approx(carried[row], abs=1e-7)
+    assert umn_tables.training_held_out_disbelief(
+        data, split, override(settings, uncertainty_estimate="disbelief"), seed=7) is None

@@ -325,7 +325,7 @@ def held_out_disbelief(images, labels, num_classes, seed=0):
     >>> stream, steps = umn.semi_supervised_stream(x_train, labels, 10, 5, 95, seed=0,
     ...                                            held_out_disbelief=disbelief)
     """
-    labels = np.asarray(labels)
+    labels = check_partial_labels(labels, num_classes)
     posterior = held_out_posterior_of_labels(images, labels, num_classes, seed=seed)
     rows = np.flatnonzero(labels >= 0)
     disbelief = np.zeros(len(labels), np.float32)

@@ -26,6 +26,7 @@ from umn.guider import Guider
 from umn.m1_warmup import M1Warmup
 from umn.m1_warmup import check_m1_warmup_share
 from umn.step_switch import StepSwitch
+from umn.partial_labels import check_partial_labels
 from umn.streams import checked_held_out_disbelief
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.uncertainty_warmup import check_warmup_share
@@ -78,8 +79,8 @@ DEFAULT_LABEL_WEIGHT = 1.0
 # README, "Uncertainty Mining Net". Early on, the paper's eps (Eq. 11) is
 # larger on clean labels than on corrupted ones (the learner is still
 # learning the clean ones), so its weighting from step 0 down-weights the
-# labels it should trust; the disbelief (the default eps) of a young guider
-# doubts every label alike. A tenth of the run (measured with the
+# labels it should trust; the disbelief of a young guider (half of the
+# default eps) doubts every label alike. A tenth of the run (measured with the
 # disbelief) costs the digits' Table 2 at 400 labels (README).
 DEFAULT_UNCERTAINTY_WARMUP = 1.0 / 3.0
 # Share of the optimiser steps that train M1 alone before the whole
@@ -268,8 +269,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     Table 3, "F1 of the paper's rule"). To find
     wrong labels use `label_issues`: its default score averages the
     guider's posterior with a label-spreading posterior that never saw the
-    label (`score="disbelief"` gives the guider's alone, the default eps;
-    `score="eps"` the model's eps, Eq. 11's under `uncertainty="guider"`).
+    label, the default eps itself (`score="disbelief"` gives the guider's
+    alone; `score="eps"` the model's eps, Eq. 11's under
+    `uncertainty="guider"`).
 
     The guider (Eq. 10) is a `Guider` sub-layer holding an EMA copy of the
     trunk, `q(z_a | x)` head and classifier, updated with `.assign` after
@@ -758,11 +760,12 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     def _with_held_out_disbelief(self, x, y):
         """`(x, y)` for `fit`, with each label's held-out disbelief added to in-memory data.
 
-        For `uncertainty="with_held_out"` only: arrays `x`, `y` become one
-        dict `x` holding `HELD_OUT_DISBELIEF_KEY` (computed from every
-        image and label, `umn.label_spreading.held_out_disbelief`) and
-        `y=None`; a dict `x` of arrays gains the key. Streams and data that
-        already carry it are returned as they are.
+        For `uncertainty="with_held_out"` only: an array `x` becomes a dict
+        `{IMAGE_KEY: x, HELD_OUT_DISBELIEF_KEY: d}` (d computed from every
+        image and label, `umn.label_spreading.held_out_disbelief`), a dict
+        `x` of arrays gains the key (or has a given one checked); `y` is
+        returned as it is, so sample weights still meet the contract's
+        refusal. Streams are returned as they are.
         """
         if self.uncertainty != WITH_HELD_OUT:
             return x, y
@@ -770,17 +773,17 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         features = dict(x) if isinstance(x, dict) else {IMAGE_KEY: x}
         images = features.get(IMAGE_KEY)
         labels = features.get(LABEL_KEY) if y is None else y
-        if (HELD_OUT_DISBELIEF_KEY in features
-                or not isinstance(images, (np.ndarray, tf.Tensor))
+        if (not isinstance(images, (np.ndarray, tf.Tensor))
                 or not isinstance(labels, (np.ndarray, tf.Tensor, list))):
             return x, y
         labels = np.asarray(labels)
-        labels = labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1 else labels
-        features[IMAGE_KEY] = images
-        features[LABEL_KEY] = labels
-        features[HELD_OUT_DISBELIEF_KEY] = label_spreading.held_out_disbelief(
-            np.asarray(images), labels, self.num_classes, seed=self._int_seed())
-        return features, None
+        labels = check_partial_labels(
+            labels.reshape(-1) if labels.ndim == 2 and labels.shape[1] == 1 else labels,
+            self.num_classes)
+        features[HELD_OUT_DISBELIEF_KEY] = checked_held_out_disbelief(
+            np.asarray(images), labels, self.num_classes, self._int_seed(),
+            features.get(HELD_OUT_DISBELIEF_KEY, True))
+        return features, y
 
     def _int_seed(self):
         """The model's seed as an int for NumPy-side helpers (0 when None)."""
@@ -885,6 +888,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         Returns:
             `(n,)` float32 NumPy array; larger = less trustworthy label.
 
+        Raises:
+            ValueError: bad images or labels, or (`uncertainty="with_held_out"`
+                without `held_out_disbelief`) fewer than 2 labelled rows.
+
         Example:
 
         >>> eps = model.label_uncertainty(x_labelled, y_labelled)
@@ -910,7 +917,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 self._uncertainty(learner, guider, batch_labels, held_out)))
         return np.concatenate(values).astype(np.float32)
 
-    def label_issues(self, x, y, score="with_held_out", batch_size=256, seed=0):
+    def label_issues(self, x, y, score="with_held_out", batch_size=256, seed=None):
         """Ranks the given labels by how likely they are wrong, most suspicious first.
 
         Scores (larger = less trustworthy):
@@ -953,7 +960,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             y: `(n,)` given labels in `[0, C)`, -1 for unlabelled rows.
             score: `"with_held_out"`, `"disbelief"` or `"eps"`.
             batch_size: examples per forward pass.
-            seed: int seed of the held-out view's folds and PCA.
+            seed: int seed of the held-out view's folds and PCA; None
+                (default) takes the model's seed, which `fit` on arrays
+                gave the view it trained with (for a stream, pass the
+                stream's seed to reproduce the training eps).
 
         Returns:
             A `tf_data.label_issues.LabelIssues` over the labelled rows.
@@ -964,9 +974,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         >>> issues[issues.scores > 0.5].to_csv("suspected_labels.csv")
         >>> eps = model.label_issues(x_train, partial_labels, score="eps")
         """
+        seed = self._int_seed() if seed is None else seed
         if score == "eps" and self.uncertainty == WITH_HELD_OUT:
             # This eps is 1 - mean(guider, held-out)(y_obs): the "with_held_out"
-            # score, whose held-out view sees every row of x in its graph, as in training.
+            # score, whose held-out view sees every row of x in its graph, as in training
+            # (the same view when x, y and seed are the training set's).
             issues = super().label_issues(x, y, score="with_held_out", batch_size=batch_size,
                                           seed=seed)
             return dataclasses.replace(issues, score_name="eps")

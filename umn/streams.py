@@ -34,8 +34,8 @@ def semi_supervised_stream(images, labels, num_classes, labelled_per_batch,
             it here from every image and label
             (`umn.label_spreading.held_out_disbelief`, seeded by `seed`;
             a few seconds on 4,000 images); an `(n,)` array in [0, 1] is
-            carried as given; False leaves the key out (the baselines and
-            the other eps never read it).
+            carried as given; False (or None) leaves the key out (the
+            baselines and the other eps never read it).
 
     Returns:
         `(dataset, steps_per_epoch)`: the `tf_data.mixed_pipeline` stream and
@@ -61,7 +61,7 @@ def semi_supervised_stream(images, labels, num_classes, labelled_per_batch,
             "all examples are labelled. Use the supervised baseline instead."
         )
     extra = {}
-    if held_out_disbelief is not False:
+    if held_out_disbelief is not False and held_out_disbelief is not None:
         extra[HELD_OUT_DISBELIEF_KEY] = checked_held_out_disbelief(
             images, labels, num_classes, seed, held_out_disbelief)
     labelled_per_batch = min(labelled_per_batch, len(labelled))

@@ -9,11 +9,12 @@ from scripts.harness import reporting
 def otsu_threshold(values, bins=256):
     """Otsu's threshold of a 1-D sample: the cut maximising between-class variance.
 
-    The default rule of Table 3. The paper's rule, "corrupted if eps > 0",
+    Table 3's rule for the paper's eps (for an eps that is a probability
+    of a wrong label it cuts at 0.5). The paper's rule, "corrupted if eps > 0",
     is scored beside it (`f1_eps_positive`), but it is a statement about
     float precision rather than a ranking: in float32, eps is exactly 0
     only where the label's probability is exactly 1.0 (in the guider for
-    the disbelief, the default eps; in learner and guider both for the
+    the disbelief; in learner and guider both for the
     paper's Eq. 11), so the rule flags every label not saturated on.
     The paper's Figure 4b shows eps becoming bimodal, so we split the
     final eps at the threshold that best separates two modes. It needs no
@@ -54,7 +55,8 @@ def resolve_threshold(threshold, eps):
             threshold = float(threshold)
         except ValueError:
             raise ValueError(
-                f"threshold must be 'otsu' or a number, got {threshold!r}."
+                f"threshold must be 'otsu' or a number (Table 3 also takes 'auto'), got "
+                f"{threshold!r}."
             ) from None
     value = float(threshold)
     if not np.isfinite(value):
