@@ -292,7 +292,8 @@ def held_out_posterior_of_labels(images, labels, num_classes, seed=0):
     if num_labelled < 2:
         raise ValueError(
             f"A held-out label posterior needs at least 2 labelled rows (each is judged from "
-            f"the others' labels), got {num_labelled}.")
+            f"the others' labels), got {num_labelled}; score such labels with the model "
+            "alone (score='disbelief', uncertainty='disbelief').")
     return held_out_label_posterior(images, labels, num_classes,
                                     folds=min(DEFAULT_FOLDS, num_labelled), seed=seed)
 

@@ -15,7 +15,6 @@ from tf_data.batch_keys import LABEL_KEY
 from tf_data.distribute import global_value
 from tf_data.distribute import replica_mean_share
 from umn import architectures
-from umn import label_spreading
 from umn import losses
 from umn import noise_rate as noise_rate_estimator
 from umn.batches import batch_feature
@@ -899,13 +898,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         images = validation.check_images(images)
         labels = validation.check_labels(labels, self.num_classes)
         validation.check_same_length(images=images, labels=labels)
-        if self.uncertainty == WITH_HELD_OUT:
-            held_out_disbelief = (
-                label_spreading.held_out_disbelief(images, labels, self.num_classes,
-                                                   seed=self._int_seed())
-                if held_out_disbelief is None
-                else checked_held_out_disbelief(images, labels, self.num_classes, 0,
-                                                held_out_disbelief))
+        if self.uncertainty == WITH_HELD_OUT:   # computed here when not given
+            held_out_disbelief = checked_held_out_disbelief(
+                images, labels, self.num_classes, self._int_seed(),
+                True if held_out_disbelief is None else held_out_disbelief)
         values = []
         for start in range(0, len(images), batch_size):
             batch = slice(start, start + batch_size)

@@ -456,7 +456,6 @@ BASELINE_NOTES = {
 # label is more likely wrong than right: the default eps itself (to float
 # precision), a detector beside eps under the others.
 ISSUES_PREFIX = "issues_"
-ISSUES_THRESHOLD = 0.5
 ISSUES_NOTE = ("issues_*: label_issues' default score, 1 - mean(guider, held-out label "
                "spreading)(y_obs), flagged above 0.5: the default eps, a detector beside "
                "the others.")
@@ -505,12 +504,12 @@ def issues_metrics(model, train_images, split, seed):
 
     Returns:
         Dict `issues_precision`, `issues_recall`, `issues_f1`,
-        `issues_roc_auc` of flagging `score > ISSUES_THRESHOLD`.
+        `issues_roc_auc` of flagging `score > PROBABILITY_CUT`.
     """
     issues = model.label_issues(train_images, split.labels, seed=seed)
     # `indices` are positions in the training set; `is_corrupted` follows the sorted labelled ones.
     corrupted = split.is_corrupted[np.searchsorted(split.labelled_indices, issues.indices)]
-    scores = detection.detection_scores(corrupted, issues.scores, ISSUES_THRESHOLD)
+    scores = detection.detection_scores(corrupted, issues.scores, PROBABILITY_CUT)
     return {ISSUES_PREFIX + metric: scores[metric] for metric in DETECTION_METRICS}
 
 
