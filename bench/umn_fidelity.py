@@ -21,6 +21,12 @@ ground truth, so it is not a method).
     python -m bench.umn_fidelity --scale_by_noise_rate=estimate   # README: scaled by the rate
     python -m bench.umn_fidelity --m1_warmup=0   # the previous default: no M1 warm-up
     python -m bench.umn_fidelity --uncertainty_estimate=guider   # the paper's eps (Eq. 11)
+    python -m bench.umn_fidelity --methods=umn --held_out_view=shuffled   # README: a useless view
+
+`--held_out_view=shuffled` fits the held-out half of UMN's default eps
+(`umn.label_spreading.held_out_disbelief`) on the training images shuffled
+against their labels: a view that carries no information about any label,
+the worst case of images whose pixel neighbours seldom share a class.
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -50,6 +56,10 @@ flags.DEFINE_list("noise_rates", ["0.1", "0.2", "0.3", "0.4", "0.5"], "Label cor
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (labelled subset, noise, weights).")
 flags.DEFINE_list("methods", ["umn", "m_vae", "umn_semi", "supervised", "label_spreading"],
                   "Rows: UMN table methods and label_spreading.")
+flags.DEFINE_enum("held_out_view", "images", ["images", "shuffled"],
+                  "What UMN's held-out view (half of the default eps) is fitted on: the "
+                  "training images, or the same images shuffled against their labels (a view "
+                  "that carries no information).")
 umn_flags.define_settings_flags()  # --preset and its overrides, as the table scripts take them
 FLAGS = flags.FLAGS
 
@@ -67,6 +77,13 @@ def label_spreading_error(data, labels, seed):
         model.fit(pca.transform(flat_train), labels)
         predicted = model.predict(pca.transform(flat_test))
     return float(np.mean(predicted != data.y_test))
+
+
+def view_note():
+    """What the title says about `--held_out_view` (nothing for the images themselves)."""
+    if FLAGS.held_out_view == "shuffled":
+        return ", UMN's held-out view fitted on shuffled images (no information)"
+    return ""
 
 
 def settings_note(settings):
@@ -102,7 +119,12 @@ def main(argv):
                 if method == "label_spreading":
                     error = label_spreading_error(data, split.labels, seed)
                 else:
-                    model = experiment.train_method(method, data, split, settings, seed, rate)
+                    view = None
+                    if (FLAGS.held_out_view == "shuffled"
+                            and experiment.reads_held_out_disbelief(method, settings)):
+                        view = experiment.shuffled_view_disbelief(data, split, seed)
+                    model = experiment.train_method(method, data, split, settings, seed, rate,
+                                                    held_out_disbelief=view)
                     error = experiment.error_rate(model, data.x_test, data.y_test)
                 seconds[method].append(time.time() - start)
                 rows.append(experiment.run_row(method, rate, seed, FLAGS.num_labels, error, model))
@@ -111,7 +133,8 @@ def main(argv):
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
         f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
-        f"label weight {settings.label_weight:g}{settings_note(settings)}", scale=1.0)
+        f"label weight {settings.label_weight:g}{settings_note(settings)}{view_note()}",
+        scale=1.0)
         + experiment.label_noise_rate_table(rows, "noise", "Table 1"))
     print(reporting.wall_time_line(seconds))
 

@@ -7,6 +7,8 @@ import pytest
 
 import tensorflow as tf
 
+import tf_data
+
 from scripts.harness import umn_tables
 from scripts.harness.eps_history import EpsHistory
 from scripts.harness.presets import override
@@ -226,3 +228,39 @@ def test_table3_reads_the_held_out_disbelief_the_stream_carries():
             assert read[position] == pytest.approx(carried[row], abs=1e-7)
     assert umn_tables.training_held_out_disbelief(
         data, split, override(settings, uncertainty_estimate="disbelief"), seed=7) is None
+
+
+def test_train_method_carries_a_given_held_out_view_only_where_it_is_read(monkeypatch):
+    data = tf_data.load_dataset("digits")
+    split = umn_tables.make_noisy_split(data, 50, 0.3, seed=1)
+    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
+    given = np.linspace(0.0, 1.0, len(data.x_train)).astype(np.float32)
+
+    class Stop(Exception):
+        """Raised by the stream spy to end `train_method` before it trains."""
+
+    seen = {}
+
+    def spy(images, labels, *args, held_out_disbelief=True, **kwargs):
+        seen["held_out_disbelief"] = held_out_disbelief
+        raise Stop
+
+    monkeypatch.setattr(umn_tables.streams, "semi_supervised_stream", spy)
+    with pytest.raises(Stop):
+        umn_tables.train_method("umn", data, split, settings, 1, 0.3, held_out_disbelief=given)
+    assert seen["held_out_disbelief"] is given
+    with pytest.raises(Stop):
+        umn_tables.train_method("umn", data, split, settings, 1, 0.3)
+    assert seen["held_out_disbelief"] is True
+    with pytest.raises(ValueError, match="does not read it"):
+        umn_tables.train_method("m_vae", data, split, settings, 1, 0.3,
+                                held_out_disbelief=given)
+
+
+def test_the_shuffled_view_judges_each_label_from_another_rows_image():
+    data = tf_data.load_dataset("digits")
+    split = umn_tables.make_noisy_split(data, 50, 0.3, seed=2)
+    permutation = np.random.default_rng(2).permutation(len(data.x_train))
+    np.testing.assert_array_equal(
+        umn_tables.shuffled_view_disbelief(data, split, 2),
+        label_spreading.held_out_disbelief(data.x_train[permutation], split.labels, 10, seed=2))

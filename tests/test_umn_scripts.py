@@ -391,6 +391,14 @@ def test_noise_rate_estimate_bench_prints_the_estimates(run_script):
     assert "Mean error of the estimate" in printed
 
 
+def test_umn_fidelity_bench_fits_the_held_out_view_on_shuffled_images(run_script):
+    printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                         "--noise_rates=0.3", "--epochs=1", "--methods=umn,m_vae",
+                         "--held_out_view=shuffled")
+    assert "UMN's held-out view fitted on shuffled images (no information)" in printed
+    assert "m_vae" in printed
+
+
 def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn_semi",

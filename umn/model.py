@@ -53,7 +53,11 @@ WITH_HELD_OUT = "with_held_out"
 # `umn.label_spreading.held_out_disbelief`): the guider trains on the
 # labels it judges and comes to believe some wrong ones, the held-out view
 # cannot. Measured with 3 seeds on the embedded digits and on mnist5k:
-# Tables 1-3 in the README, "The held-out view in eps (the default)".
+# Tables 1-3 in the README, "The held-out view in eps (the default)". Its
+# Table 1 gain over the disbelief alone comes from the level it adds to
+# eps, not from what it knows: a view fitted on shuffled images (no
+# information) gives the same Table 1 within 0.2 points on mnist5k and
+# 1.1 on the digits; its information is what makes eps a detector (Table 3).
 DEFAULT_UNCERTAINTY = WITH_HELD_OUT
 DEFAULT_UNCERTAINTY_CLIP = (0.01, 0.8)
 # The labelled term is the paper's exact Eq. 7, f(eps) * q(y_obs | z_a)

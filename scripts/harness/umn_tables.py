@@ -183,22 +183,34 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
 
 
 def train_method(method, data, split, settings, seed, noise_rate, architecture="auto",
-                 callbacks=(), training=None, stateful_callbacks=()):
+                 callbacks=(), training=None, stateful_callbacks=(), held_out_disbelief=None):
     """Trains one method on one noisy split; returns the fitted model.
 
     With `training` (a `training.Training` with a backup directory) the run
     backs up every epoch under a key naming the method, split and seed, and
-    resumes from its backup when one exists.
+    resumes from its backup when one exists. `held_out_disbelief`: an
+    `(n_train,)` array the batches carry instead of the held-out view the
+    stream computes (`umn.semi_supervised_stream`; only for a method that
+    reads it, `reads_held_out_disbelief`), e.g. a view made uninformative
+    to measure what the default eps loses without one.
     """
     training = training or Training()
     keras.utils.set_random_seed(seed)
     num_classes = data.num_classes
     if method == "clean_labels":
         split = split.without_corrupted()
+    carried = reads_held_out_disbelief(method, settings)
+    if held_out_disbelief is not None:
+        if not carried:
+            raise ValueError(
+                f"held_out_disbelief was given, but {method!r} under uncertainty_estimate="
+                f"{settings.uncertainty_estimate!r} does not read it; give it only to 'umn' "
+                f"with uncertainty_estimate={WITH_HELD_OUT!r}.")
+        carried = held_out_disbelief
     stream, steps = streams.semi_supervised_stream(
         data.x_train, split.labels, num_classes, settings.labelled_per_batch,
         settings.batch_size - settings.labelled_per_batch, seed,
-        held_out_disbelief=reads_held_out_disbelief(method, settings),
+        held_out_disbelief=carried,
     )
     if settings.max_steps_per_epoch:
         steps = min(steps, settings.max_steps_per_epoch)
@@ -230,6 +242,20 @@ def training_held_out_disbelief(data, split, settings, seed):
         return None
     return held_out_disbelief(data.x_train, split.labels, data.num_classes,
                               seed=seed)[split.labelled_indices]
+
+
+def shuffled_view_disbelief(data, split, seed):
+    """The labels' held-out disbelief from label spreading on images shuffled against them.
+
+    Each row's label is judged from another row's image (a permutation
+    seeded by `seed`): the view keeps the images' statistics and the
+    labels' class counts but tells nothing about any label, the worst case
+    of images whose pixel neighbours seldom share a class. An ablation for
+    `train_method(held_out_disbelief=...)` (`bench/umn_fidelity.py
+    --held_out_view=shuffled`), not a method.
+    """
+    shuffled = data.x_train[np.random.default_rng(seed).permutation(len(data.x_train))]
+    return held_out_disbelief(shuffled, split.labels, data.num_classes, seed=seed)
 
 
 def reads_held_out_disbelief(method, settings):
