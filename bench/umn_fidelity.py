@@ -26,7 +26,8 @@ ground truth, so it is not a method).
 `--held_out_view=shuffled` fits the held-out half of UMN's default eps
 (`umn.label_spreading.held_out_disbelief`) on the training images shuffled
 against their labels: a view that carries no information about any label,
-the worst case of images whose pixel neighbours seldom share a class.
+the limit of images whose pixel neighbours seldom share a class. It changes
+only the `umn` row under the default eps, and is refused elsewhere.
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -49,6 +50,7 @@ from scripts.harness import umn_settings  # noqa: E402
 from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
+from umn.model import WITH_HELD_OUT  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_integer("num_labels", 100, "Labelled training images (class-balanced).")
@@ -108,6 +110,12 @@ def main(argv):
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]
     methods = list(FLAGS.methods)
+    if FLAGS.held_out_view == "shuffled" and not (
+            "umn" in methods and experiment.reads_held_out_disbelief("umn", settings)):
+        raise app.UsageError(
+            "--held_out_view=shuffled changes only UMN's default eps (uncertainty_estimate="
+            f"'{WITH_HELD_OUT}'), which this run does not train: drop the flag, or put umn in "
+            f"--methods and leave --uncertainty_estimate at (or set it to) {WITH_HELD_OUT}.")
     progress = reporting.Progress(len(methods) * len(rates) * len(seeds))
     rows, seconds = [], collections.defaultdict(list)
     for rate in rates:

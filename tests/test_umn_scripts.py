@@ -8,6 +8,7 @@ import types
 import matplotlib.image
 import numpy as np
 import pytest
+from absl import app
 import tensorflow_datasets as tfds
 
 import tf_data
@@ -397,6 +398,10 @@ def test_umn_fidelity_bench_fits_the_held_out_view_on_shuffled_images(run_script
                          "--held_out_view=shuffled")
     assert "UMN's held-out view fitted on shuffled images (no information)" in printed
     assert "m_vae" in printed
+    with pytest.raises(app.UsageError, match="changes only UMN's default eps"):
+        run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                   "--noise_rates=0.3", "--epochs=1", "--methods=umn",
+                   "--held_out_view=shuffled", "--uncertainty_estimate=disbelief")
 
 
 def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):

@@ -249,10 +249,18 @@ def shuffled_view_disbelief(data, split, seed):
 
     Each row's label is judged from another row's image (a permutation
     seeded by `seed`): the view keeps the images' statistics and the
-    labels' class counts but tells nothing about any label, the worst case
-    of images whose pixel neighbours seldom share a class. An ablation for
+    labels' class counts but tells nothing about any label: the limit of
+    images whose pixel neighbours seldom share a class. An ablation for
     `train_method(held_out_disbelief=...)` (`bench/umn_fidelity.py
     --held_out_view=shuffled`), not a method.
+
+    Args:
+        data: the experiment's dataset (`x_train`, `num_classes`).
+        split: the run's `NoisySplit`.
+        seed: int seed of the permutation and of the view.
+
+    Returns:
+        `(n_train,)` float32 in [0, 1], 0 on unlabelled rows.
     """
     shuffled = data.x_train[np.random.default_rng(seed).permutation(len(data.x_train))]
     return held_out_disbelief(shuffled, split.labels, data.num_classes, seed=seed)
