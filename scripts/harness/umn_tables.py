@@ -601,11 +601,17 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             split = make_noisy_split(data, num_labels, rate, seed)
             images = data.x_train[split.labelled_indices]
             given = split.noisy.labels
-            history = EpsHistory(images, given, training_held_out_disbelief(
-                data, split, settings, seed))
+            labelled_view = training_held_out_disbelief(data, split, settings, seed)
+            history = EpsHistory(images, given, labelled_view)
+            # The stream carries the same values (0 on unlabelled rows) instead of fitting
+            # the view again.
+            view = None
+            if labelled_view is not None:
+                view = np.zeros(len(data.x_train), np.float32)
+                view[split.labelled_indices] = labelled_view
             model = train_method("umn", data, split, settings, seed, rate, architecture,
                                  callbacks=[history], training=training,
-                                 stateful_callbacks=[history])
+                                 stateful_callbacks=[history], held_out_disbelief=view)
             eps = history.eps_per_epoch[-1]
             cut = detection.resolve_threshold(threshold, eps)
             scores = detection.detection_scores(split.is_corrupted, eps, cut)
