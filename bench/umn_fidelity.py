@@ -143,6 +143,7 @@ def main(argv):
         f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
         f"label weight {settings.label_weight:g}{settings_note(settings)}{view_note()}",
         scale=1.0)
+        + experiment.paired_difference_table(rows, "noise", "Table 1")
         + experiment.label_noise_rate_table(rows, "noise", "Table 1"))
     print(reporting.wall_time_line(seconds))
 

@@ -16,6 +16,37 @@ def test_table_shows_mean_and_std_over_seeds():
     ]
     table = reporting.format_table(rows, "method", "noise", "acc", "T")
     assert "91.0 ± 1.0" in table and "50.0" in table and table.startswith("T")
+    assert reporting.format_mean_std([-0.01, 0.0]) == "0.0 ± 0.0"
+
+
+def test_paired_differences_subtract_run_by_run():
+    errors = {("umn", 0): [9.0, 12.0], ("umn", 1): [7.0, 11.0], ("umn", 2): [8.0, 20.0],
+              ("umn_semi", 0): [10.0, 12.5], ("umn_semi", 1): [7.5, 10.0],
+              ("umn_semi", 2): [9.0, 21.0]}
+    rows = [{"method": m, "seed": seed, "noise": rate, "error_rate": errors[(m, seed)][i]}
+            for (m, seed) in errors for i, rate in enumerate((0.1, 0.3))]
+    # The M-VAE ran seed 0 at 10% only, twice (averaged: 8.0).
+    rows += [{"method": "m_vae", "seed": 0, "noise": 0.1, "error_rate": e} for e in (7.0, 9.0)]
+    text = reporting.format_paired_differences(
+        rows, "method", "noise", "error_rate", "seed", "umn", ["umn_semi", "m_vae", "absent"],
+        "title")
+    lines = text.splitlines()
+    assert lines[0] == "title" and len(lines) == 5
+    assert lines[1].split() == ["paired", "by", "seed", "0.1", "0.3"]
+    cells = {line.split("  ")[0]: [c.strip() for c in line.split("  ")[1:] if c.strip()]
+             for line in lines[3:]}
+
+    def cell(differences):
+        d = np.asarray(differences)
+        return f"{d.mean():.1f} ± {d.std():.1f} ({int(np.sum(d < 0))}/3 below)"
+
+    assert cells["umn - umn_semi"] == [cell([-1.0, -0.5, -1.0]), cell([-0.5, 1.0, -1.0])]
+    # One pair (seed 0): the difference without a spread; no pair at 30%.
+    assert cells["umn - m_vae"] == ["1.0 (0/1 below)", "-"]
+    assert reporting.format_paired_differences(rows, "method", "noise", "error_rate", "seed",
+                                               "umn", ["absent"], "title") == ""
+    assert reporting.format_paired_differences(rows, "method", "noise", "error_rate", "seed",
+                                               "mentornet", ["umn"], "title") == ""
 
 
 def test_per_category_table_sorts_by_frequency_and_averages_over_seeds():

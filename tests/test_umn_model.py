@@ -11,6 +11,7 @@ from umn import losses
 from umn import streams
 from umn.guider import Guider
 from umn.model import UncertaintyMiningNet
+from umn.model import guider_stream_seed
 from umn.noise_rate import estimate_noise_rate
 from umn.vae import StackedVae
 
@@ -124,6 +125,43 @@ def test_eager_and_compiled_fit_agree():
     for a, b in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(results[0][2], results[1][2], atol=1e-5)
+
+
+@pytest.mark.parametrize("uncertainty", ["disbelief", "with_held_out", "guider"])
+def test_eps_modes_share_the_learners_random_draws(uncertainty):
+    # Common random numbers: the guider's eta' draws from its own stream, so a
+    # model whose eps reads the guider trains its learner on the same draws
+    # as the eps = 0 ablation built with the same seed. With the uncertainty
+    # warm-up covering the run (every label weighted f(low)), the two train
+    # alike step for step; only the guider's stream moves in one of them.
+    images, labels = toy_data()
+    trained = {}
+    for mode in ("zero", uncertainty):
+        model = make_umn(seed=4, ema_decay=0.9, uncertainty=mode, uncertainty_warmup=0.99,
+                         m1_warmup=0.0)
+        guider_state = ops.convert_to_numpy(model.guider_seed_generator.state)
+        model.fit(toy_stream(images, labels, seed=2), epochs=1, steps_per_epoch=3, verbose=0)
+        # eps = 0 has no warm-up to run; the other starts eps after the run.
+        assert int(model.uncertainty_start_step.numpy()) == (0 if mode == "zero" else 3)
+        moved = ops.convert_to_numpy(model.guider_seed_generator.state) != guider_state
+        assert moved.any() == (mode != "zero")
+        trained[mode] = weights_of({"vae": model.vae})
+    for a, b in zip(trained["zero"], trained[uncertainty]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_guider_stream_seed_is_apart_from_the_learners_and_fixed_by_the_seed():
+    assert guider_stream_seed(None) is None
+    seeds = [guider_stream_seed(seed) for seed in range(5)]
+    assert seeds == [guider_stream_seed(seed) for seed in range(5)]
+    assert len(set(seeds) | set(range(5))) == 10
+    assert all(isinstance(seed, int) and 0 <= seed < 2**31 for seed in seeds)
+    # Negative and numpy seeds are taken as the int they are.
+    assert guider_stream_seed(-1) not in seeds and 0 <= guider_stream_seed(-1) < 2**31
+    assert guider_stream_seed(np.int64(3)) == seeds[3]
+    model = make_umn(seed=7)
+    np.testing.assert_array_equal(ops.convert_to_numpy(model.guider_seed_generator.state),
+                                  [guider_stream_seed(7), 0])
 
 
 def test_compute_terms_eager_equals_xla():

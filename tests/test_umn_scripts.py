@@ -114,6 +114,7 @@ def test_run_table1_writes_rows(tmp_path, capsys):
         assert f"{row['error_rate']:.1f}" in line.split(), line
         assert row["label_noise_rate"] is None  # the default does not scale the labelled term
     assert "scaled the labelled term" not in printed
+    assert "minus the baseline's" not in printed  # no eps = 0 or M-VAE run to pair with
 
 
 def test_run_table1_records_the_rate_that_scaled_the_labelled_term(tmp_path, capsys):
@@ -183,11 +184,13 @@ def test_umn_table1_script_smoke(tmp_path, run_script):
 
 @pytest.mark.slow
 def test_umn_table2_script_smoke(tmp_path, run_script):
-    run_script("umn_table2", "--preset=smoke", f"--output_dir={tmp_path}",
-               "--methods=supervised,umn,mentornet")
+    printed = run_script("umn_table2", "--preset=smoke", f"--output_dir={tmp_path}",
+                         "--methods=supervised,umn,umn_semi,mentornet")
     payload = read_results(str(tmp_path))
     assert payload["table"] == "umn_table2"
-    assert {r["method"] for r in payload["rows"]} == {"supervised", "umn", "mentornet"}
+    assert {r["method"] for r in payload["rows"]} == {"supervised", "umn", "umn_semi",
+                                                      "mentornet"}
+    assert "umn - umn_semi" in printed and "/1 below)" in printed  # paired by seed
     assert sorted({r["num_labels"] for r in payload["rows"]}) == [20, 50]
 
 
@@ -381,6 +384,9 @@ def test_umn_fidelity_bench_scales_by_the_estimated_noise_rate(run_script):
                          "--scale_by_noise_rate=estimate")
     assert "labelled term scaled by noise rate estimate" in printed
     assert "umn_semi" in printed and "that scaled the labelled term" in printed
+    # UMN against eps = 0 run by run (one seed: a difference without a spread).
+    assert "UMN's test error minus the baseline's" in printed
+    assert "umn - umn_semi" in printed and "/1 below)" in printed
 
 
 def test_noise_rate_estimate_bench_prints_the_estimates(run_script):

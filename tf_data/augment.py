@@ -22,7 +22,8 @@ the mass under "nearest") and its bilinear default blurs; the papers shift by
 whole pixels with zero fill. `RandomFlip` and `GaussianNoise` do match, but
 each owns its own seed generator, while UMN needs the translated image
 before the noise is added (`perturb_stages`) and every draw of a model from
-the model's one `SeedGenerator` (checkpointed with it), and the `tf.data`
+a `SeedGenerator` the model owns (checkpointed with it; UMN has one for the
+learner and one for the guider's eta'), and the `tf.data`
 pipeline needs stateless per-batch seeds to be reproducible. The cores
 below are three lines each and are checked against NumPy in
 `tests/test_augment.py`.

@@ -126,6 +126,24 @@ MISSING_HELD_OUT_MESSAGE = (
     "uncertainty='disbelief' (the guider's disbelief alone).")
 
 
+def guider_stream_seed(seed):
+    """The seed of the guider's random stream, derived from the model's `seed`.
+
+    Args:
+        seed: the model's int seed (any sign), or None.
+
+    Returns:
+        None for None (a random stream); else a 31-bit int drawn by
+        `numpy.random.SeedSequence([seed mod 2**64, 1])`: a stream apart
+        from the learner's (`SeedGenerator(seed)`), and from other model
+        seeds' but by chance.
+    """
+    if seed is None:
+        return None
+    entropy = int(seed) % (1 << 64)  # SeedSequence takes non-negative ints only
+    return int(np.random.SeedSequence([entropy, 1]).generate_state(1)[0] >> 1)
+
+
 def check_noise_rate(noise_rate, uncertainty):
     """Returns `"estimate"`, None or a rate in [0, 1) as float, else ValueError.
 
@@ -380,7 +398,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         noise_stddev: sigma of eta's Gaussian input noise.
         consistency_weight: weight of the optional learner-guider
             consistency loss on unlabelled examples (0 = off).
-        seed: int seed of the model's `keras.random.SeedGenerator`.
+        seed: int seed of the model's `keras.random.SeedGenerator` (the
+            learner's draws); the guider's eta' draws from a second stream
+            derived from it (`guider_stream_seed`), so models that differ
+            only in `uncertainty` share the learner's draws.
         **kwargs: `keras.Model` arguments.
 
     Call arguments:
@@ -477,6 +498,13 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             )
             self.guider.copy_from(self.vae.classifier_networks)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # The guider's eta' draws from a stream of its own, so the learner's
+        # draws (eta, z_a, z_b) do not depend on whether eps reads the
+        # guider: built with one seed, UMN, its eps = 0 ablation and the
+        # M-VAE share every learner draw and differ by their label weights
+        # alone (common random numbers for the comparisons of Tables 1-3).
+        self.guider_seed_generator = keras.random.SeedGenerator(
+            guider_stream_seed(seed), name="guider_seed_generator")
         self.uncertainty_start_step = self.add_weight(
             shape=(), initializer="zeros", dtype="int64", trainable=False,
             name="uncertainty_start_step")
@@ -504,7 +532,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.built = True
 
     def _perturb(self, images):
-        return augment.perturb(images, self.seed_generator, self.max_shift, self.noise_stddev)
+        """eta' for the guider, from the guider's own stream (`guider_seed_generator`)."""
+        return augment.perturb(images, self.guider_seed_generator, self.max_shift,
+                               self.noise_stddev)
 
     def _translated_and_noisy(self, images):
         """eta for the learner: `(translated, translated + noise)`.

@@ -23,8 +23,9 @@ def mean_std(values):
 
 
 def format_mean_std(values, scale=1.0, digits=1):
-    """`"91.2 ± 0.4"`; with one value just `"91.2"`."""
+    """`"91.2 ± 0.4"`; with one value just `"91.2"` (never `"-0.0"`)."""
     mean, std = mean_std(np.asarray(values) * scale)
+    mean = round(mean, digits) + 0.0  # -0.0 + 0.0 is 0.0
     if len(values) == 1:
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
@@ -57,6 +58,61 @@ def format_table(rows, row_key, column_key, value_key, title, scale=100.0, digit
         for name in row_names
     ]
     return _text_table(title, header, body)
+
+
+def format_paired_differences(rows, row_key, column_key, value_key, pair_key, method,
+                              baselines, title, digits=1):
+    """Text table of `method` minus each baseline, paired by `pair_key`, or "".
+
+    For each baseline and column: the mean ± std over the pairs (rows that
+    share `pair_key`, e.g. the seed) of `method`'s value minus the
+    baseline's, and how many pairs `method` is below ("-" where the column
+    has no pair). Repeated rows of one method, column and pair are
+    averaged first, as `format_table` averages them. Runs of one seed that
+    share their random draws (common random numbers: UMN, its eps = 0
+    ablation and the M-VAE, `umn.model.guider_stream_seed`) differ less
+    from each other than from other seeds, so the paired difference
+    resolves what the per-method spreads hide.
+
+    Args:
+        rows: list of dicts (results.json rows).
+        row_key: field naming the method (e.g. `"method"`).
+        column_key: field naming the column (e.g. `"noise"`).
+        value_key: field compared (e.g. `"error_rate"`).
+        pair_key: field that pairs the runs (e.g. `"seed"`).
+        method: the row compared (e.g. `"umn"`).
+        baselines: the rows it is compared against; those absent are skipped.
+        title: first line of the table.
+        digits: decimals shown.
+
+    Returns:
+        The table, or "" when `method` or every baseline is absent.
+    """
+    repeated = {}
+    for r in rows:
+        repeated.setdefault((r[row_key], r[column_key], r[pair_key]), []).append(r[value_key])
+    values = {key: float(np.mean(v)) for key, v in repeated.items()}
+    columns = list(dict.fromkeys(r[column_key] for r in rows))
+    present = {r[row_key] for r in rows}
+    baselines = [b for b in baselines if b in present and b != method]
+    if method not in present or not baselines:
+        return ""
+    body = []
+    for baseline in baselines:
+        line = [f"{method} - {baseline}"]
+        for column in columns:
+            differences = [value - values[(baseline, column, pair)]
+                           for (name, col, pair), value in values.items()
+                           if name == method and col == column
+                           and (baseline, column, pair) in values]
+            if not differences:
+                line.append("-")
+                continue
+            below = sum(d < 0 for d in differences)
+            line.append(f"{format_mean_std(differences, digits=digits)} "
+                        f"({below}/{len(differences)} below)")
+        body.append(line)
+    return _text_table(title, [f"paired by {pair_key}"] + [str(c) for c in columns], body)
 
 
 def _text_table(title, header, body):

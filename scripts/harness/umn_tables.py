@@ -330,6 +330,20 @@ def run_row(method, noise_rate, seed, num_labels, error, model=None):
             "label_noise_rate": None if rate is None else float(keras.ops.convert_to_numpy(rate))}
 
 
+# The rows UMN's error is compared against run by run (same split and seed,
+# the same learner draws: `umn.model.guider_stream_seed`).
+PAIRED_BASELINES = ("umn_semi", "m_vae")
+
+
+def paired_difference_table(rows, column_key, title):
+    """UMN's error minus eps = 0's and the M-VAE's, paired by seed; "" without such pairs."""
+    text = reporting.format_paired_differences(
+        rows, "method", column_key, "error_rate", "seed", "umn", PAIRED_BASELINES,
+        f"{title}: UMN's test error minus the baseline's (points), run by run on the same "
+        "split and seed, mean ± std (how many runs UMN is below)")
+    return "\n" + text if text else ""
+
+
 def label_noise_rate_table(rows, column_key, title):
     """Mean ± std of the rows' `label_noise_rate` (%) per method and column; "" if none has one."""
     scaled = [r for r in rows if r.get("label_noise_rate") is not None]
@@ -395,6 +409,7 @@ def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAP
                                   f"UMN Table 1: test error (%) on {dataset}, "
                                   f"{num_labels} labels", scale=1.0)
     text += trusted_note(methods, settings, data.num_classes)
+    text += paired_difference_table(rows, "noise", "Table 1")
     text += label_noise_rate_table(rows, "noise", "Table 1")
     _print_and_save(training.output_dir(output_dir), "umn_table1", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
@@ -442,6 +457,7 @@ def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=
                                   f"number of labels, {int(100 * noise_rate)}% noise",
                                   scale=1.0)
     text += trusted_note(methods, settings, data.num_classes)
+    text += paired_difference_table(rows, "num_labels", "Table 2")
     text += label_noise_rate_table(rows, "num_labels", "Table 2")
     _print_and_save(training.output_dir(output_dir), "umn_table2", dataset, rows, text,
                     settings=dataclasses.asdict(settings))
