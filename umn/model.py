@@ -103,7 +103,7 @@ DEFAULT_M1_WARMUP = 0.05
 # seeds under the guider's own stream it lowers Table 1's error on
 # mnist5k at 20-50% noise and sharpens eps there, but on the embedded
 # digits it costs 6.9 points at 50% (the estimator reads about 64%),
-# 0.6-1.9 points in Table 2 from 100 labels on, and some of eps's F1
+# 0.7-1.9 points in Table 2 at every label count but 50, and some of eps's F1
 # (README, "The labelled term scaled by an estimated noise rate").
 ESTIMATE_NOISE_RATE = "estimate"
 DEFAULT_NOISE_RATE = None
