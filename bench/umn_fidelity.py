@@ -22,12 +22,16 @@ ground truth, so it is not a method).
     python -m bench.umn_fidelity --m1_warmup=0   # the previous default: no M1 warm-up
     python -m bench.umn_fidelity --uncertainty_estimate=guider   # the paper's eps (Eq. 11)
     python -m bench.umn_fidelity --methods=umn --held_out_view=shuffled   # README: a useless view
+    python -m bench.umn_fidelity --methods=umn --held_out_view=cross_fitted   # README
 
-`--held_out_view=shuffled` fits the held-out half of UMN's default eps
+`--held_out_view` (as the table scripts take it) changes the held-out half
+of UMN's default eps: `shuffled` fits the label-spreading view
 (`umn.label_spreading.held_out_disbelief`) on the training images shuffled
-against their labels: a view that carries no information about any label,
-the limit of images whose pixel neighbours seldom share a class. It changes
-only the `umn` row under the default eps, and is refused elsewhere.
+against their labels, a view that carries no information about any label,
+the limit of images whose pixel neighbours seldom share a class;
+`cross_fitted` takes the eps = 0 model cross-fitted on folds of the labels
+(`umn.cross_fitted`). It changes only the `umn` row under the default eps,
+and is refused elsewhere.
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -58,10 +62,6 @@ flags.DEFINE_list("noise_rates", ["0.1", "0.2", "0.3", "0.4", "0.5"], "Label cor
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds (labelled subset, noise, weights).")
 flags.DEFINE_list("methods", ["umn", "m_vae", "umn_semi", "supervised", "label_spreading"],
                   "Rows: UMN table methods and label_spreading.")
-flags.DEFINE_enum("held_out_view", "images", ["images", "shuffled"],
-                  "What UMN's held-out view (half of the default eps) is fitted on: the "
-                  "training images, or the same images shuffled against their labels (a view "
-                  "that carries no information).")
 umn_flags.define_settings_flags()  # --preset and its overrides, as the table scripts take them
 FLAGS = flags.FLAGS
 
@@ -81,19 +81,13 @@ def label_spreading_error(data, labels, seed):
     return float(np.mean(predicted != data.y_test))
 
 
-def view_note():
-    """What the title says about `--held_out_view` (nothing for the images themselves)."""
-    if FLAGS.held_out_view == "shuffled":
-        return ", UMN's held-out view fitted on shuffled images (no information)"
-    return ""
-
-
 def settings_note(settings):
-    """What the title says about `--uncertainty_estimate`, `--scale_by_noise_rate`,
-    `--scale_by_labelled_share` and `--m1_warmup` (nothing when off)."""
+    """What the title says about `--uncertainty_estimate`, `--held_out_view`,
+    `--scale_by_noise_rate`, `--scale_by_labelled_share` and `--m1_warmup` (nothing when
+    off)."""
     note = ""
-    if settings.uncertainty_estimate != DEFAULT_UNCERTAINTY:
-        note += f", UMN's eps: {umn_settings.EPS_NAMES[settings.uncertainty_estimate]}"
+    if settings.eps_name != umn_settings.EPS_NAMES[DEFAULT_UNCERTAINTY]:
+        note += f", UMN's eps: {settings.eps_name}"
     if settings.model_noise_rate is not None:
         note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
     if settings.model_labelled_share is not None:
@@ -110,12 +104,11 @@ def main(argv):
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]
     methods = list(FLAGS.methods)
-    if FLAGS.held_out_view == "shuffled" and not (
-            "umn" in methods and experiment.reads_held_out_disbelief("umn", settings)):
+    if settings.held_out_view != umn_settings.LABEL_SPREADING_VIEW and "umn" not in methods:
         raise app.UsageError(
-            "--held_out_view=shuffled changes only UMN's default eps (uncertainty_estimate="
-            f"'{WITH_HELD_OUT}'), which this run does not train: drop the flag, or put umn in "
-            f"--methods and leave --uncertainty_estimate at (or set it to) {WITH_HELD_OUT}.")
+            f"--held_out_view={settings.held_out_view} changes only UMN's default eps "
+            f"(uncertainty_estimate='{WITH_HELD_OUT}'), which this run does not train: drop "
+            "the flag, or put umn in --methods.")
     progress = reporting.Progress(len(methods) * len(rates) * len(seeds))
     rows, seconds = [], collections.defaultdict(list)
     for rate in rates:
@@ -127,12 +120,7 @@ def main(argv):
                 if method == "label_spreading":
                     error = label_spreading_error(data, split.labels, seed)
                 else:
-                    view = None
-                    if (FLAGS.held_out_view == "shuffled"
-                            and experiment.reads_held_out_disbelief(method, settings)):
-                        view = experiment.shuffled_view_disbelief(data, split, seed)
-                    model = experiment.train_method(method, data, split, settings, seed, rate,
-                                                    held_out_disbelief=view)
+                    model = experiment.train_method(method, data, split, settings, seed, rate)
                     error = experiment.error_rate(model, data.x_test, data.y_test)
                 seconds[method].append(time.time() - start)
                 rows.append(experiment.run_row(method, rate, seed, FLAGS.num_labels, error, model))
@@ -141,7 +129,7 @@ def main(argv):
         rows, "method", "noise", "error_rate",
         f"UMN Table 1 on {FLAGS.dataset}: test error (%), {FLAGS.num_labels} labels, "
         f"{len(seeds)} seed(s), {FLAGS.preset} preset, {settings.epochs} epochs, "
-        f"label weight {settings.label_weight:g}{settings_note(settings)}{view_note()}",
+        f"label weight {settings.label_weight:g}{settings_note(settings)}",
         scale=1.0)
         + experiment.paired_difference_table(rows, "noise", "Table 1")
         + experiment.label_noise_rate_table(rows, "noise", "Table 1"))

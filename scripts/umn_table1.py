@@ -3,6 +3,7 @@
     python -m scripts.umn_table1                       # digits, 50 labels, seed 0
     python -m scripts.umn_table1 --seeds=0,1,2         # mean over 3 seeds
     python -m scripts.umn_table1 --preset=smoke
+    python -m scripts.umn_table1 --methods=umn --held_out_view=cross_fitted   # README
     python -m scripts.umn_table1 --dataset=mnist --preset=paper --download
 """
 

@@ -13,7 +13,10 @@ labels.
 With `--preset=default` and no `--epochs`, the model trains 120 epochs
 (`scripts.harness.umn_tables.TABLE3_EPOCHS`; Tables 1-2 train the preset's
 150), and eps is read at the final one: by default 1 - mean(guider,
-held-out label spreading)(y_obs), with `--uncertainty_estimate=disbelief`
+held-out label spreading)(y_obs) (with `--held_out_view=cross_fitted` the
+held-out half is the eps = 0 model cross-fitted on folds of the labels,
+`umn.cross_fitted`, and `issues_*` read its posterior too), with
+`--uncertainty_estimate=disbelief`
 the guider's 1 - q'(y_obs | x) alone, with `--uncertainty_estimate=guider`
 the paper's |guider - learner| (Eq. 11). Each row also reports
 `disbelief_auc`, the ROC AUC of the guider's 1 - q'(y_obs | x).

@@ -220,15 +220,13 @@ def test_table3_reads_the_held_out_disbelief_the_stream_carries():
     data = types.SimpleNamespace(x_train=images, num_classes=10)
     split = types.SimpleNamespace(labels=labels, labelled_indices=rows)
     settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
-    read = umn_tables.training_held_out_disbelief(data, split, settings, seed=7)
+    read, posterior = umn_tables.held_out_view(data, split, settings, 7, 0.3)
+    assert posterior is None   # label_issues fits label spreading's itself
     stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=7)
     batch = first_batch(stream)
     carried = dict(zip(batch[INDEX_KEY].tolist(), batch[HELD_OUT_DISBELIEF_KEY].tolist()))
-    for position, row in enumerate(rows):
-        if row in carried:
-            assert read[position] == pytest.approx(carried[row], abs=1e-7)
-    assert umn_tables.training_held_out_disbelief(
-        data, split, override(settings, uncertainty_estimate="disbelief"), seed=7) is None
+    assert carried and all(read[row] == pytest.approx(value, abs=1e-7)
+                           for row, value in carried.items())
 
 
 def test_train_method_carries_a_given_held_out_view_only_where_it_is_read(monkeypatch):

@@ -205,6 +205,14 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
 
 
+@pytest.mark.slow
+def test_umn_table3_script_reads_eps_with_the_cross_fitted_view(tmp_path, run_script):
+    printed = run_script("umn_table3", "--preset=smoke", f"--output_dir={tmp_path}",
+                         "--held_out_view=cross_fitted")
+    assert "eps: 1 - mean(guider, held-out cross-fitted eps = 0 model)(y_obs)" in printed
+    assert read_results(str(tmp_path))["settings"]["held_out_view"] == "cross_fitted"
+
+
 @pytest.mark.parametrize("preset, epochs, expected", [
     ("default", None, experiment.TABLE3_EPOCHS),  # Table 3's longer default
     ("default", 7, 7),  # --epochs always wins
@@ -222,7 +230,8 @@ def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
              "uncertainty_warmup", "m1_warmup", "jit_compile", "learning_rate",
-             "scale_by_noise_rate", "scale_by_labelled_share", "uncertainty_estimate")
+             "scale_by_noise_rate", "scale_by_labelled_share", "uncertainty_estimate",
+             "held_out_view")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
 
 
@@ -402,12 +411,17 @@ def test_umn_fidelity_bench_fits_the_held_out_view_on_shuffled_images(run_script
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn,m_vae",
                          "--held_out_view=shuffled")
-    assert "UMN's held-out view fitted on shuffled images (no information)" in printed
+    assert ("UMN's eps: 1 - mean(guider, held-out label spreading on shuffled images)(y_obs)"
+            in printed)
     assert "m_vae" in printed
-    with pytest.raises(app.UsageError, match="changes only UMN's default eps"):
+    with pytest.raises(ValueError, match="which uncertainty_estimate='disbelief' does not read"):
         run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                    "--noise_rates=0.3", "--epochs=1", "--methods=umn",
                    "--held_out_view=shuffled", "--uncertainty_estimate=disbelief")
+    with pytest.raises(app.UsageError, match="changes only UMN's default eps"):
+        run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                   "--noise_rates=0.3", "--epochs=1", "--methods=m_vae",
+                   "--held_out_view=shuffled")
 
 
 def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):

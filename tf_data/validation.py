@@ -227,6 +227,23 @@ def check_same_length(**arrays):
         )
 
 
+def check_class_distributions(distributions, num_rows, num_classes, name="posterior"):
+    """Returns `(num_rows, num_classes)` class distributions as float64, else ValueError.
+
+    Each row must be finite, non-negative and sum to 1 within 1e-3 (float32
+    softmax outputs pass).
+    """
+    array = np.asarray(distributions, dtype=np.float64)
+    if array.shape != (num_rows, num_classes):
+        raise ValueError(f"{name} must be ({num_rows}, {num_classes}): one class distribution "
+                         f"per labelled row, got shape {array.shape}.")
+    if (not np.all(np.isfinite(array)) or np.any(array < 0.0)
+            or np.any(np.abs(array.sum(axis=1) - 1.0) > 1e-3)):
+        raise ValueError(f"{name} must hold class distributions (finite, non-negative, each "
+                         "row summing to 1).")
+    return array
+
+
 def check_transition_matrix(transition, num_classes=None):
     """Returns a validated row-stochastic matrix `T[i, j] = P(noisy=j|clean=i)`.
 

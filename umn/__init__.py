@@ -9,6 +9,7 @@ require_tensorflow_backend("umn")
 
 # The imports below come after the backend check on purpose.
 
+from umn import cross_fitted  # noqa: F401
 from umn import label_spreading  # noqa: F401
 from umn import losses  # noqa: F401
 from umn import noise_rate  # noqa: F401
@@ -29,6 +30,6 @@ from umn.streams import semi_supervised_stream
 __all__ = [
     "Guider", "M1Warmup", "MeanTeacher", "NoiseRateEstimate", "StackedVae", "SupervisedClassifier",
     "UncertaintyMiningNet", "UncertaintyWarmup",
-    "estimate_noise_rate", "held_out_label_posterior", "label_spreading", "labelled_stream",
+    "cross_fitted", "estimate_noise_rate", "held_out_label_posterior", "label_spreading", "labelled_stream",
     "losses", "noise_rate", "semi_supervised_stream", "streams",
 ]

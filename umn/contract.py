@@ -180,7 +180,8 @@ class KerasContract:
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
     # ----------------------------------------------------------- label issues
-    def label_issues(self, x, y, score="disbelief", batch_size=256, seed=0):
+    def label_issues(self, x, y, score="disbelief", batch_size=256, seed=0,
+                     held_out_posterior=None):
         """Ranks the given labels by how likely the model finds them wrong.
 
         Scores (larger = more likely wrong; score name
@@ -211,6 +212,10 @@ class KerasContract:
             batch_size: examples per forward pass.
             seed: int seed of the held-out view's folds and PCA
                 (`"with_held_out"` only).
+            held_out_posterior: optional `(m, C)` held-out posterior of the
+                labelled rows (in the order of `np.flatnonzero(y >= 0)`)
+                that `"with_held_out"` takes instead of label spreading's,
+                e.g. `umn.cross_fitted.cross_fitted_label_posterior`.
 
         Returns:
             A `tf_data.label_issues.LabelIssues` over the labelled rows, most
@@ -218,7 +223,8 @@ class KerasContract:
 
         Raises:
             ValueError: an unknown score, no labelled row, labels out of
-                range, or `"with_held_out"` with fewer than 2 labelled rows.
+                range, `"with_held_out"` with fewer than 2 labelled rows, or
+                a `held_out_posterior` that is not `(m, C)` distributions.
 
         Example:
 
@@ -228,6 +234,9 @@ class KerasContract:
         if score not in self.label_issue_scores:
             raise ValueError(f"score must be one of {self.label_issue_scores} for "
                              f"{type(self).__name__}, got {score!r}.")
+        if held_out_posterior is not None and score != "with_held_out":
+            raise ValueError(f"held_out_posterior is read by score='with_held_out' only, got "
+                             f"score={score!r}.")
         all_images = validation.check_images(x, "x")
         given = np.asarray(y)
         validation.check_same_length(x=all_images, y=given)
@@ -239,8 +248,12 @@ class KerasContract:
         images = all_images[rows]
         probabilities = self.predict(images, batch_size=batch_size, verbose=0)
         if score == "with_held_out":   # raises with fewer than 2 labelled rows
-            held_out = held_out_posterior_of_labels(all_images, given, self.num_classes,
-                                                    seed=seed)
+            held_out = (held_out_posterior_of_labels(all_images, given, self.num_classes,
+                                                     seed=seed)
+                        if held_out_posterior is None
+                        else validation.check_class_distributions(
+                            held_out_posterior, len(rows), self.num_classes,
+                            "held_out_posterior"))
             probabilities = 0.5 * (np.asarray(probabilities, np.float64) + held_out)
         if score in self.posterior_scores:
             issues = issues_from_probabilities(probabilities, labels)

@@ -20,6 +20,7 @@ from sklearn.semi_supervised import LabelSpreading
 
 from tf_data import validation
 from umn.partial_labels import check_partial_labels
+from umn.partial_labels import disbelief_of_labels
 
 DEFAULT_COMPONENTS = 50
 DEFAULT_NEIGHBOURS = 7
@@ -122,6 +123,28 @@ def balanced_parts(observed, num_parts, rng, in_one_run=False):
     if in_one_run:
         order = np.concatenate(shuffled)
         part[order] = (np.arange(len(order)) + rng.integers(num_parts)) % num_parts
+    return part
+
+
+def nonempty_balanced_parts(observed, num_parts, rng):
+    """`balanced_parts`, dealt again in one run where a part came out empty.
+
+    Classes with fewer rows than parts can leave a part empty (each class
+    starts at its own random part); then every row is dealt in one
+    round-robin instead (`in_one_run=True`), which fills every part when
+    there are at least `num_parts` rows.
+
+    Args:
+        observed: `(n,)` labels of the labelled rows.
+        num_parts: how many parts.
+        rng: a `np.random.Generator`.
+
+    Returns:
+        `(n,)` int64 part index in `[0, num_parts)` per row.
+    """
+    part = balanced_parts(observed, num_parts, rng)
+    if np.any(np.bincount(part, minlength=num_parts) == 0):
+        part = balanced_parts(observed, num_parts, rng, in_one_run=True)
     return part
 
 
@@ -257,11 +280,7 @@ def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
     rng = np.random.default_rng(seed)
     graph = spreading_graph(features, labels, num_components, num_neighbours, max_unlabelled,
                             rng, seed)
-    part = balanced_parts(graph.observed, folds, rng)
-    if np.any(np.bincount(part, minlength=folds) == 0):
-        # Classes with fewer rows than folds can leave a part empty (each
-        # class starts at its own random part); deal them in one run instead.
-        part = balanced_parts(graph.observed, folds, rng, in_one_run=True)
+    part = nonempty_balanced_parts(graph.observed, folds, rng)
     posterior = np.empty((num_labelled, num_classes))
     for fold in range(folds):
         held = part == fold
@@ -327,8 +346,6 @@ def held_out_disbelief(images, labels, num_classes, seed=0):
     ...                                            held_out_disbelief=disbelief)
     """
     labels = check_partial_labels(labels, num_classes)
-    posterior = held_out_posterior_of_labels(images, labels, num_classes, seed=seed)
-    rows = np.flatnonzero(labels >= 0)
-    disbelief = np.zeros(len(labels), np.float32)
-    disbelief[rows] = 1.0 - posterior[np.arange(len(rows)), labels[rows]]
-    return np.clip(disbelief, 0.0, 1.0)
+    return disbelief_of_labels(
+        held_out_posterior_of_labels(images, labels, num_classes, seed=seed), labels)
+

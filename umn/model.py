@@ -951,7 +951,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 self._uncertainty(learner, guider, batch_labels, held_out)))
         return np.concatenate(values).astype(np.float32)
 
-    def label_issues(self, x, y, score="with_held_out", batch_size=256, seed=None):
+    def label_issues(self, x, y, score="with_held_out", batch_size=256, seed=None,
+                     held_out_posterior=None):
         """Ranks the given labels by how likely they are wrong, most suspicious first.
 
         Scores (larger = less trustworthy):
@@ -998,6 +999,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 (default) takes the model's seed, which `fit` on arrays
                 gave the view it trained with (for a stream, pass the
                 stream's seed to reproduce the training eps).
+            held_out_posterior: optional `(m, C)` held-out posterior of the
+                labelled rows (order of `np.flatnonzero(y >= 0)`) in place
+                of label spreading's, for `"with_held_out"` and `"eps"`
+                (under the default eps): e.g. the one training read,
+                `umn.cross_fitted.cross_fitted_label_posterior`.
 
         Returns:
             A `tf_data.label_issues.LabelIssues` over the labelled rows.
@@ -1014,9 +1020,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             # score, whose held-out view sees every row of x in its graph, as in training
             # (the same view when x, y and seed are the training set's).
             issues = super().label_issues(x, y, score="with_held_out", batch_size=batch_size,
-                                          seed=seed)
+                                          seed=seed, held_out_posterior=held_out_posterior)
             return dataclasses.replace(issues, score_name="eps")
-        return super().label_issues(x, y, score=score, batch_size=batch_size, seed=seed)
+        return super().label_issues(x, y, score=score, batch_size=batch_size, seed=seed,
+                                    held_out_posterior=held_out_posterior)
 
     def _label_scores(self, images, labels, score, batch_size):
         return self.label_uncertainty(images, labels, batch_size=batch_size)

@@ -37,3 +37,26 @@ def check_partial_labels(labels, num_classes):
             "baseline need at least one labelled example per run."
         )
     return array.astype(np.int64)
+
+
+def disbelief_of_labels(posterior, labels):
+    """`1 - p(y_obs | x)` of every labelled row, 0 on unlabelled rows.
+
+    Args:
+        posterior: `(m, C)` class distributions of the labelled rows, in the
+            order of `np.flatnonzero(labels >= 0)`.
+        labels: `(n,)` labels in `[0, C)`, -1 for unlabelled rows.
+
+    Returns:
+        `(n,)` float32 in [0, 1].
+
+    Example:
+
+    >>> disbelief_of_labels(np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([1, -1, 1]))
+    array([0.9, 0. , 0.3], dtype=float32)
+    """
+    posterior, labels = np.asarray(posterior), np.asarray(labels)
+    rows = np.flatnonzero(labels >= 0)
+    disbelief = np.zeros(len(labels), np.float32)
+    disbelief[rows] = 1.0 - posterior[np.arange(len(rows)), labels[rows]]
+    return np.clip(disbelief, 0.0, 1.0)

@@ -14,6 +14,7 @@ from umn.model import GUIDER_UNCERTAINTY_MODES
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
 from scripts.harness.umn_settings import EPS_NAMES
+from scripts.harness.umn_settings import HELD_OUT_VIEWS
 from scripts.harness.umn_settings import UNSCALED
 
 
@@ -66,6 +67,13 @@ def define_settings_flags():
                       "UMN's eps (preset if unset): " + "; ".join(
                           f"{mode}: {EPS_NAMES[mode]}" for mode in GUIDER_UNCERTAINTY_MODES)
                       + ".")
+    flags.DEFINE_enum("held_out_view", None, list(HELD_OUT_VIEWS),
+                      "The held-out half of UMN's default eps (preset if unset): "
+                      "label_spreading (kNN label spreading on 50 principal components); "
+                      "cross_fitted (the eps = 0 model trained on 4 class-balanced folds of "
+                      "the labels, each judging the fold it never saw; about 1.3 runs' extra "
+                      "time); shuffled (label spreading on images shuffled against their "
+                      "labels: a view that carries no information, an ablation).")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
@@ -100,7 +108,8 @@ def settings_from_flags(values, default_epochs=None):
         label_weight=values.label_weight,
         scale_by_noise_rate=noise_rate_setting(values.scale_by_noise_rate),
         scale_by_labelled_share=labelled_share_setting(values.scale_by_labelled_share),
-        uncertainty_estimate=values.uncertainty_estimate, ema_decay=values.ema_decay,
+        uncertainty_estimate=values.uncertainty_estimate,
+        held_out_view=values.held_out_view, ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
         m1_warmup=values.m1_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,

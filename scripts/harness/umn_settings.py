@@ -20,6 +20,12 @@ from umn.uncertainty_warmup import check_warmup_share
 # unscaled labelled term (None in the model).
 UNSCALED = "none"
 
+# `RunSettings.held_out_view`: what the held-out half of the default eps is.
+LABEL_SPREADING_VIEW = "label_spreading"
+CROSS_FITTED_VIEW = "cross_fitted"
+SHUFFLED_VIEW = "shuffled"
+HELD_OUT_VIEWS = (LABEL_SPREADING_VIEW, CROSS_FITTED_VIEW, SHUFFLED_VIEW)
+
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
@@ -68,6 +74,15 @@ class RunSettings:
             `"guider"` (Eq. 11, the paper's; `paper`), as
             `UncertaintyMiningNet(uncertainty=...)`;
             `--uncertainty_estimate`. Only the `umn` method reads it.
+        held_out_view: the held-out half of the default eps
+            (`uncertainty_estimate="with_held_out"`): `"label_spreading"`
+            (default: `umn.label_spreading.held_out_disbelief`),
+            `"cross_fitted"` (the run's eps = 0 model cross-fitted on 4
+            class-balanced folds of its labels, each for a third of the
+            run's epochs: `umn.cross_fitted`; about 1.3 runs' extra time) or
+            `"shuffled"` (label spreading on images shuffled against their
+            labels, a view that knows nothing: an ablation);
+            `--held_out_view`. Refused with any other eps.
         uncertainty_clip: `(low, high)` clip interval of eps.
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
@@ -109,6 +124,7 @@ class RunSettings:
     scale_by_noise_rate: object = UNSCALED
     scale_by_labelled_share: object = UNSCALED
     uncertainty_estimate: str = DEFAULT_UNCERTAINTY
+    held_out_view: str = LABEL_SPREADING_VIEW
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     m1_warmup: float = DEFAULT_M1_WARMUP
@@ -132,8 +148,26 @@ class RunSettings:
             raise ValueError(
                 f"uncertainty_estimate must be one of {GUIDER_UNCERTAINTY_MODES}, got "
                 f"{self.uncertainty_estimate!r}.")
+        if self.held_out_view not in HELD_OUT_VIEWS:
+            raise ValueError(
+                f"held_out_view must be one of {HELD_OUT_VIEWS}, got {self.held_out_view!r}.")
+        if self.held_out_view != LABEL_SPREADING_VIEW and self.uncertainty_estimate != (
+                DEFAULT_UNCERTAINTY):
+            raise ValueError(
+                f"held_out_view={self.held_out_view!r} changes the held-out half of the "
+                f"default eps (uncertainty_estimate={DEFAULT_UNCERTAINTY!r}), which "
+                f"uncertainty_estimate={self.uncertainty_estimate!r} does not read: leave "
+                f"held_out_view at {LABEL_SPREADING_VIEW!r}, or set the eps to "
+                f"{DEFAULT_UNCERTAINTY!r}.")
         check_warmup_share(self.uncertainty_warmup)
         check_m1_warmup_share(self.m1_warmup)
+
+    @property
+    def eps_name(self):
+        """What UMN's eps is under these settings, for titles and axes."""
+        if self.uncertainty_estimate == DEFAULT_UNCERTAINTY:
+            return HELD_OUT_EPS_NAMES[self.held_out_view]
+        return EPS_NAMES[self.uncertainty_estimate]
 
     @property
     def model_noise_rate(self):
@@ -151,6 +185,12 @@ class RunSettings:
 EPS_NAMES = {"guider": "the paper's |guider - learner| (Eq. 11)",
              "disbelief": "the guider's disbelief 1 - q'(y_obs)",
              "with_held_out": ("1 - mean(guider, held-out label spreading)(y_obs)")}
+# The default eps by its held-out view (`RunSettings.held_out_view`).
+HELD_OUT_EPS_NAMES = {
+    LABEL_SPREADING_VIEW: EPS_NAMES[DEFAULT_UNCERTAINTY],
+    CROSS_FITTED_VIEW: "1 - mean(guider, held-out cross-fitted eps = 0 model)(y_obs)",
+    SHUFFLED_VIEW: "1 - mean(guider, held-out label spreading on shuffled images)(y_obs)",
+}
 
 PRESETS = {
     "smoke": RunSettings(epochs=1, batch_size=40, labelled_per_batch=10, hidden_units=16,

@@ -46,12 +46,17 @@ from scripts.harness.eps_history import EpsHistory
 from scripts.harness.plots import write_eps_auc_png
 from scripts.harness.plots import write_eps_histogram_png
 from umn.mean_teacher import MeanTeacher
+from umn import cross_fitted
 from umn.label_spreading import held_out_disbelief
+from umn.partial_labels import disbelief_of_labels
 from umn.model import WITH_HELD_OUT
 from umn.model import UncertaintyMiningNet
+from scripts.harness.umn_split import NoisySplit
 from scripts.harness.umn_split import make_noisy_split
-from scripts.harness.umn_settings import EPS_NAMES
+from scripts.harness.umn_settings import CROSS_FITTED_VIEW
+from scripts.harness.umn_settings import LABEL_SPREADING_VIEW
 from scripts.harness.umn_settings import PRESETS
+from scripts.harness.umn_settings import SHUFFLED_VIEW
 from umn.supervised import SupervisedClassifier
 from tf_data.label_issues import rank_label_issues
 from tf_data.noise import corrupt_within_classes
@@ -195,10 +200,6 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
     to measure what the default eps loses without one.
     """
     training = training or Training()
-    keras.utils.set_random_seed(seed)
-    num_classes = data.num_classes
-    if method == "clean_labels":
-        split = split.without_corrupted()
     carried = reads_held_out_disbelief(method, settings)
     if held_out_disbelief is not None:
         if not carried:
@@ -207,6 +208,13 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
                 f"{settings.uncertainty_estimate!r} does not read it; give it only to 'umn' "
                 f"with uncertainty_estimate={WITH_HELD_OUT!r}.")
         carried = held_out_disbelief
+    elif carried and settings.held_out_view != LABEL_SPREADING_VIEW:
+        # Before the run's seeding: the cross-fitted view trains models of its own.
+        carried, _ = held_out_view(data, split, settings, seed, noise_rate)
+    keras.utils.set_random_seed(seed)
+    num_classes = data.num_classes
+    if method == "clean_labels":
+        split = split.without_corrupted()
     stream, steps = streams.semi_supervised_stream(
         data.x_train, split.labels, num_classes, settings.labelled_per_batch,
         settings.batch_size - settings.labelled_per_batch, seed,
@@ -231,17 +239,59 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
     return model
 
 
-def training_held_out_disbelief(data, split, settings, seed):
-    """The held-out disbelief of the split's labelled rows that UMN's training reads, or None.
+def held_out_view(data, split, settings, seed, noise_rate):
+    """The held-out view `settings.held_out_view` names, for UMN's run on `split`.
 
-    The values `semi_supervised_stream` computes for the run (same images,
-    labels and seed), at `split.labelled_indices`; None when the eps in use
-    does not read them.
+    `"label_spreading"`: `umn.label_spreading.held_out_disbelief` seeded by
+    `seed` (the values `semi_supervised_stream` computes for the run);
+    `"cross_fitted"`: `cross_fitted_posterior` read at the given labels;
+    `"shuffled"`: `shuffled_view_disbelief`.
+
+    Returns:
+        `(disbelief, posterior)`: the `(n_train,)` float32 view, 0 on
+        unlabelled rows, and the `(m, C)` held-out posterior of the
+        labelled rows that `label_issues(held_out_posterior=...)` takes
+        (None but for the cross-fitted view: `label_issues` fits label
+        spreading's itself).
     """
-    if not reads_held_out_disbelief("umn", settings):
-        return None
-    return held_out_disbelief(data.x_train, split.labels, data.num_classes,
-                              seed=seed)[split.labelled_indices]
+    if settings.held_out_view == CROSS_FITTED_VIEW:
+        posterior = cross_fitted_posterior(data, split, settings, seed, noise_rate)
+        return disbelief_of_labels(posterior, split.labels), posterior
+    if settings.held_out_view == SHUFFLED_VIEW:
+        return shuffled_view_disbelief(data, split, seed), None
+    return held_out_disbelief(data.x_train, split.labels, data.num_classes, seed=seed), None
+
+
+# The cross-fitted view deals its folds from a seed apart from the run's
+# (which seeds the label-spreading view's folds).
+CROSS_FIT_DEALING_SEED_OFFSET = 1000
+
+
+def cross_fitted_posterior(data, split, settings, seed, noise_rate):
+    """The split's labelled rows judged by the eps = 0 model cross-fitted on the other folds.
+
+    `umn.cross_fitted.cross_fitted_label_posterior` with 4 class-balanced
+    folds (dealt with seed `CROSS_FIT_DEALING_SEED_OFFSET + seed`); each
+    fold's model is this harness's `umn_semi` run (same settings, a third
+    of the epochs, `umn.cross_fitted.DEFAULT_EPOCH_SHARE`; seed
+    `umn.cross_fitted.fold_model_seed(seed, fold)`) on the split's labels
+    with the fold's rows unlabelled. Not backed up: a resumed run trains
+    the fold models again.
+
+    Returns:
+        `(m, C)` float64, one row per labelled row (`split.labelled_indices`).
+    """
+    fold_settings = presets.override(
+        settings, epochs=max(1, round(settings.epochs * cross_fitted.DEFAULT_EPOCH_SHARE)))
+
+    def fit_fold(fold_labels, fold):
+        fold_split = NoisySplit(fold_labels, np.flatnonzero(fold_labels >= 0), None)
+        return train_method("umn_semi", data, fold_split, fold_settings,
+                            cross_fitted.fold_model_seed(seed, fold), noise_rate)
+
+    return cross_fitted.cross_fitted_label_posterior(
+        data.x_train, split.labels, data.num_classes, fit_fold,
+        seed=CROSS_FIT_DEALING_SEED_OFFSET + seed)
 
 
 def shuffled_view_disbelief(data, split, seed):
@@ -542,7 +592,7 @@ EPOCH_AUC_NOTE = (f"{EPOCH_AUC_METRIC}<k>: ROC AUC of eps at epoch k (below 0.5:
                   "clean labels first); every epoch in eps_auc_by_epoch.png.")
 
 
-def issues_metrics(model, train_images, split, seed):
+def issues_metrics(model, train_images, split, seed, held_out_posterior=None):
     """Table 3's `issues_*` metrics: `label_issues`' default detector on the split's labels.
 
     Args:
@@ -551,12 +601,15 @@ def issues_metrics(model, train_images, split, seed):
             view's graph).
         split: the `NoisySplit` the model was trained on.
         seed: the run's seed (the held-out view's folds).
+        held_out_posterior: the held-out posterior training read
+            (`cross_fitted_posterior`), or None for label spreading's.
 
     Returns:
         Dict `issues_precision`, `issues_recall`, `issues_f1`,
         `issues_roc_auc` of flagging `score > PROBABILITY_CUT`.
     """
-    issues = model.label_issues(train_images, split.labels, seed=seed)
+    issues = model.label_issues(train_images, split.labels, seed=seed,
+                                held_out_posterior=held_out_posterior)
     # `indices` are positions in the training set; `is_corrupted` follows the sorted labelled ones.
     corrupted = split.is_corrupted[np.searchsorted(split.labelled_indices, issues.indices)]
     scores = detection.detection_scores(corrupted, issues.scores, PROBABILITY_CUT)
@@ -570,7 +623,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     """Table 3: precision / recall / F1 / ROC AUC of `eps > threshold` for UMN.
 
     eps is the final epoch's `model.label_uncertainty` on the labelled set
-    (with the held-out disbelief training read, `training_held_out_disbelief`);
+    (with the held-out disbelief training read, `held_out_view`);
     without `settings` the default preset is trained for `TABLE3_EPOCHS`.
     `threshold`: `"auto"` (default: 0.5 for an eps that is the probability
     of a wrong label, Otsu's threshold for the paper's; `THRESHOLDS`),
@@ -617,14 +670,13 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             split = make_noisy_split(data, num_labels, rate, seed)
             images = data.x_train[split.labelled_indices]
             given = split.noisy.labels
-            labelled_view = training_held_out_disbelief(data, split, settings, seed)
-            history = EpsHistory(images, given, labelled_view)
-            # The stream carries the same values (0 on unlabelled rows) instead of fitting
-            # the view again.
-            view = None
-            if labelled_view is not None:
-                view = np.zeros(len(data.x_train), np.float32)
-                view[split.labelled_indices] = labelled_view
+            # Once per run: the stream carries this view (0 on unlabelled rows) instead of
+            # fitting it again, and label_issues (issues_*) reads its posterior.
+            view, posterior = (None, None)
+            if reads_held_out_disbelief("umn", settings):
+                view, posterior = held_out_view(data, split, settings, seed, rate)
+            history = EpsHistory(images, given,
+                                 None if view is None else view[split.labelled_indices])
             model = train_method("umn", data, split, settings, seed, rate, architecture,
                                  callbacks=[history], training=training,
                                  stateful_callbacks=[history], held_out_disbelief=view)
@@ -636,7 +688,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             disbelief = model.label_issues(images, given, score="disbelief")
             scores[BASELINE_METRIC] = detection.detection_scores(
                 split.is_corrupted[disbelief.indices], disbelief.scores, 0.5)["roc_auc"]
-            scores.update(issues_metrics(model, data.x_train, split, seed))
+            scores.update(issues_metrics(model, data.x_train, split, seed, posterior))
             scores["roc_auc_by_epoch"] = detection.roc_auc_by_epoch(split.is_corrupted,
                                                                     history.eps_per_epoch)
             error = error_rate(model, data.x_test, data.y_test)
@@ -653,7 +705,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
                 write_eps_histogram_png(
                     os.path.join(output_dir, f"eps_histogram_noise{rate:g}.png"),
                     history.eps_per_epoch, split.is_corrupted,
-                    eps_name=EPS_NAMES[settings.uncertainty_estimate],
+                    eps_name=settings.eps_name,
                 )
             ledger.record(key, rows[-1])
             progress.update(noise=rate, seed=seed, f1=scores["f1"], auc=scores["roc_auc"])
@@ -667,7 +719,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
                   for epoch in detection.log_spaced_epochs(num_epochs) for r in rows]
     text = reporting.format_table(long_rows, "metric", "noise", "value",
                                   f"UMN Table 3: identifying corrupted labels on {dataset} "
-                                  f"(eps: {EPS_NAMES[settings.uncertainty_estimate]}, "
+                                  f"(eps: {settings.eps_name}, "
                                   f"threshold={threshold})", scale=1.0, digits=2)
     baseline_note = BASELINE_NOTES[settings.uncertainty_estimate]
     text = (f"{text}\n{PAPER_RULE_NOTE}\n{baseline_note}\n{ISSUES_NOTE}\n{EPOCH_AUC_NOTE}"

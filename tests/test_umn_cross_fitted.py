@@ -1,0 +1,204 @@
+"""The held-out view cross-fitted from the eps = 0 model (`umn.cross_fitted`) and its harness."""
+
+import numpy as np
+import pytest
+
+import tf_data
+
+from scripts.harness import umn_tables
+from scripts.harness.presets import override
+from scripts.harness.umn_settings import PRESETS
+from umn import cross_fitted
+from umn.model import UncertaintyMiningNet
+
+from test_umn_model import SHAPE
+from test_umn_model import in_index_order
+from test_umn_model import make_umn
+from test_umn_model import SMALL
+from test_umn_model import toy_data
+
+
+def test_folds_deal_every_class_evenly_and_leave_unlabelled_rows_out():
+    labels = np.full(60, -1)
+    labels[:43] = np.r_[np.zeros(17), np.ones(14), np.full(12, 2)]
+    fold = cross_fitted.cross_fitted_folds(labels, 3, folds=4, seed=3)
+    assert fold.dtype == np.int64 and fold.shape == (60,)
+    np.testing.assert_array_equal(fold[43:], -1)
+    for label in range(3):
+        counts = np.bincount(fold[labels == label], minlength=4)
+        assert counts.max() - counts.min() <= 1   # dealt round-robin
+    np.testing.assert_array_equal(fold, cross_fitted.cross_fitted_folds(labels, 3, 4, seed=3))
+    assert not np.array_equal(fold, cross_fitted.cross_fitted_folds(labels, 3, 4, seed=4))
+
+
+def test_folds_are_never_empty_when_classes_have_fewer_rows_than_folds():
+    labels = np.arange(5)   # one row per class: a class-by-class deal could leave a part empty
+    for seed in range(20):
+        fold = cross_fitted.cross_fitted_folds(labels, 5, folds=4, seed=seed)
+        assert np.all(np.bincount(fold, minlength=4) >= 1)
+
+
+@pytest.mark.parametrize("labels, folds, message", [
+    (np.array([0, 1, 0, 1]), 1, "at least 2"),
+    (np.array([0, 1, -1, -1]), 3, "at least folds=3 labelled rows"),
+    (np.array([0, 5, 1, 1]), 2, r"lie in \[0, 2\)"),
+    (np.array([0, 1, 0, 1]), 0, "folds"),
+])
+def test_folds_refuse_what_cannot_be_cross_fitted(labels, folds, message):
+    with pytest.raises(ValueError, match=message):
+        cross_fitted.cross_fitted_folds(labels, 2, folds=folds)
+
+
+class FixedModel:
+    """A 'fitted' model whose class probabilities are a fixed function of the image."""
+
+    def __init__(self, num_classes):
+        self.num_classes = num_classes
+
+    def predict(self, images, batch_size=None, verbose=0):
+        logits = np.stack([np.sum(images, axis=(1, 2, 3)) * (k + 1) % 1.0
+                           for k in range(self.num_classes)], axis=1)
+        return np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
+
+
+def test_each_fold_model_never_sees_its_own_labels_and_is_read_at_the_given_label():
+    images, labels = toy_data(n=50, labelled=24, num_classes=3, seed=1)
+    seen = []
+
+    def fit_fold(fold_labels, fold):
+        seen.append((fold, fold_labels.copy()))
+        return FixedModel(3)
+
+    view = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, folds=4, seed=2)
+    fold = cross_fitted.cross_fitted_folds(labels, 3, 4, seed=2)
+    assert [k for k, _ in seen] == [0, 1, 2, 3]
+    for k, fold_labels in seen:
+        np.testing.assert_array_equal(fold_labels[fold == k], -1)   # its own part: unlabelled
+        others = fold != k
+        np.testing.assert_array_equal(fold_labels[others], labels[others])
+    rows = np.flatnonzero(labels >= 0)
+    probabilities = FixedModel(3).predict(images[rows])
+    assert view.dtype == np.float32 and view.shape == (50,)
+    np.testing.assert_allclose(view[rows], 1.0 - probabilities[np.arange(24), labels[rows]],
+                               atol=1e-6)
+    np.testing.assert_array_equal(view[labels < 0], 0.0)
+
+
+def test_a_fold_model_of_the_wrong_width_is_refused():
+    images, labels = toy_data(n=30, labelled=12, num_classes=3)
+    with pytest.raises(ValueError, match=r"predict \(3, 3\) class probabilities"):
+        cross_fitted.cross_fitted_disbelief(images, labels, 3, lambda *_: FixedModel(4),
+                                            folds=4)
+
+
+def test_fold_model_seeds_differ_by_fold_and_by_seed():
+    seeds = {cross_fitted.fold_model_seed(seed, fold) for seed in range(5) for fold in range(4)}
+    assert len(seeds) == 20
+
+
+def test_the_eps_zero_trainer_fits_the_models_config_with_eps_zero_on_the_fold_labels():
+    images, labels = toy_data(n=40, labelled=12, num_classes=3, seed=2)
+    config = UncertaintyMiningNet(SHAPE, 3, seed=9, max_shift=1, uncertainty_clip=(0.01, 0.5),
+                                  **SMALL).get_config()
+    fit_fold = cross_fitted.eps_zero_fold_trainer(images, config, epochs=1,
+                                                  labelled_per_batch=4, unlabelled_per_batch=8,
+                                                  seed=9)
+    fold_labels = labels.copy()
+    fold_labels[:3] = -1
+    model = fit_fold(fold_labels, 2)
+    assert isinstance(model, UncertaintyMiningNet)
+    assert model.uncertainty == "zero" and model.seed == cross_fitted.fold_model_seed(9, 2)
+    assert model.hidden_units == SMALL["hidden_units"] and model.num_classes == 3
+    assert int(model.optimizer.iterations.numpy()) > 0   # trained
+    view = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, folds=2, seed=0)
+    assert np.all((view >= 0.0) & (view <= 1.0)) and np.all(view[labels < 0] == 0.0)
+    assert np.all(view[labels >= 0] > 0.0)
+
+
+def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
+    data = tf_data.load_dataset("digits")
+    split = umn_tables.make_noisy_split(data, 50, 0.3, seed=1)
+    settings = override(PRESETS["smoke"], held_out_view="cross_fitted")
+    rows = split.labelled_indices
+    posterior = np.full((len(rows), 10), 0.05)
+    posterior[np.arange(len(rows)), split.labels[rows]] = 0.55
+    calls = []
+
+    def fake_posterior(data_, split_, settings_, seed, noise_rate):
+        calls.append((seed, noise_rate))
+        return posterior
+
+    class Stop(Exception):
+        """Raised by the stream spy to end `train_method` before it trains."""
+
+    seen = {}
+
+    def spy(images, labels, *args, held_out_disbelief=True, **kwargs):
+        seen["held_out_disbelief"] = held_out_disbelief
+        raise Stop
+
+    monkeypatch.setattr(umn_tables, "cross_fitted_posterior", fake_posterior)
+    monkeypatch.setattr(umn_tables.streams, "semi_supervised_stream", spy)
+    with pytest.raises(Stop):
+        umn_tables.train_method("umn", data, split, settings, 1, 0.3)
+    view = seen["held_out_disbelief"]
+    assert calls == [(1, 0.3)] and view.shape == (len(data.x_train),)
+    np.testing.assert_allclose(view[rows], 0.45, atol=1e-6)
+    np.testing.assert_array_equal(view[split.labels < 0], 0.0)
+    with pytest.raises(Stop):
+        umn_tables.train_method("m_vae", data, split, settings, 1, 0.3)
+    assert seen["held_out_disbelief"] is False and len(calls) == 1
+    again, read_posterior = umn_tables.held_out_view(data, split, settings, 1, 0.3)
+    np.testing.assert_array_equal(again, view)
+    assert read_posterior is posterior
+
+
+def test_the_harness_cross_fits_umn_semi_runs_on_the_other_folds():
+    data = tf_data.load_dataset("digits")
+    split = umn_tables.make_noisy_split(data, 20, 0.3, seed=0)
+    settings = override(PRESETS["smoke"], held_out_view="cross_fitted", epochs=3)
+    posterior = umn_tables.cross_fitted_posterior(data, split, settings, 0, 0.3)
+    assert posterior.shape == (20, 10)
+    np.testing.assert_allclose(posterior.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(held_out_view="nearest"), "held_out_view must be one of"),
+    (dict(held_out_view="cross_fitted", uncertainty_estimate="disbelief"), "does not read"),
+])
+def test_settings_refuse_a_view_that_no_eps_reads(changes, message):
+    with pytest.raises(ValueError, match=message):
+        override(PRESETS["default"], **changes)
+    assert override(PRESETS["paper"]).held_out_view == "label_spreading"
+
+
+
+def test_the_posterior_is_each_fold_models_prediction_in_labelled_row_order():
+    images, labels = toy_data(n=40, labelled=16, num_classes=3, seed=4)
+    labels[[2, 5]] = -1    # labelled rows not all first
+    labels[30] = 1
+    posterior = cross_fitted.cross_fitted_label_posterior(
+        images, labels, 3, lambda *_: FixedModel(3), folds=3, seed=1)
+    rows = np.flatnonzero(labels >= 0)
+    assert posterior.shape == (len(rows), 3) and posterior.dtype == np.float64
+    np.testing.assert_allclose(posterior, FixedModel(3).predict(images[rows]), atol=1e-12)
+
+
+def test_label_issues_take_a_given_held_out_posterior_in_place_of_label_spreading():
+    model = make_umn(seed=3)
+    images, labels = toy_data()
+    rows = np.flatnonzero(labels >= 0)
+    given = np.full((len(rows), 10), 0.02)
+    given[np.arange(len(rows)), labels[rows]] = 0.82
+    guider = np.asarray(model.predict(images[rows], verbose=0), np.float64)
+    expected = 1.0 - 0.5 * (guider + given)[np.arange(len(rows)), labels[rows]]
+    issues = model.label_issues(images, labels, held_out_posterior=given)
+    np.testing.assert_allclose(in_index_order(issues)[rows], expected, atol=1e-6)
+    by_eps = model.label_issues(images, labels, score="eps", held_out_posterior=given)
+    np.testing.assert_allclose(in_index_order(by_eps)[rows], expected, atol=1e-6)
+    with pytest.raises(ValueError, match=r"held_out_posterior must be \(10, 10\)"):
+        model.label_issues(images, labels, held_out_posterior=given[:5])
+    with pytest.raises(ValueError, match="class distributions"):
+        model.label_issues(images, labels, held_out_posterior=given * 2.0)
+    with pytest.raises(ValueError, match="score='with_held_out' only"):
+        model.label_issues(images, labels, score="disbelief", held_out_posterior=given)
