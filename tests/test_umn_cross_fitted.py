@@ -1,5 +1,7 @@
 """The held-out view cross-fitted from the eps = 0 model (`umn.cross_fitted`) and its harness."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from scripts.harness import umn_tables
 from scripts.harness.presets import override
 from scripts.harness.umn_settings import PRESETS
 from umn import cross_fitted
+from umn.partial_labels import disbelief_of_labels
 from umn.model import UncertaintyMiningNet
 
 from test_umn_model import SHAPE
@@ -49,15 +52,17 @@ def test_folds_refuse_what_cannot_be_cross_fitted(labels, folds, message):
         cross_fitted.cross_fitted_folds(labels, 2, folds=folds)
 
 
-class FixedModel:
-    """A 'fitted' model whose class probabilities are a fixed function of the image."""
+class FoldModel:
+    """A 'fitted' model whose class probabilities name its fold and depend on the image."""
 
-    def __init__(self, num_classes):
+    def __init__(self, num_classes, fold=0):
         self.num_classes = num_classes
+        self.fold = fold
 
     def predict(self, images, batch_size=None, verbose=0):
         logits = np.stack([np.sum(images, axis=(1, 2, 3)) * (k + 1) % 1.0
                            for k in range(self.num_classes)], axis=1)
+        logits[:, self.fold % self.num_classes] += 3.0   # peaked at the fold's class
         return np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
 
 
@@ -67,28 +72,34 @@ def test_each_fold_model_never_sees_its_own_labels_and_is_read_at_the_given_labe
 
     def fit_fold(fold_labels, fold):
         seen.append((fold, fold_labels.copy()))
-        return FixedModel(3)
+        return FoldModel(3, fold)
 
-    view = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, folds=4, seed=2)
-    fold = cross_fitted.cross_fitted_folds(labels, 3, 4, seed=2)
-    assert [k for k, _ in seen] == [0, 1, 2, 3]
+    view = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, folds=3, seed=2)
+    fold = cross_fitted.cross_fitted_folds(labels, 3, 3, seed=2)
+    assert [k for k, _ in seen] == [0, 1, 2]
     for k, fold_labels in seen:
         np.testing.assert_array_equal(fold_labels[fold == k], -1)   # its own part: unlabelled
         others = fold != k
         np.testing.assert_array_equal(fold_labels[others], labels[others])
-    rows = np.flatnonzero(labels >= 0)
-    probabilities = FixedModel(3).predict(images[rows])
     assert view.dtype == np.float32 and view.shape == (50,)
-    np.testing.assert_allclose(view[rows], 1.0 - probabilities[np.arange(24), labels[rows]],
-                               atol=1e-6)
+    for k in range(3):   # each row read by its own fold's model
+        rows = np.flatnonzero(fold == k)
+        probabilities = FoldModel(3, k).predict(images[rows])
+        np.testing.assert_allclose(view[rows],
+                                   1.0 - probabilities[np.arange(len(rows)), labels[rows]],
+                                   atol=1e-6)
     np.testing.assert_array_equal(view[labels < 0], 0.0)
 
 
 def test_a_fold_model_of_the_wrong_width_is_refused():
     images, labels = toy_data(n=30, labelled=12, num_classes=3)
-    with pytest.raises(ValueError, match=r"predict \(3, 3\) class probabilities"):
-        cross_fitted.cross_fitted_disbelief(images, labels, 3, lambda *_: FixedModel(4),
+    with pytest.raises(ValueError, match=r"predict on its rows must be \(3, 3\)"):
+        cross_fitted.cross_fitted_disbelief(images, labels, 3, lambda *_: FoldModel(4),
                                             folds=4)
+    with pytest.raises(ValueError, match="class distributions"):
+        cross_fitted.cross_fitted_disbelief(
+            images, labels, 3, lambda *_: types.SimpleNamespace(
+                predict=lambda x, **kwargs: np.full((len(x), 3), 5.0)), folds=4)
 
 
 def test_fold_model_seeds_differ_by_fold_and_by_seed():
@@ -110,9 +121,16 @@ def test_the_eps_zero_trainer_fits_the_models_config_with_eps_zero_on_the_fold_l
     assert model.uncertainty == "zero" and model.seed == cross_fitted.fold_model_seed(9, 2)
     assert model.hidden_units == SMALL["hidden_units"] and model.num_classes == 3
     assert int(model.optimizer.iterations.numpy()) > 0   # trained
+    again = fit_fold(fold_labels, 2)   # the same fold model on every call
+    np.testing.assert_allclose(again.predict(images, verbose=0), model.predict(images, verbose=0),
+                               atol=1e-6)
     view = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, folds=2, seed=0)
     assert np.all((view >= 0.0) & (view <= 1.0)) and np.all(view[labels < 0] == 0.0)
     assert np.all(view[labels >= 0] > 0.0)
+    with pytest.raises(ValueError, match="no num_classes"):
+        cross_fitted.eps_zero_fold_trainer(images, {"image_shape": SHAPE}, epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        cross_fitted.eps_zero_fold_trainer(images, config, epochs=0)
 
 
 def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
@@ -124,7 +142,7 @@ def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
     posterior[np.arange(len(rows)), split.labels[rows]] = 0.55
     calls = []
 
-    def fake_posterior(data_, split_, settings_, seed, noise_rate):
+    def fake_posterior(data_, split_, settings_, seed, noise_rate, *args):
         calls.append((seed, noise_rate))
         return posterior
 
@@ -139,10 +157,14 @@ def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
 
     monkeypatch.setattr(umn_tables, "cross_fitted_posterior", fake_posterior)
     monkeypatch.setattr(umn_tables.streams, "semi_supervised_stream", spy)
+    seeded = []
+    monkeypatch.setattr(umn_tables.keras.utils, "set_random_seed",
+                        lambda seed: seeded.append((seed, len(calls))))
     with pytest.raises(Stop):
         umn_tables.train_method("umn", data, split, settings, 1, 0.3)
     view = seen["held_out_disbelief"]
     assert calls == [(1, 0.3)] and view.shape == (len(data.x_train),)
+    assert seeded == [(1, 1)]   # the run seeds itself after its fold models
     np.testing.assert_allclose(view[rows], 0.45, atol=1e-6)
     np.testing.assert_array_equal(view[split.labels < 0], 0.0)
     with pytest.raises(Stop):
@@ -153,7 +175,36 @@ def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
     assert read_posterior is posterior
 
 
-def test_the_harness_cross_fits_umn_semi_runs_on_the_other_folds():
+def test_the_harness_cross_fits_umn_semi_runs_on_the_other_folds(monkeypatch):
+    data = tf_data.load_dataset("digits")
+    split = umn_tables.make_noisy_split(data, 20, 0.3, seed=2)
+    settings = override(PRESETS["smoke"], held_out_view="cross_fitted", epochs=6)
+    runs = []
+
+    def fake_train_method(method, data_, fold_split, fold_settings, seed, noise_rate,
+                          architecture="auto", training=None, **kwargs):
+        runs.append((method, fold_split.labels.copy(), fold_settings.epochs, seed, architecture,
+                     training.backup_dir))
+        return FoldModel(10, len(runs) - 1)
+
+    monkeypatch.setattr(umn_tables, "train_method", fake_train_method)
+    posterior = umn_tables.cross_fitted_posterior(data, split, settings, 2, 0.3, "mlp")
+    fold = cross_fitted.cross_fitted_folds(
+        split.labels, 10, 4, seed=umn_tables.CROSS_FIT_DEALING_SEED_OFFSET + 2)
+    assert [run[0] for run in runs] == ["umn_semi"] * 4
+    assert [run[2] for run in runs] == [2] * 4   # a third of the run's epochs
+    assert [run[3] for run in runs] == [cross_fitted.fold_model_seed(2, k) for k in range(4)]
+    assert all(run[4] == "mlp" and run[5] is None for run in runs)   # no backups
+    for k, run in enumerate(runs):
+        np.testing.assert_array_equal(run[1], np.where(fold == k, -1, split.labels))
+    rows = split.labelled_indices
+    for k in range(4):
+        held = fold[rows] == k
+        np.testing.assert_allclose(posterior[held],
+                                   FoldModel(10, k).predict(data.x_train[rows[held]]), atol=1e-6)
+
+
+def test_the_harness_trains_real_fold_models():
     data = tf_data.load_dataset("digits")
     split = umn_tables.make_noisy_split(data, 20, 0.3, seed=0)
     settings = override(PRESETS["smoke"], held_out_view="cross_fitted", epochs=3)
@@ -172,16 +223,32 @@ def test_settings_refuse_a_view_that_no_eps_reads(changes, message):
     assert override(PRESETS["paper"]).held_out_view == "label_spreading"
 
 
-
 def test_the_posterior_is_each_fold_models_prediction_in_labelled_row_order():
     images, labels = toy_data(n=40, labelled=16, num_classes=3, seed=4)
     labels[[2, 5]] = -1    # labelled rows not all first
     labels[30] = 1
     posterior = cross_fitted.cross_fitted_label_posterior(
-        images, labels, 3, lambda *_: FixedModel(3), folds=3, seed=1)
+        images, labels, 3, lambda labels_, fold: FoldModel(3, fold), folds=3, seed=1)
     rows = np.flatnonzero(labels >= 0)
+    fold = cross_fitted.cross_fitted_folds(labels, 3, 3, seed=1)[rows]
     assert posterior.shape == (len(rows), 3) and posterior.dtype == np.float64
-    np.testing.assert_allclose(posterior, FixedModel(3).predict(images[rows]), atol=1e-12)
+    for k in range(3):
+        np.testing.assert_allclose(posterior[fold == k],
+                                   FoldModel(3, k).predict(images[rows[fold == k]]), atol=1e-12)
+
+
+def test_disbelief_of_labels_reads_the_posterior_at_each_label_and_checks_it():
+    posterior = np.array([[0.9, 0.1], [0.3, 0.7]])
+    np.testing.assert_allclose(disbelief_of_labels(posterior, np.array([1, -1, 1])),
+                               [0.9, 0.0, 0.3], atol=1e-7)
+    with pytest.raises(ValueError, match=r"must be \(3, 2\)"):
+        disbelief_of_labels(posterior, np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match=r"lie in \[0, 2\)"):
+        disbelief_of_labels(posterior, np.array([2, -1, 1]))
+    with pytest.raises(ValueError, match="class distributions"):
+        disbelief_of_labels(np.array([[np.nan, 1.0], [0.3, 0.7]]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="class distributions"):
+        disbelief_of_labels(np.array([[-0.1, 1.1], [0.3, 0.7]]), np.array([0, 1]))
 
 
 def test_label_issues_take_a_given_held_out_posterior_in_place_of_label_spreading():

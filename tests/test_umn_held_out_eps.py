@@ -162,7 +162,7 @@ def test_label_issues_eps_is_the_with_held_out_score_under_that_eps():
         atol=1e-6)
 
 
-def test_table3_reads_eps_with_the_training_held_out_disbelief():
+def test_table3_reads_eps_with_the_held_out_disbelief():
     settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
     assert umn_tables.reads_held_out_disbelief("umn", settings)
     assert not umn_tables.reads_held_out_disbelief("m_vae", settings)
@@ -221,7 +221,9 @@ def test_table3_reads_the_held_out_disbelief_the_stream_carries():
     split = types.SimpleNamespace(labels=labels, labelled_indices=rows)
     settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
     read, posterior = umn_tables.held_out_view(data, split, settings, 7, 0.3)
-    assert posterior is None   # label_issues fits label spreading's itself
+    # The posterior label_issues(seed=7) fits on the same images and labels.
+    np.testing.assert_allclose(
+        posterior, label_spreading.held_out_posterior_of_labels(images, labels, 10, seed=7))
     stream, _ = streams.semi_supervised_stream(images, labels, 10, 5, 15, seed=7)
     batch = first_batch(stream)
     carried = dict(zip(batch[INDEX_KEY].tolist(), batch[HELD_OUT_DISBELIEF_KEY].tolist()))
@@ -259,7 +261,9 @@ def test_train_method_carries_a_given_held_out_view_only_where_it_is_read(monkey
 def test_the_shuffled_view_is_a_held_out_disbelief_that_knows_nothing():
     data = tf_data.load_dataset("digits")
     split = umn_tables.make_noisy_split(data, 50, 0.3, seed=2)
-    shuffled = umn_tables.shuffled_view_disbelief(data, split, 2)
+    settings = override(PRESETS["smoke"], held_out_view="shuffled")
+    shuffled, posterior = umn_tables.held_out_view(data, split, settings, 2, 0.3)
+    assert posterior.shape == (len(split.labelled_indices), 10)   # what issues_* read
     assert shuffled.shape == (len(data.x_train),) and shuffled.dtype == np.float32
     assert np.all((shuffled >= 0.0) & (shuffled <= 1.0))
     assert np.all(shuffled[split.labels < 0] == 0.0)

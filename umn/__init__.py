@@ -13,6 +13,7 @@ from umn import cross_fitted  # noqa: F401
 from umn import label_spreading  # noqa: F401
 from umn import losses  # noqa: F401
 from umn import noise_rate  # noqa: F401
+from umn import partial_labels  # noqa: F401
 from umn import streams  # noqa: F401
 from umn.guider import Guider
 from umn.label_spreading import held_out_label_posterior
@@ -30,6 +31,7 @@ from umn.streams import semi_supervised_stream
 __all__ = [
     "Guider", "M1Warmup", "MeanTeacher", "NoiseRateEstimate", "StackedVae", "SupervisedClassifier",
     "UncertaintyMiningNet", "UncertaintyWarmup",
-    "cross_fitted", "estimate_noise_rate", "held_out_label_posterior", "label_spreading", "labelled_stream",
-    "losses", "noise_rate", "semi_supervised_stream", "streams",
+    "cross_fitted", "estimate_noise_rate", "held_out_label_posterior", "label_spreading",
+    "labelled_stream", "losses", "noise_rate", "partial_labels", "semi_supervised_stream",
+    "streams",
 ]

@@ -40,8 +40,9 @@ DEFAULT_EPOCH_SHARE = 1.0 / 3.0
 def fold_model_seed(seed, fold):
     """The int seed of fold `fold`'s model, derived from the run's `seed` (`100 * seed + fold`).
 
-    Apart from the run's own seed for every fold but seed 0's fold 0 (both 0),
-    and from every other seed's folds while `fold < 100`.
+    Apart from the run's own seed for every fold but seed 0's fold 0 (both
+    0), and from every other seed's folds while `fold < 100`; seed 0's fold
+    k shares seed k with a run seeded k (on other labels).
     """
     return 100 * int(seed) + int(fold)
 
@@ -65,16 +66,17 @@ def cross_fitted_folds(labels, num_classes, folds=DEFAULT_FOLDS, seed=0):
         unlabelled rows.
 
     Raises:
-        ValueError: labels out of range, `folds < 2`, or fewer labelled
-            rows than folds.
+        ValueError: labels out of range, `folds < 2`, fewer labelled rows
+            than folds, or a negative seed.
 
     Example:
 
     >>> fold = cross_fitted_folds(np.array([0, 1, -1, 0, 1, 1]), 2, folds=2)
-    >>> fold[2]
+    >>> int(fold[2])
     -1
     """
     validation.check_positive_int(folds, "folds")
+    validation.check_non_negative_int(seed, "seed")
     labels = check_partial_labels(labels, num_classes)
     if folds < 2:
         raise ValueError(f"folds must be at least 2 (one part held out, the rest labelled), "
@@ -118,8 +120,9 @@ def cross_fitted_label_posterior(images, labels, num_classes, fit_fold, folds=DE
 
     Raises:
         ValueError: bad labels, `folds < 2`, fewer labelled rows than folds,
-            images that do not match the labels, or a fold model whose
-            probabilities are not `(m, C)`.
+            images that do not match the labels, a negative seed, or a
+            fold model whose `predict` is not `(rows, C)` class
+            distributions.
 
     Example:
 
@@ -136,13 +139,10 @@ def cross_fitted_label_posterior(images, labels, num_classes, fit_fold, folds=DE
         held = fold == part
         fold_labels = labels.copy()
         fold_labels[np.flatnonzero(labels >= 0)[held]] = -1
-        probabilities = np.asarray(fit_fold(fold_labels, part).predict(
-            labelled_images[held], batch_size=batch_size, verbose=0))
-        if probabilities.shape != (int(held.sum()), num_classes):
-            raise ValueError(
-                f"fit_fold's model must predict ({int(held.sum())}, {num_classes}) class "
-                f"probabilities for fold {part}'s rows, got {probabilities.shape}.")
-        posterior[held] = probabilities
+        posterior[held] = validation.check_class_distributions(
+            fit_fold(fold_labels, part).predict(labelled_images[held], batch_size=batch_size,
+                                                verbose=0),
+            int(held.sum()), num_classes, f"fold {part}'s model's predict on its rows")
     return posterior
 
 
@@ -187,34 +187,48 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
 
     Each fold's model is `UncertaintyMiningNet.from_config(model_config)`
     with `uncertainty="zero"` (the paper's semi-supervised ablation: every
-    label weighted alike) and seed `fold_model_seed(seed, fold)`, compiled
-    with Adam (beta_2 = 0.99, as the paper) and trained on
-    `umn.semi_supervised_stream` batches of the fold's labels.
+    label weighted alike; `fixed_uncertainty` cleared) and seed
+    `fold_model_seed(seed, fold)`, compiled with Adam (beta_2 = 0.99, as
+    the paper) and trained on `umn.semi_supervised_stream` batches of the
+    fold's labels. Before building it, `fit_fold` seeds Keras's global
+    random state with that seed (`keras.utils.set_random_seed`, which also
+    seeds Python's and NumPy's), so a fold's model is the same on every
+    call.
 
     Args:
         images: `(n, H, W, K)` training images (every row, labelled or not).
         model_config: an `UncertaintyMiningNet` config (e.g. the model's own
-            `get_config()`); its `uncertainty` and `seed` are replaced.
+            `get_config()`); its `uncertainty`, `fixed_uncertainty` and
+            `seed` are replaced.
         epochs: passes over the unlabelled set per fold (the harness uses a
             third of the main run's, `DEFAULT_EPOCH_SHARE`).
         labelled_per_batch, unlabelled_per_batch: rows per batch.
         learning_rate: Adam's step size.
-        seed: int seed; fold `k`'s model and stream take
+        seed: non-negative int seed; fold `k`'s model and stream take
             `fold_model_seed(seed, k)`.
         verbose: `fit`'s verbosity.
 
     Returns:
         `fit_fold(fold_labels, fold) -> UncertaintyMiningNet`, fitted.
 
+    Raises:
+        ValueError: a config without `num_classes`, a non-positive
+            `epochs` or a negative seed.
+
     Example:
 
     >>> fit_fold = eps_zero_fold_trainer(x_train, model.get_config(), epochs=50)
     """
     validation.check_positive_int(epochs, "epochs")
+    validation.check_non_negative_int(seed, "seed")
+    if "num_classes" not in model_config:
+        raise ValueError("model_config must be an UncertaintyMiningNet config (from "
+                         "get_config()); it has no num_classes.")
     num_classes = int(model_config["num_classes"])
 
     def fit_fold(fold_labels, fold):
         fold_seed = fold_model_seed(seed, fold)
+        keras.utils.set_random_seed(fold_seed)   # the initial weights: same model every call
         model = UncertaintyMiningNet.from_config(
             {**model_config, "uncertainty": "zero", "fixed_uncertainty": None,
              "seed": fold_seed})

@@ -348,4 +348,3 @@ def held_out_disbelief(images, labels, num_classes, seed=0):
     labels = check_partial_labels(labels, num_classes)
     return disbelief_of_labels(
         held_out_posterior_of_labels(images, labels, num_classes, seed=seed), labels)
-

@@ -50,13 +50,22 @@ def disbelief_of_labels(posterior, labels):
     Returns:
         `(n,)` float32 in [0, 1].
 
+    Raises:
+        ValueError: labels out of range, or a posterior that is not one
+            class distribution per labelled row.
+
     Example:
 
     >>> disbelief_of_labels(np.array([[0.9, 0.1], [0.3, 0.7]]), np.array([1, -1, 1]))
     array([0.9, 0. , 0.3], dtype=float32)
     """
-    posterior, labels = np.asarray(posterior), np.asarray(labels)
+    posterior = np.asarray(posterior)
+    if posterior.ndim != 2:
+        raise ValueError(f"posterior must be (labelled rows, classes), got shape "
+                         f"{posterior.shape}.")
+    labels = check_partial_labels(labels, posterior.shape[1])
     rows = np.flatnonzero(labels >= 0)
+    posterior = validation.check_class_distributions(posterior, len(rows), posterior.shape[1])
     disbelief = np.zeros(len(labels), np.float32)
     disbelief[rows] = 1.0 - posterior[np.arange(len(rows)), labels[rows]]
     return np.clip(disbelief, 0.0, 1.0)

@@ -69,6 +69,13 @@ class Training:
         self.backup_dir = os.fspath(backup_dir) if backup_dir else None
         self.is_chief = distribute.is_chief(self.strategy)
 
+    def without_backups(self):
+        """This strategy without backups: for runs nothing resumes (e.g. the
+        cross-fitted view's fold models)."""
+        copy = object.__new__(Training)
+        copy.__dict__.update(self.__dict__, backup_dir=None)
+        return copy
+
     def scope(self):
         """Context in which models (and their variables) are built."""
         return distribute.strategy_scope(self.strategy)

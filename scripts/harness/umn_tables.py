@@ -47,13 +47,14 @@ from scripts.harness.plots import write_eps_auc_png
 from scripts.harness.plots import write_eps_histogram_png
 from umn.mean_teacher import MeanTeacher
 from umn import cross_fitted
-from umn.label_spreading import held_out_disbelief
+from umn.label_spreading import held_out_posterior_of_labels
 from umn.partial_labels import disbelief_of_labels
 from umn.model import WITH_HELD_OUT
 from umn.model import UncertaintyMiningNet
 from scripts.harness.umn_split import NoisySplit
 from scripts.harness.umn_split import make_noisy_split
 from scripts.harness.umn_settings import CROSS_FITTED_VIEW
+from scripts.harness.umn_settings import EPS_NAMES
 from scripts.harness.umn_settings import LABEL_SPREADING_VIEW
 from scripts.harness.umn_settings import PRESETS
 from scripts.harness.umn_settings import SHUFFLED_VIEW
@@ -193,7 +194,9 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
 
     With `training` (a `training.Training` with a backup directory) the run
     backs up every epoch under a key naming the method, split and seed, and
-    resumes from its backup when one exists. `held_out_disbelief`: an
+    resumes from its backup when one exists. UMN under
+    `settings.held_out_view="cross_fitted"` first trains its 4 fold models
+    (`held_out_view`). `held_out_disbelief`: an
     `(n_train,)` array the batches carry instead of the held-out view the
     stream computes (`umn.semi_supervised_stream`; only for a method that
     reads it, `reads_held_out_disbelief`), e.g. a view made uninformative
@@ -210,7 +213,8 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
         carried = held_out_disbelief
     elif carried and settings.held_out_view != LABEL_SPREADING_VIEW:
         # Before the run's seeding: the cross-fitted view trains models of its own.
-        carried, _ = held_out_view(data, split, settings, seed, noise_rate)
+        carried, _ = held_out_view(data, split, settings, seed, noise_rate, architecture,
+                                   training)
     keras.utils.set_random_seed(seed)
     num_classes = data.num_classes
     if method == "clean_labels":
@@ -239,27 +243,32 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
     return model
 
 
-def held_out_view(data, split, settings, seed, noise_rate):
+def held_out_view(data, split, settings, seed, noise_rate, architecture="auto",
+                  training=None):
     """The held-out view `settings.held_out_view` names, for UMN's run on `split`.
 
-    `"label_spreading"`: `umn.label_spreading.held_out_disbelief` seeded by
-    `seed` (the values `semi_supervised_stream` computes for the run);
-    `"cross_fitted"`: `cross_fitted_posterior` read at the given labels;
-    `"shuffled"`: `shuffled_view_disbelief`.
+    `"label_spreading"`: `umn.label_spreading.held_out_label_posterior`
+    seeded by `seed` (the values `semi_supervised_stream` computes for the
+    run, and `label_issues(seed=seed)` on the training set);
+    `"cross_fitted"`: `cross_fitted_posterior` (`architecture` and
+    `training`'s strategy are the fold runs'); `"shuffled"`: label
+    spreading on `shuffled_images`.
 
     Returns:
-        `(disbelief, posterior)`: the `(n_train,)` float32 view, 0 on
-        unlabelled rows, and the `(m, C)` held-out posterior of the
-        labelled rows that `label_issues(held_out_posterior=...)` takes
-        (None but for the cross-fitted view: `label_issues` fits label
-        spreading's itself).
+        `(disbelief, posterior)`: the `(n_train,)` float32 view (each label's
+        `1 - p(y_obs | x)`, 0 on unlabelled rows) and the `(m, C)` held-out
+        posterior of the labelled rows it reads, which
+        `label_issues(held_out_posterior=...)` takes.
     """
     if settings.held_out_view == CROSS_FITTED_VIEW:
-        posterior = cross_fitted_posterior(data, split, settings, seed, noise_rate)
-        return disbelief_of_labels(posterior, split.labels), posterior
-    if settings.held_out_view == SHUFFLED_VIEW:
-        return shuffled_view_disbelief(data, split, seed), None
-    return held_out_disbelief(data.x_train, split.labels, data.num_classes, seed=seed), None
+        posterior = cross_fitted_posterior(data, split, settings, seed, noise_rate,
+                                           architecture, training)
+    else:
+        images = (shuffled_images(data, seed) if settings.held_out_view == SHUFFLED_VIEW
+                  else data.x_train)
+        posterior = held_out_posterior_of_labels(images, split.labels, data.num_classes,
+                                                 seed=seed)
+    return disbelief_of_labels(posterior, split.labels), posterior
 
 
 # The cross-fitted view deals its folds from a seed apart from the run's
@@ -267,53 +276,47 @@ def held_out_view(data, split, settings, seed, noise_rate):
 CROSS_FIT_DEALING_SEED_OFFSET = 1000
 
 
-def cross_fitted_posterior(data, split, settings, seed, noise_rate):
+def cross_fitted_posterior(data, split, settings, seed, noise_rate, architecture="auto",
+                           training=None):
     """The split's labelled rows judged by the eps = 0 model cross-fitted on the other folds.
 
     `umn.cross_fitted.cross_fitted_label_posterior` with 4 class-balanced
     folds (dealt with seed `CROSS_FIT_DEALING_SEED_OFFSET + seed`); each
-    fold's model is this harness's `umn_semi` run (same settings, a third
-    of the epochs, `umn.cross_fitted.DEFAULT_EPOCH_SHARE`; seed
+    fold's model is this harness's `umn_semi` run (same settings and
+    `architecture`, a third of the epochs,
+    `umn.cross_fitted.DEFAULT_EPOCH_SHARE`; seed
     `umn.cross_fitted.fold_model_seed(seed, fold)`) on the split's labels
-    with the fold's rows unlabelled. Not backed up: a resumed run trains
-    the fold models again.
+    with the fold's rows unlabelled, under `training`'s strategy. Not
+    backed up: a resumed run trains the fold models again.
 
     Returns:
         `(m, C)` float64, one row per labelled row (`split.labelled_indices`).
     """
     fold_settings = presets.override(
         settings, epochs=max(1, round(settings.epochs * cross_fitted.DEFAULT_EPOCH_SHARE)))
+    fold_training = (training or Training()).without_backups()
 
     def fit_fold(fold_labels, fold):
         fold_split = NoisySplit(fold_labels, np.flatnonzero(fold_labels >= 0), None)
         return train_method("umn_semi", data, fold_split, fold_settings,
-                            cross_fitted.fold_model_seed(seed, fold), noise_rate)
+                            cross_fitted.fold_model_seed(seed, fold), noise_rate, architecture,
+                            training=fold_training)
 
     return cross_fitted.cross_fitted_label_posterior(
         data.x_train, split.labels, data.num_classes, fit_fold,
         seed=CROSS_FIT_DEALING_SEED_OFFSET + seed)
 
 
-def shuffled_view_disbelief(data, split, seed):
-    """The labels' held-out disbelief from label spreading on images shuffled against them.
+def shuffled_images(data, seed):
+    """The training images shuffled against their labels (a permutation seeded by `seed`).
 
-    Each row's label is judged from another row's image (a permutation
-    seeded by `seed`): the view keeps the images' statistics and the
-    labels' class counts but tells nothing about any label: the limit of
-    images whose pixel neighbours seldom share a class. An ablation for
-    `train_method(held_out_disbelief=...)` (`bench/umn_fidelity.py
-    --held_out_view=shuffled`), not a method.
-
-    Args:
-        data: the experiment's dataset (`x_train`, `num_classes`).
-        split: the run's `NoisySplit`.
-        seed: int seed of the permutation and of the view.
-
-    Returns:
-        `(n_train,)` float32 in [0, 1], 0 on unlabelled rows.
+    Label spreading on them judges each row's label from another row's
+    image: a view that keeps the images' statistics and the labels' class
+    counts but tells nothing about any label, the limit of images whose
+    pixel neighbours seldom share a class (`--held_out_view=shuffled`, an
+    ablation, not a method).
     """
-    shuffled = data.x_train[np.random.default_rng(seed).permutation(len(data.x_train))]
-    return held_out_disbelief(shuffled, split.labels, data.num_classes, seed=seed)
+    return data.x_train[np.random.default_rng(seed).permutation(len(data.x_train))]
 
 
 def reads_held_out_disbelief(method, settings):
@@ -556,9 +559,17 @@ BASELINE_NOTES = {
 # label is more likely wrong than right: the default eps itself (to float
 # precision), a detector beside eps under the others.
 ISSUES_PREFIX = "issues_"
-ISSUES_NOTE = ("issues_*: label_issues' default score, 1 - mean(guider, held-out label "
-               "spreading)(y_obs), flagged above 0.5: the default eps, a detector beside "
-               "the others.")
+ISSUES_NOTE = ("issues_*: label_issues' default score, {eps_name}, flagged above 0.5: "
+               "{what}.")
+
+
+def issues_note(settings):
+    """`ISSUES_NOTE` for these settings: eps itself when UMN reads the held-out view."""
+    if reads_held_out_disbelief("umn", settings):
+        return ISSUES_NOTE.format(eps_name=settings.eps_name,
+                                  what="eps itself, with the run's held-out posterior")
+    return ISSUES_NOTE.format(eps_name=EPS_NAMES[WITH_HELD_OUT],
+                              what="the default eps, a detector beside the others")
 # Table 3's default cut (`threshold="auto"`): an eps that is a probability
 # that the label is wrong (the disbelief and the default's held-out mean)
 # flags the labels more likely wrong than right, eps > 0.5; the paper's
@@ -674,7 +685,8 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
             # fitting it again, and label_issues (issues_*) reads its posterior.
             view, posterior = (None, None)
             if reads_held_out_disbelief("umn", settings):
-                view, posterior = held_out_view(data, split, settings, seed, rate)
+                view, posterior = held_out_view(data, split, settings, seed, rate,
+                                                architecture, training)
             history = EpsHistory(images, given,
                                  None if view is None else view[split.labelled_indices])
             model = train_method("umn", data, split, settings, seed, rate, architecture,
@@ -722,7 +734,7 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
                                   f"(eps: {settings.eps_name}, "
                                   f"threshold={threshold})", scale=1.0, digits=2)
     baseline_note = BASELINE_NOTES[settings.uncertainty_estimate]
-    text = (f"{text}\n{PAPER_RULE_NOTE}\n{baseline_note}\n{ISSUES_NOTE}\n{EPOCH_AUC_NOTE}"
+    text = (f"{text}\n{PAPER_RULE_NOTE}\n{baseline_note}\n{issues_note(settings)}\n{EPOCH_AUC_NOTE}"
             + label_noise_rate_table(rows, "noise", "Table 3"))
     write_eps_auc_png(os.path.join(output_dir, "eps_auc_by_epoch.png"), {
         rate: [r["roc_auc_by_epoch"][:num_epochs] for r in rows if r["noise"] == rate]
