@@ -4,7 +4,7 @@ UMN's default eps averages the guider's disbelief with a view that never
 saw the label (`umn.label_spreading.held_out_disbelief`: label spreading on
 the images' principal components). On 28x28 digits that view doubts many
 right labels: on mnist5k (100 labels) it flags a third to three quarters of
-the right labels at 10-50% noise (README, "Uncertainty Mining Net", "A
+the right labels at 10-50% noise (README, "Uncertainty Mining Net", "The
 held-out view cross-fitted from the eps = 0 model"). A better classifier
 that still never sees a row's own label is the semi-supervised VAE itself:
 deal the labelled rows into `folds` class-balanced parts and, for each part,
