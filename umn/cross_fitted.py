@@ -175,10 +175,8 @@ def cross_fitted_disbelief(images, labels, num_classes, fit_fold, folds=DEFAULT_
     >>> stream, steps = umn.semi_supervised_stream(x_train, labels, 10, 25, 100, seed=0,
     ...                                            held_out_disbelief=view)
     """
-    labels = check_partial_labels(labels, num_classes)
-    posterior = cross_fitted_label_posterior(images, labels, num_classes, fit_fold, folds,
-                                             seed, batch_size)
-    return disbelief_of_labels(posterior, labels)
+    return disbelief_of_labels(cross_fitted_label_posterior(
+        images, labels, num_classes, fit_fold, folds, seed, batch_size), labels)
 
 
 def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,

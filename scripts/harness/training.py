@@ -16,6 +16,7 @@ Both are deleted when the table completes.
 """
 
 import contextlib
+import copy
 import json
 import os
 import tempfile
@@ -72,9 +73,9 @@ class Training:
     def without_backups(self):
         """This strategy without backups: for runs nothing resumes (e.g. the
         cross-fitted view's fold models)."""
-        copy = object.__new__(Training)
-        copy.__dict__.update(self.__dict__, backup_dir=None)
-        return copy
+        without = copy.copy(self)   # the same strategy object, not a new one
+        without.backup_dir = None
+        return without
 
     def scope(self):
         """Context in which models (and their variables) are built."""
