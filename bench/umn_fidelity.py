@@ -55,6 +55,7 @@ from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
 from umn.model import WITH_HELD_OUT  # noqa: E402
+from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_integer("num_labels", 100, "Labelled training images (class-balanced).")
@@ -83,8 +84,8 @@ def label_spreading_error(data, labels, seed):
 
 def settings_note(settings):
     """What the title says about `--uncertainty_estimate`, `--held_out_view`,
-    `--scale_by_noise_rate`, `--scale_by_labelled_share` and `--m1_warmup` (nothing when
-    off)."""
+    `--scale_by_noise_rate`, `--scale_by_labelled_share`, `--m1_warmup` and
+    `--warmup_weights` (nothing when off)."""
     note = ""
     if settings.eps_name != umn_settings.EPS_NAMES[DEFAULT_UNCERTAINTY]:
         note += f", UMN's eps: {settings.eps_name}"
@@ -94,6 +95,8 @@ def settings_note(settings):
         note += f", labelled term scaled by labelled share {settings.scale_by_labelled_share}"
     if settings.m1_warmup:
         note += f", M1 alone for the first {settings.m1_warmup:g} of the steps"
+    if settings.warmup_weights != DEFAULT_WARMUP_WEIGHTS:
+        note += ", UMN's warm-up weights each label by its held-out view"
     return note
 
 
@@ -109,6 +112,10 @@ def main(argv):
             f"--held_out_view={settings.held_out_view} changes only UMN's default eps "
             f"(uncertainty_estimate='{WITH_HELD_OUT}'), which this run does not train: drop "
             "the flag, or put umn in --methods.")
+    if settings.warmup_weights != DEFAULT_WARMUP_WEIGHTS and "umn" not in methods:
+        raise app.UsageError(
+            f"--warmup_weights={settings.warmup_weights} changes only UMN's warm-up, which "
+            "this run does not train: drop the flag, or put umn in --methods.")
     progress = reporting.Progress(len(methods) * len(rates) * len(seeds))
     rows, seconds = [], collections.defaultdict(list)
     for rate in rates:

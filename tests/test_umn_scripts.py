@@ -226,12 +226,19 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
                                                                experiment.PRESETS[preset].epochs)
 
 
+def test_warmup_weights_flag_reaches_the_settings():
+    values = flag_values(preset="default", warmup_weights="held_out")
+    assert script_flags.settings_from_flags(values).warmup_weights == "held_out"
+    assert script_flags.settings_from_flags(flag_values(preset="default")).warmup_weights == (
+        "uniform")
+
+
 def flag_values(**given):
     """The parsed flags of `settings_from_flags`, unset unless given."""
     names = ("preset", "epochs", "eps_clip", "label_term", "label_weight", "ema_decay",
              "uncertainty_warmup", "m1_warmup", "jit_compile", "learning_rate",
              "scale_by_noise_rate", "scale_by_labelled_share", "uncertainty_estimate",
-             "held_out_view")
+             "held_out_view", "warmup_weights")
     return types.SimpleNamespace(**{name: given.get(name) for name in names})
 
 
@@ -422,6 +429,17 @@ def test_umn_fidelity_bench_fits_the_held_out_view_on_shuffled_images(run_script
         run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                    "--noise_rates=0.3", "--epochs=1", "--methods=m_vae",
                    "--held_out_view=shuffled")
+
+
+def test_umn_fidelity_bench_weights_the_warm_up_by_the_held_out_view(run_script):
+    printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                         "--noise_rates=0.3", "--epochs=1", "--methods=umn",
+                         "--warmup_weights=held_out")
+    assert "UMN's warm-up weights each label by its held-out view" in printed
+    with pytest.raises(app.UsageError, match="changes only UMN's warm-up"):
+        run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                   "--noise_rates=0.3", "--epochs=1", "--methods=m_vae",
+                   "--warmup_weights=held_out")
 
 
 def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):

@@ -7,6 +7,9 @@ import tensorflow as tf
 import keras
 from keras import ops
 
+from scripts.harness import umn_tables
+from scripts.harness.presets import override
+from scripts.harness.umn_settings import PRESETS
 from umn.model import UncertaintyMiningNet
 from umn.m1_warmup import M1Warmup
 from umn.uncertainty_warmup import UncertaintyWarmup
@@ -159,3 +162,76 @@ def test_a_second_fit_continues_without_a_new_warm_up_and_a_resume_keeps_the_swi
     resumed.compile(optimizer=keras.optimizers.Adam(1e-3))
     resumed.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
     assert switch_step(resumed, variable) == 1
+
+
+def held_out_warmup_model():
+    """A UMN with the default eps whose warm-up weights each label by its held-out view."""
+    model = make_umn(uncertainty="with_held_out", warmup_weights="held_out", ema_decay=0.5)
+    images, labels = toy_data()
+    rows = np.flatnonzero(labels >= 0)
+    # Below the clip, inside it and above it, so every branch of the clip is read.
+    held_out = np.zeros(len(labels), np.float32)
+    held_out[rows] = np.linspace(0.0, 1.0, len(rows))
+    return model, images, labels, held_out
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_held_out_warmup_weights_each_label_by_its_clipped_held_out_disbelief(compiled):
+    model, images, labels, held_out = held_out_warmup_model()
+    rows = np.flatnonzero(labels >= 0)
+    low, high = model.uncertainty_clip
+    learner = ops.convert_to_numpy(model.learner_probabilities(images)).astype(np.float64)
+    guider = ops.convert_to_numpy(model.guider(images)).astype(np.float64)
+    on_label = learner[rows, labels[rows]]
+    warm_eps = np.clip(held_out[rows], low, high)
+    after_eps = np.clip(0.5 * ((1.0 - guider[rows, labels[rows]]) + held_out[rows]), low, high)
+    terms = model.compute_terms
+    if compiled:
+        terms = tf.function(
+            lambda x, y, d: model.compute_terms(x, y, held_out_disbelief=d), jit_compile=True)
+    iterations = int(ops.convert_to_numpy(model.optimizer.iterations))
+    for start, eps in ((iterations + 1, warm_eps), (iterations, after_eps)):
+        model.uncertainty_start_step.assign(start)
+        got = terms(images, labels, held_out) if compiled else terms(
+            images, labels, held_out_disbelief=held_out)
+        np.testing.assert_allclose(float(ops.convert_to_numpy(got["label_loss"])),
+                                   -np.mean(f_weight(eps) * on_label), rtol=1e-4)
+    # Without a held-out view (test labels) the warm-up trusts every label, as by default.
+    model.uncertainty_start_step.assign(iterations + 1)
+    got = float(ops.convert_to_numpy(model.compute_terms(images, labels)["label_loss"]))
+    np.testing.assert_allclose(got, -np.mean(f_weight(low) * on_label), rtol=1e-4)
+
+
+def test_held_out_warmup_trains_round_trips_its_config_and_saves(tmp_path):
+    model, images, labels, _ = held_out_warmup_model()
+    model.fit(images, labels, batch_size=10, epochs=1, verbose=0)  # fit adds the view
+    assert int(ops.convert_to_numpy(model.uncertainty_start_step)) == 1  # 1/3 of 4 steps
+    config = model.get_config()
+    assert config["warmup_weights"] == "held_out"
+    assert UncertaintyMiningNet.from_config(config).warmup_weights == "held_out"
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    assert keras.models.load_model(path).warmup_weights == "held_out"
+    assert make_umn().warmup_weights == "uniform"  # the default
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"warmup_weights": "view"}, "warmup_weights must be one of"),
+    ({"warmup_weights": "held_out", "uncertainty": "disbelief"}, "uncertainty='with_held_out'"),
+    ({"warmup_weights": "held_out", "uncertainty_warmup": 0.0}, "uncertainty_warmup > 0"),
+])
+def test_bad_warmup_weights_say_how_to_fix_them(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        make_umn(**overrides)
+
+
+def test_the_harness_gives_held_out_warmup_weights_to_umn_alone():
+    settings = override(PRESETS["smoke"], warmup_weights="held_out")
+    for method, expected in (("umn", "held_out"), ("umn_semi", "uniform"),
+                             ("m_vae", "uniform")):
+        model = umn_tables.build_model(method, (8, 8, 1), 10, settings, 0, 0.3)
+        assert model.warmup_weights == expected
+    with pytest.raises(ValueError, match="uncertainty='with_held_out'"):
+        override(PRESETS["default"], warmup_weights="held_out", uncertainty_estimate="disbelief")
+    with pytest.raises(ValueError, match="uncertainty_warmup > 0"):
+        override(PRESETS["default"], warmup_weights="held_out", uncertainty_warmup=0.0)

@@ -27,8 +27,11 @@ from umn.m1_warmup import check_m1_warmup_share
 from umn.step_switch import StepSwitch
 from umn.partial_labels import check_partial_labels
 from umn.streams import checked_held_out_disbelief
+from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
+from umn.uncertainty_warmup import HELD_OUT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.uncertainty_warmup import check_warmup_share
+from umn.uncertainty_warmup import check_warmup_weights
 from umn.vae import StackedVae
 
 
@@ -283,7 +286,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     steps of a `fit` run (default a third) every label is weighted
     `f(low)`, as with eps = 0, and the paper's `f(eps)` takes over after
     (`umn.uncertainty_warmup.UncertaintyWarmup`, which `fit` adds by
-    itself; `uncertainty_warmup=0` is the paper's schedule). The switch
+    itself; `uncertainty_warmup=0` is the paper's schedule;
+    `warmup_weights="held_out"` weights each label by its held-out view
+    during it instead, an option for heavy noise). The switch
     step lives in the non-trainable variable `uncertainty_start_step`
     (0 until `fit` sets it, so a hand-written loop over `train_step` uses
     eps from the start). The per-step eps of
@@ -389,6 +394,13 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             steps during which every label is weighted `f(low)` before the
             paper's `f(eps)` takes over (the guider's modes only;
             default 1/3; 0 is the paper's schedule).
+        warmup_weights: the label weights during that warm-up:
+            `"uniform"` (default: every label `f(low)`, as with eps = 0)
+            or `"held_out"` (each label `f` of its held-out disbelief,
+            clipped as eps is: the labels a view that never saw them
+            doubts are light from the first step; `uncertainty=
+            "with_held_out"` only). Helps where many labels are wrong,
+            costs where few are (README, "Uncertainty Mining Net").
         m1_warmup: share in [0, 1) of a `fit` run's optimiser steps that
             train M1 alone before the whole objective (default 0.05; 0:
             none, the paper's schedule).
@@ -437,7 +449,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  label_term=DEFAULT_LABEL_TERM, label_weight=DEFAULT_LABEL_WEIGHT,
                  labelled_share=DEFAULT_LABELLED_SHARE, noise_rate=DEFAULT_NOISE_RATE,
                  uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
-                 uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP, m1_warmup=DEFAULT_M1_WARMUP,
+                 uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP,
+                 warmup_weights=DEFAULT_WARMUP_WEIGHTS, m1_warmup=DEFAULT_M1_WARMUP,
                  ema_decay=0.99, ema_warmup=True, max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -453,6 +466,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.uncertainty_clip = losses.check_uncertainty_clip(*tuple(uncertainty_clip),
                                                               self.num_classes)
         self.uncertainty_warmup = check_warmup_share(uncertainty_warmup)
+        self.warmup_weights = check_warmup_weights(
+            warmup_weights, uncertainty == WITH_HELD_OUT, self.uncertainty_warmup)
         self.m1_warmup = check_m1_warmup_share(m1_warmup)
         self.ema_decay = check_ema_decay(ema_decay)
         if uncertainty in GUIDER_UNCERTAINTY_MODES and self.ema_decay is None:
@@ -613,7 +628,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         eps = self._uncertainty(probs, guider_probs, safe_labels, held_out_disbelief)
         clipped = ops.clip(eps, *self.uncertainty_clip)
         if self.eps_from_guider:
-            clipped = ops.where(self.uncertainty_in_use(), clipped, self.uncertainty_clip[0])
+            clipped = ops.where(self.uncertainty_in_use(), clipped,
+                                self._warmup_uncertainty(held_out_disbelief))
         label_objective = losses.noisy_label_log_likelihood(
             probs, safe_labels, clipped, self.num_classes, self.label_term,
             logits=encoded["logits"],
@@ -634,6 +650,19 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         return {"loss": loss, "elbo_loss": elbo_loss, "label_loss": label_loss,
                 "consistency": consistency, "eps": eps, "labelled": labelled,
                 "learner_probs": probs}
+
+    def _warmup_uncertainty(self, held_out_disbelief):
+        """The eps that sets the label weights during the uncertainty warm-up.
+
+        The clip's lower end (every label fully trusted) under
+        `warmup_weights="uniform"`, or without a held-out view (an
+        evaluation on test labels); each label's held-out disbelief, clipped
+        as eps is, under `"held_out"`.
+        """
+        if self.warmup_weights != HELD_OUT_WARMUP_WEIGHTS or held_out_disbelief is None:
+            return self.uncertainty_clip[0]
+        held_out = ops.cast(ops.reshape(held_out_disbelief, (-1,)), "float32")
+        return ops.clip(held_out, *self.uncertainty_clip)
 
     @property
     def eps_from_guider(self):
@@ -1040,8 +1069,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             label_weight=self.label_weight, labelled_share=self.labelled_share,
             noise_rate=self.noise_rate,
             uncertainty_clip=list(self.uncertainty_clip),
-            uncertainty_warmup=self.uncertainty_warmup, m1_warmup=self.m1_warmup,
-            ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,
+            uncertainty_warmup=self.uncertainty_warmup, warmup_weights=self.warmup_weights,
+            m1_warmup=self.m1_warmup, ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,
             noise_stddev=self.noise_stddev, consistency_weight=self.consistency_weight,
             seed=self.seed,
         )

@@ -11,6 +11,7 @@ from umn import architectures
 from umn.model import COUNT_LABELLED_SHARE
 from umn.model import ESTIMATE_NOISE_RATE
 from umn.model import GUIDER_UNCERTAINTY_MODES
+from umn.uncertainty_warmup import WARMUP_WEIGHTS
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
 from scripts.harness.umn_settings import EPS_NAMES
@@ -79,6 +80,11 @@ def define_settings_flags():
     flags.DEFINE_float("uncertainty_warmup", None,
                        "Share of the steps before UMN's label weights use eps, in [0, 1); "
                        "0 = from the first step (the paper).")
+    flags.DEFINE_enum("warmup_weights", None, list(WARMUP_WEIGHTS),
+                      "UMN's label weights during the uncertainty warm-up (preset if unset): "
+                      "uniform (every label as with eps = 0) or held_out (each label by its "
+                      "held-out disbelief; the default eps only; pair it with "
+                      "--held_out_view=cross_fitted, as measured in the README).")
     flags.DEFINE_float("m1_warmup", None,
                        "Share of the steps that train the VAE's M1 alone before the whole "
                        "objective, in [0, 1) (preset if unset).")
@@ -111,7 +117,7 @@ def settings_from_flags(values, default_epochs=None):
         uncertainty_estimate=values.uncertainty_estimate,
         held_out_view=values.held_out_view, ema_decay=values.ema_decay,
         uncertainty_clip=clip, uncertainty_warmup=values.uncertainty_warmup,
-        m1_warmup=values.m1_warmup,
+        warmup_weights=values.warmup_weights, m1_warmup=values.m1_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,
     )
 

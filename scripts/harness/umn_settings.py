@@ -13,7 +13,9 @@ from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 from umn.model import GUIDER_UNCERTAINTY_MODES
 from umn.model import check_labelled_share
 from umn.model import check_noise_rate
+from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import check_warmup_share
+from umn.uncertainty_warmup import check_warmup_weights
 
 
 # `RunSettings.scale_by_noise_rate` / `scale_by_labelled_share` for the paper's
@@ -87,6 +89,11 @@ class RunSettings:
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
             then; `umn.uncertainty_warmup`); 0 in `paper`.
+        warmup_weights: UMN's label weights during that warm-up:
+            `"uniform"` (default: every label as with eps = 0) or
+            `"held_out"` (each label weighted by its held-out disbelief,
+            `UncertaintyMiningNet(warmup_weights=...)`; the default eps
+            only); `--warmup_weights`. Only the `umn` method reads it.
         m1_warmup: share of the run's steps that train M1 alone before
             the whole objective (UMN, its eps = 0 ablation and the M-VAE;
             `umn.m1_warmup`); 0 in `paper`, which trains the whole
@@ -127,6 +134,7 @@ class RunSettings:
     held_out_view: str = LABEL_SPREADING_VIEW
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
+    warmup_weights: str = DEFAULT_WARMUP_WEIGHTS
     m1_warmup: float = DEFAULT_M1_WARMUP
     ema_decay: float = 0.99
     max_shift: object = None
@@ -159,7 +167,9 @@ class RunSettings:
                 f"uncertainty_estimate={self.uncertainty_estimate!r} does not read: leave "
                 f"held_out_view at {LABEL_SPREADING_VIEW!r}, or set the eps to "
                 f"{DEFAULT_UNCERTAINTY!r}.")
-        check_warmup_share(self.uncertainty_warmup)
+        check_warmup_weights(self.warmup_weights,
+                             self.uncertainty_estimate == DEFAULT_UNCERTAINTY,
+                             check_warmup_share(self.uncertainty_warmup))
         check_m1_warmup_share(self.m1_warmup)
 
     @property

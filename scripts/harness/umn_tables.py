@@ -51,6 +51,7 @@ from umn.label_spreading import held_out_posterior_of_labels
 from umn.partial_labels import disbelief_of_labels
 from umn.model import WITH_HELD_OUT
 from umn.model import UncertaintyMiningNet
+from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from scripts.harness.umn_split import NoisySplit
 from scripts.harness.umn_split import make_noisy_split
 from scripts.harness.umn_settings import CROSS_FITTED_VIEW
@@ -179,8 +180,10 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
             labelled_share=settings.model_labelled_share,
             noise_rate=None if method == "m_vae" else settings.model_noise_rate,
             uncertainty_clip=settings.uncertainty_clip,
-            uncertainty_warmup=settings.uncertainty_warmup, m1_warmup=settings.m1_warmup,
-            ema_decay=settings.ema_decay,
+            uncertainty_warmup=settings.uncertainty_warmup,
+            warmup_weights=(settings.warmup_weights if method == "umn"
+                            else DEFAULT_WARMUP_WEIGHTS),
+            m1_warmup=settings.m1_warmup, ema_decay=settings.ema_decay,
             **common,
         )
     optimizer = keras.optimizers.Adam(settings.learning_rate, beta_1=0.9, beta_2=0.99)
