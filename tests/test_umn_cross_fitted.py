@@ -109,8 +109,9 @@ def test_fold_model_seeds_differ_by_fold_and_by_seed():
 
 def test_the_eps_zero_trainer_fits_the_models_config_with_eps_zero_on_the_fold_labels():
     images, labels = toy_data(n=40, labelled=12, num_classes=3, seed=2)
+    # The user's own UMN, warm-up weights from a held-out view included.
     config = UncertaintyMiningNet(SHAPE, 3, seed=9, max_shift=1, uncertainty_clip=(0.01, 0.5),
-                                  **SMALL).get_config()
+                                  warmup_weights="held_out", **SMALL).get_config()
     fit_fold = cross_fitted.eps_zero_fold_trainer(images, config, epochs=1,
                                                   labelled_per_batch=4, unlabelled_per_batch=8,
                                                   seed=9)
@@ -119,6 +120,7 @@ def test_the_eps_zero_trainer_fits_the_models_config_with_eps_zero_on_the_fold_l
     model = fit_fold(fold_labels, 2)
     assert isinstance(model, UncertaintyMiningNet)
     assert model.uncertainty == "zero" and model.seed == cross_fitted.fold_model_seed(9, 2)
+    assert model.warmup_weights == "uniform"
     assert model.hidden_units == SMALL["hidden_units"] and model.num_classes == 3
     assert int(model.optimizer.iterations.numpy()) > 0   # trained
     again = fit_fold(fold_labels, 2)   # the same fold model on every call

@@ -10,6 +10,8 @@ from keras import ops
 from scripts.harness import umn_tables
 from scripts.harness.presets import override
 from scripts.harness.umn_settings import PRESETS
+from tf_data.batch_keys import HELD_OUT_DISBELIEF_KEY
+from tf_data.batch_keys import IMAGE_KEY
 from umn.model import UncertaintyMiningNet
 from umn.m1_warmup import M1Warmup
 from umn.uncertainty_warmup import UncertaintyWarmup
@@ -202,6 +204,19 @@ def test_held_out_warmup_weights_each_label_by_its_clipped_held_out_disbelief(co
     np.testing.assert_allclose(got, -np.mean(f_weight(low) * on_label), rtol=1e-4)
 
 
+def test_evaluate_weights_a_dict_batch_by_its_held_out_view_during_the_warm_up():
+    model, images, labels, held_out = held_out_warmup_model()
+    rows = np.flatnonzero(labels >= 0)
+    low, high = model.uncertainty_clip
+    learner = ops.convert_to_numpy(model.learner_probabilities(images)).astype(np.float64)
+    expected = -np.mean(f_weight(np.clip(held_out[rows], low, high))
+                        * learner[rows, labels[rows]])
+    model.uncertainty_start_step.assign(10**6)   # inside the warm-up
+    result = model.evaluate({IMAGE_KEY: images, HELD_OUT_DISBELIEF_KEY: held_out}, labels,
+                            batch_size=len(labels), verbose=0, return_dict=True)
+    np.testing.assert_allclose(result["label_loss"], expected, rtol=1e-4)
+
+
 def test_held_out_warmup_trains_round_trips_its_config_and_saves(tmp_path):
     model, images, labels, _ = held_out_warmup_model()
     model.fit(images, labels, batch_size=10, epochs=1, verbose=0)  # fit adds the view
@@ -228,7 +243,7 @@ def test_bad_warmup_weights_say_how_to_fix_them(overrides, match):
 def test_the_harness_gives_held_out_warmup_weights_to_umn_alone():
     settings = override(PRESETS["smoke"], warmup_weights="held_out")
     for method, expected in (("umn", "held_out"), ("umn_semi", "uniform"),
-                             ("m_vae", "uniform")):
+                             ("clean_labels", "uniform"), ("m_vae", "uniform")):
         model = umn_tables.build_model(method, (8, 8, 1), 10, settings, 0, 0.3)
         assert model.warmup_weights == expected
     with pytest.raises(ValueError, match="uncertainty='with_held_out'"):

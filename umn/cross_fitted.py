@@ -30,6 +30,7 @@ from umn.model import UncertaintyMiningNet
 from umn.partial_labels import check_partial_labels
 from umn.partial_labels import disbelief_of_labels
 from umn.streams import semi_supervised_stream
+from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 
 DEFAULT_FOLDS = 4
 # The fold models' epochs as a share of the main run's (the harness's
@@ -196,8 +197,9 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
     Args:
         images: `(n, H, W, K)` training images (every row, labelled or not).
         model_config: an `UncertaintyMiningNet` config (e.g. the model's own
-            `get_config()`); its `uncertainty`, `fixed_uncertainty` and
-            `seed` are replaced.
+            `get_config()`); its `uncertainty`, `fixed_uncertainty`,
+            `warmup_weights` (eps = 0 has no warm-up to weight) and `seed`
+            are replaced.
         epochs: passes over the unlabelled set per fold (the harness uses a
             third of the main run's, `DEFAULT_EPOCH_SHARE`).
         labelled_per_batch, unlabelled_per_batch: rows per batch.
@@ -229,7 +231,7 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
         keras.utils.set_random_seed(fold_seed)   # the initial weights: same model every call
         model = UncertaintyMiningNet.from_config(
             {**model_config, "uncertainty": "zero", "fixed_uncertainty": None,
-             "seed": fold_seed})
+             "warmup_weights": DEFAULT_WARMUP_WEIGHTS, "seed": fold_seed})
         model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99))
         model.measure_training_set(images, fold_labels)
         stream, steps = semi_supervised_stream(images, fold_labels, num_classes,

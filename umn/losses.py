@@ -388,8 +388,20 @@ def disbelief_with_held_out(guider_probs, labels, held_out_disbelief):
     >>> disbelief_with_held_out(np.array([[0.9, 0.1]]), np.array([1]), np.array([0.5]))
     array([0.7])
     """
-    held_out = ops.stop_gradient(ops.cast(ops.reshape(held_out_disbelief, (-1,)), "float32"))
-    return 0.5 * (guider_disbelief(guider_probs, labels) + held_out)
+    return 0.5 * (guider_disbelief(guider_probs, labels) + held_out_values(held_out_disbelief))
+
+
+def held_out_values(held_out_disbelief):
+    """The batch's held-out disbelief as a `(B,)` float32 tensor without gradient.
+
+    Args:
+        held_out_disbelief: `(B,)` or `(B, 1)` values in [0, 1]
+            (`tf_data.batch_keys.HELD_OUT_DISBELIEF_KEY`).
+
+    Returns:
+        `(B,)` float32.
+    """
+    return ops.stop_gradient(ops.cast(ops.reshape(held_out_disbelief, (-1,)), "float32"))
 
 
 def ema_update(average, value, decay):

@@ -399,8 +399,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             or `"held_out"` (each label `f` of its held-out disbelief,
             clipped as eps is: the labels a view that never saw them
             doubts are light from the first step; `uncertainty=
-            "with_held_out"` only). Helps where many labels are wrong,
-            costs where few are (README, "Uncertainty Mining Net").
+            "with_held_out"` only). Measured with the cross-fitted view
+            (`umn.cross_fitted`): it helps where many labels are wrong and
+            costs where few are; with label spreading's view it cost more
+            (README, "The cross-fitted view's weights in the warm-up").
         m1_warmup: share in [0, 1) of a `fit` run's optimiser steps that
             train M1 alone before the whole objective (default 0.05; 0:
             none, the paper's schedule).
@@ -626,10 +628,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             guider_input = self._perturb(images) if training else images
             guider_probs = ops.stop_gradient(self.guider(guider_input))
         eps = self._uncertainty(probs, guider_probs, safe_labels, held_out_disbelief)
-        clipped = ops.clip(eps, *self.uncertainty_clip)
+        weighting_eps = eps
         if self.eps_from_guider:
-            clipped = ops.where(self.uncertainty_in_use(), clipped,
-                                self._warmup_uncertainty(held_out_disbelief))
+            weighting_eps = ops.where(self.uncertainty_in_use(), eps,
+                                      self._warmup_uncertainty(held_out_disbelief))
+        clipped = ops.clip(weighting_eps, *self.uncertainty_clip)
         label_objective = losses.noisy_label_log_likelihood(
             probs, safe_labels, clipped, self.num_classes, self.label_term,
             logits=encoded["logits"],
@@ -652,17 +655,16 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 "learner_probs": probs}
 
     def _warmup_uncertainty(self, held_out_disbelief):
-        """The eps that sets the label weights during the uncertainty warm-up.
+        """The eps that sets the label weights during the uncertainty warm-up (unclipped).
 
         The clip's lower end (every label fully trusted) under
         `warmup_weights="uniform"`, or without a held-out view (an
-        evaluation on test labels); each label's held-out disbelief, clipped
-        as eps is, under `"held_out"`.
+        evaluation on test labels); each label's held-out disbelief under
+        `"held_out"`. `compute_terms` clips it as it clips eps.
         """
         if self.warmup_weights != HELD_OUT_WARMUP_WEIGHTS or held_out_disbelief is None:
             return self.uncertainty_clip[0]
-        held_out = ops.cast(ops.reshape(held_out_disbelief, (-1,)), "float32")
-        return ops.clip(held_out, *self.uncertainty_clip)
+        return losses.held_out_values(held_out_disbelief)
 
     @property
     def eps_from_guider(self):
@@ -1069,8 +1071,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             label_weight=self.label_weight, labelled_share=self.labelled_share,
             noise_rate=self.noise_rate,
             uncertainty_clip=list(self.uncertainty_clip),
-            uncertainty_warmup=self.uncertainty_warmup, warmup_weights=self.warmup_weights,
-            m1_warmup=self.m1_warmup, ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,
+            uncertainty_warmup=self.uncertainty_warmup,
+            warmup_weights=self.warmup_weights, m1_warmup=self.m1_warmup,
+            ema_decay=self.ema_decay, ema_warmup=self.ema_warmup, max_shift=self.max_shift,
             noise_stddev=self.noise_stddev, consistency_weight=self.consistency_weight,
             seed=self.seed,
         )

@@ -59,8 +59,8 @@ class UncertaintyWarmup(StepSwitch):
 # held-out disbelief (clipped as eps is), so the labels a view that never saw
 # them doubts are light from the first step. Measured on real 28x28 digits
 # (mnist5k) and the embedded digits with the cross-fitted view: it helps where
-# many labels are wrong and costs where few are (README, "Uncertainty Mining
-# Net"), so it is an option.
+# many labels are wrong and costs where few are (README, "The cross-fitted
+# view's weights in the warm-up"), so it is an option.
 UNIFORM_WARMUP_WEIGHTS = "uniform"
 HELD_OUT_WARMUP_WEIGHTS = "held_out"
 WARMUP_WEIGHTS = (UNIFORM_WARMUP_WEIGHTS, HELD_OUT_WARMUP_WEIGHTS)
@@ -76,15 +76,20 @@ def check_warmup_weights(weights, reads_held_out_view, share):
             held-out disbelief (`uncertainty="with_held_out"`), which
             `"held_out"` weights by.
         share: the model's `uncertainty_warmup`; `"held_out"` needs a
-            warm-up (> 0) to weight.
+            warm-up (> 0) to weight (the check reads the model's share, not
+            an `UncertaintyWarmup(share=...)` callback given to `fit`).
+
+    Raises:
+        ValueError: an unknown value, or `"held_out"` without a held-out
+            view or without a warm-up.
     """
     if weights not in WARMUP_WEIGHTS:
         raise ValueError(f"warmup_weights must be one of {WARMUP_WEIGHTS}, got {weights!r}.")
     if weights == HELD_OUT_WARMUP_WEIGHTS and not reads_held_out_view:
         raise ValueError(
             "warmup_weights='held_out' weights the labels by their held-out disbelief, which "
-            "only uncertainty='with_held_out' (the default eps) is given: use that eps, or "
-            "warmup_weights='uniform'.")
+            "only uncertainty='with_held_out' (the default eps; --uncertainty_estimate in "
+            "the UMN scripts) is given: use that eps, or warmup_weights='uniform'.")
     if weights == HELD_OUT_WARMUP_WEIGHTS and not share:
         raise ValueError(
             "warmup_weights='held_out' sets the label weights of the uncertainty warm-up, "

@@ -11,6 +11,7 @@ from umn.model import DEFAULT_M1_WARMUP
 from umn.model import DEFAULT_UNCERTAINTY
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 from umn.model import GUIDER_UNCERTAINTY_MODES
+from umn.model import WITH_HELD_OUT
 from umn.model import check_labelled_share
 from umn.model import check_noise_rate
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
@@ -168,7 +169,7 @@ class RunSettings:
                 f"held_out_view at {LABEL_SPREADING_VIEW!r}, or set the eps to "
                 f"{DEFAULT_UNCERTAINTY!r}.")
         check_warmup_weights(self.warmup_weights,
-                             self.uncertainty_estimate == DEFAULT_UNCERTAINTY,
+                             self.uncertainty_estimate == WITH_HELD_OUT,
                              check_warmup_share(self.uncertainty_warmup))
         check_m1_warmup_share(self.m1_warmup)
 
