@@ -82,6 +82,14 @@ def label_spreading_error(data, labels, seed):
     return float(np.mean(predicted != data.y_test))
 
 
+# Settings only the `umn` method reads: (flag, default, what it changes).
+UMN_ONLY_SETTINGS = (
+    ("held_out_view", umn_settings.LABEL_SPREADING_VIEW,
+     f"UMN's default eps (uncertainty_estimate='{WITH_HELD_OUT}')"),
+    ("warmup_weights", DEFAULT_WARMUP_WEIGHTS, "UMN's warm-up"),
+)
+
+
 def settings_note(settings):
     """What the title says about `--uncertainty_estimate`, `--held_out_view`,
     `--scale_by_noise_rate`, `--scale_by_labelled_share`, `--m1_warmup` and
@@ -107,15 +115,12 @@ def main(argv):
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]
     methods = list(FLAGS.methods)
-    if settings.held_out_view != umn_settings.LABEL_SPREADING_VIEW and "umn" not in methods:
-        raise app.UsageError(
-            f"--held_out_view={settings.held_out_view} changes only UMN's default eps "
-            f"(uncertainty_estimate='{WITH_HELD_OUT}'), which this run does not train: drop "
-            "the flag, or put umn in --methods.")
-    if settings.warmup_weights != DEFAULT_WARMUP_WEIGHTS and "umn" not in methods:
-        raise app.UsageError(
-            f"--warmup_weights={settings.warmup_weights} changes only UMN's warm-up, which "
-            "this run does not train: drop the flag, or put umn in --methods.")
+    for name, default, what in UMN_ONLY_SETTINGS:
+        value = getattr(settings, name)
+        if value != default and "umn" not in methods:
+            raise app.UsageError(
+                f"--{name}={value} changes only {what}, which this run does not train: drop "
+                "the flag, or put umn in --methods.")
     progress = reporting.Progress(len(methods) * len(rates) * len(seeds))
     rows, seconds = [], collections.defaultdict(list)
     for rate in rates:
