@@ -54,7 +54,6 @@ from scripts.harness import umn_settings  # noqa: E402
 from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
-from umn.model import WITH_HELD_OUT  # noqa: E402
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
@@ -82,14 +81,6 @@ def label_spreading_error(data, labels, seed):
     return float(np.mean(predicted != data.y_test))
 
 
-# Settings only the `umn` method reads: (flag, default, what it changes).
-UMN_ONLY_SETTINGS = (
-    ("held_out_view", umn_settings.LABEL_SPREADING_VIEW,
-     f"UMN's default eps (uncertainty_estimate='{WITH_HELD_OUT}')"),
-    ("warmup_weights", DEFAULT_WARMUP_WEIGHTS, "UMN's warm-up"),
-)
-
-
 def settings_note(settings):
     """What the title says about `--uncertainty_estimate`, `--held_out_view`,
     `--scale_by_noise_rate`, `--scale_by_labelled_share`, `--m1_warmup` and
@@ -111,16 +102,11 @@ def settings_note(settings):
 def main(argv):
     del argv
     settings = umn_flags.settings_from_flags(FLAGS)
+    methods = list(FLAGS.methods)
+    umn_flags.check_umn_only_settings(settings, methods)
     data = experiment.load_experiment_dataset(FLAGS.dataset)
     rates = [float(r) for r in FLAGS.noise_rates]
     seeds = [int(s) for s in FLAGS.seeds]
-    methods = list(FLAGS.methods)
-    for name, default, what in UMN_ONLY_SETTINGS:
-        value = getattr(settings, name)
-        if value != default and "umn" not in methods:
-            raise app.UsageError(
-                f"--{name}={value} changes only {what}, which this run does not train: drop "
-                "the flag, or put umn in --methods.")
     progress = reporting.Progress(len(methods) * len(rates) * len(seeds))
     rows, seconds = [], collections.defaultdict(list)
     for rate in rates:

@@ -27,12 +27,14 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     runtime.quiet_tensorflow_logs()
+    settings = script_flags.settings_from_flags(FLAGS)
+    script_flags.check_umn_only_settings(settings, FLAGS.methods)
     experiment.run_table1(
         dataset=FLAGS.dataset, methods=FLAGS.methods,
         noise_rates=script_flags.resolve_list(FLAGS, "noise_rates",
                                               experiment.SMOKE_NOISE_RATES, float),
         seeds=script_flags.seeds_from_flags(FLAGS),
-        settings=script_flags.settings_from_flags(FLAGS), output_dir=FLAGS.output_dir,
+        settings=settings, output_dir=FLAGS.output_dir,
         num_labels=FLAGS.num_labels, architecture=FLAGS.architecture,
         data_dir=FLAGS.data_dir, download=FLAGS.download,
         source_options=training.source_options(FLAGS), training=training.from_flags(FLAGS),

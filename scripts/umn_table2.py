@@ -26,6 +26,8 @@ SMOKE_NUM_LABELS = (20, 50)
 def main(argv):
     del argv
     runtime.quiet_tensorflow_logs()
+    settings = script_flags.settings_from_flags(FLAGS)
+    script_flags.check_umn_only_settings(settings, FLAGS.methods)
     num_labels = None
     if FLAGS.num_labels is not None:
         num_labels = [int(v) for v in FLAGS.num_labels]
@@ -34,7 +36,7 @@ def main(argv):
     experiment.run_table2(
         dataset=FLAGS.dataset, methods=FLAGS.methods, num_labels_list=num_labels,
         noise_rate=FLAGS.noise_rate, seeds=script_flags.seeds_from_flags(FLAGS),
-        settings=script_flags.settings_from_flags(FLAGS), output_dir=FLAGS.output_dir,
+        settings=settings, output_dir=FLAGS.output_dir,
         architecture=FLAGS.architecture, data_dir=FLAGS.data_dir, download=FLAGS.download,
         source_options=training.source_options(FLAGS), training=training.from_flags(FLAGS),
     )

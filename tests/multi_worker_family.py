@@ -100,18 +100,26 @@ def _multilabel_crf(rng, epochs, size, **_):
 def _umn(rng, epochs, size, side, hidden, latent, **_):
     from umn import streams
     from umn.model import UncertaintyMiningNet
+    from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
+    from umn.uncertainty_warmup import HELD_OUT_WARMUP_WEIGHTS
 
     images = rng.random((4 * size, side, side, 1)).astype("float32")
     labels = np.full(4 * size, -1, np.int64)
     labels[:size] = rng.integers(0, 10, size)
-    # Dropout draws per replica (Keras' Dropout layer), so it is off here to
-    # compare with a single process exactly; every other draw is shared.
-    model = UncertaintyMiningNet((side, side, 1), 10, hidden_units=hidden, latent_dim=latent,
-                                 class_latent_dim=3, seed=0, max_shift=1, dropout_rate=0.0,
-                                 noise_rate=0.2)
-    dataset, steps = streams.semi_supervised_stream(images, labels, 10, size // 4,
-                                                    size - size // 4, 0)
-    return [(model, dataset, steps, [], None)], {"guider": lambda: model.guider.weights}
+    runs = []
+    # The default warm-up (every label weighted alike) and the one weighted by
+    # the held-out view in the batches; both switch to eps a third of the way.
+    for warmup_weights in (DEFAULT_WARMUP_WEIGHTS, HELD_OUT_WARMUP_WEIGHTS):
+        # Dropout draws per replica (Keras' Dropout layer), so it is off here to
+        # compare with a single process exactly; every other draw is shared.
+        model = UncertaintyMiningNet((side, side, 1), 10, hidden_units=hidden,
+                                     latent_dim=latent, class_latent_dim=3, seed=0, max_shift=1,
+                                     dropout_rate=0.0, noise_rate=0.2,
+                                     warmup_weights=warmup_weights)
+        dataset, steps = streams.semi_supervised_stream(images, labels, 10, size // 4,
+                                                        size - size // 4, 0)
+        runs.append((model, dataset, steps, [], None))
+    return runs, {"guider": lambda: [w for model, *_ in runs for w in model.guider.weights]}
 
 
 def _baselines(rng, epochs, size, **_):

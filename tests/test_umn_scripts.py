@@ -442,6 +442,25 @@ def test_umn_fidelity_bench_weights_the_warm_up_by_the_held_out_view(run_script)
                    "--warmup_weights=held_out")
 
 
+@pytest.mark.parametrize("script", ["umn_table1", "umn_table2", "bench.umn_fidelity"])
+@pytest.mark.parametrize("flag, what", [("--held_out_view=cross_fitted", "UMN's default eps"),
+                                        ("--warmup_weights=held_out", "UMN's warm-up")])
+def test_umn_only_flags_are_refused_when_no_umn_method_runs(run_script, tmp_path, script, flag,
+                                                           what):
+    # Refused before any data is loaded or model trained.
+    with pytest.raises(app.UsageError, match=f"changes only {what}.*put umn in --methods"):
+        where = [] if script.startswith("bench") else [f"--output_dir={tmp_path}"]
+        run_script(script, "--preset=smoke", *where, "--methods=m_vae", flag)
+
+
+def test_check_umn_only_settings_passes_the_defaults_and_any_run_with_umn():
+    default = experiment.preset_settings("smoke")
+    script_flags.check_umn_only_settings(default, ["m_vae", "supervised"])
+    changed = experiment.preset_settings("smoke", held_out_view="cross_fitted",
+                                         warmup_weights="held_out")
+    script_flags.check_umn_only_settings(changed, ["m_vae", "umn"])
+
+
 def test_umn_fidelity_bench_runs_under_the_paper_preset(run_script):
     printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn_semi",

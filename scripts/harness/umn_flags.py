@@ -5,21 +5,31 @@ tests; `default`: minutes on 2 CPU cores; `paper`: the paper's settings);
 a flag given on the command line always wins.
 """
 
+from absl import app
 from absl import flags
 
 from umn import architectures
 from umn.model import COUNT_LABELLED_SHARE
 from umn.model import ESTIMATE_NOISE_RATE
 from umn.model import GUIDER_UNCERTAINTY_MODES
+from umn.model import WITH_HELD_OUT
+from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import WARMUP_WEIGHTS
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
 from scripts.harness.umn_settings import EPS_NAMES
 from scripts.harness.umn_settings import HELD_OUT_VIEWS
+from scripts.harness.umn_settings import LABEL_SPREADING_VIEW
 from scripts.harness.umn_settings import UNSCALED
 
 
 DEFAULT_SEEDS = ("0", "1", "2")
+# Settings only the `umn` method reads: (setting, default, what it changes).
+UMN_ONLY_SETTINGS = (
+    ("held_out_view", LABEL_SPREADING_VIEW,
+     f"UMN's default eps (uncertainty_estimate='{WITH_HELD_OUT}')"),
+    ("warmup_weights", DEFAULT_WARMUP_WEIGHTS, "UMN's warm-up"),
+)
 
 
 def define_common_flags(default_output_dir, default_seeds=DEFAULT_SEEDS):
@@ -120,6 +130,26 @@ def settings_from_flags(values, default_epochs=None):
         warmup_weights=values.warmup_weights, m1_warmup=values.m1_warmup,
         jit_compile=values.jit_compile, learning_rate=values.learning_rate,
     )
+
+
+def check_umn_only_settings(settings, methods):
+    """Refuses a setting that only the `umn` method reads on a run that trains no umn.
+
+    Args:
+        settings: the run's `RunSettings` (`settings_from_flags`).
+        methods: the methods the run trains.
+
+    Raises:
+        app.UsageError: `--held_out_view` or `--warmup_weights` away from its
+            default while `umn` is not in `methods`: the flag would change
+            nothing the run trains.
+    """
+    for name, default, what in UMN_ONLY_SETTINGS:
+        value = getattr(settings, name)
+        if value != default and "umn" not in methods:
+            raise app.UsageError(
+                f"--{name}={value} changes only {what}, which this run does not train: drop "
+                "the flag, or put umn in --methods.")
 
 
 def noise_rate_setting(flag):
