@@ -114,7 +114,7 @@ def test_the_eps_zero_trainer_fits_the_models_config_with_eps_zero_on_the_fold_l
                                   warmup_weights="held_out", **SMALL).get_config()
     fit_fold = cross_fitted.eps_zero_fold_trainer(images, config, epochs=1,
                                                   labelled_per_batch=4, unlabelled_per_batch=8,
-                                                  seed=9, jit_compile=False)
+                                                  seed=9)
     fold_labels = labels.copy()
     fold_labels[:3] = -1
     model = fit_fold(fold_labels, 2)
@@ -123,7 +123,6 @@ def test_the_eps_zero_trainer_fits_the_models_config_with_eps_zero_on_the_fold_l
     assert model.warmup_weights == "uniform"
     assert model.hidden_units == SMALL["hidden_units"] and model.num_classes == 3
     assert int(model.optimizer.iterations.numpy()) > 0   # trained
-    assert model.jit_compile is False
     again = fit_fold(fold_labels, 2)   # the same fold model on every call
     np.testing.assert_allclose(again.predict(images, verbose=0), model.predict(images, verbose=0),
                                atol=1e-6)

@@ -181,8 +181,7 @@ def cross_fitted_disbelief(images, labels, num_classes, fit_fold, folds=DEFAULT_
 
 
 def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
-                          unlabelled_per_batch=100, learning_rate=1e-3, seed=0, verbose=0,
-                          jit_compile="auto"):
+                          unlabelled_per_batch=100, learning_rate=1e-3, seed=0, verbose=0):
     """A `fit_fold` for `cross_fitted_disbelief`: the eps = 0 UMN trained on a fold's labels.
 
     Each fold's model is `UncertaintyMiningNet.from_config(model_config)`
@@ -208,10 +207,6 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
         seed: non-negative int seed; fold `k`'s model and stream take
             `fold_model_seed(seed, k)`.
         verbose: `fit`'s verbosity.
-        jit_compile: `compile`'s (Keras' `"auto"` by default; the paper
-            harness trains its fold models with `False`, as its runs: XLA
-            was slower on 2 CPU cores here, 22 s against 13 s for 30 epochs
-            on mnist5k).
 
     Returns:
         `fit_fold(fold_labels, fold) -> UncertaintyMiningNet`, fitted.
@@ -237,8 +232,7 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
         model = UncertaintyMiningNet.from_config(
             {**model_config, "uncertainty": "zero", "fixed_uncertainty": None,
              "warmup_weights": DEFAULT_WARMUP_WEIGHTS, "seed": fold_seed})
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99),
-                      jit_compile=jit_compile)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99))
         model.measure_training_set(images, fold_labels)
         stream, steps = semi_supervised_stream(images, fold_labels, num_classes,
                                                labelled_per_batch, unlabelled_per_batch,

@@ -135,9 +135,13 @@ def settings_from_flags(values, default_epochs=None):
 def check_umn_only_settings(settings, methods):
     """Refuses a setting that only the `umn` method reads on a run that trains no umn.
 
+    The settings are compared with the library's defaults (no preset
+    changes either).
+
     Args:
         settings: the run's `RunSettings` (`settings_from_flags`).
-        methods: the methods the run trains.
+        methods: the names of the methods the run trains (a list, as
+            `--methods` gives them; not a comma-separated string).
 
     Raises:
         app.UsageError: `--held_out_view` or `--warmup_weights` away from its
