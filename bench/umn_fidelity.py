@@ -55,6 +55,7 @@ from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
 from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS  # noqa: E402
+from umn.uncertainty_warmup import NOISE_CORRECTED_WARMUP_WEIGHTS  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_integer("num_labels", 100, "Labelled training images (class-balanced).")
@@ -94,7 +95,10 @@ def settings_note(settings):
         note += f", labelled term scaled by labelled share {settings.scale_by_labelled_share}"
     if settings.m1_warmup:
         note += f", M1 alone for the first {settings.m1_warmup:g} of the steps"
-    if settings.warmup_weights != DEFAULT_WARMUP_WEIGHTS:
+    if settings.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
+        note += (", UMN's warm-up weights each label by its chance of being wrong given its "
+                 "held-out view and the estimated noise rate")
+    elif settings.warmup_weights != DEFAULT_WARMUP_WEIGHTS:
         note += ", UMN's warm-up weights each label by its held-out view"
     return note
 

@@ -30,10 +30,10 @@ from tf_data import distribute  # noqa: E402
 
 FAMILIES = ("multiclass_crf", "multilabel_crf", "umn", "baselines")
 # Image side and network widths: tiny for the test, MNIST-sized for the benchmark.
-# The test's UMN family also trains the warm-up weighted by the held-out view;
-# the benchmark times the default model alone.
+# The test's UMN family also trains the warm-ups weighted by the held-out view
+# (as it is, and noise-corrected); the benchmark times the default model alone.
 SCALES = {"test": dict(side=8, width=4, hidden=16, latent=4,
-                       umn_warmups=("uniform", "held_out")),
+                       umn_warmups=("uniform", "held_out", "noise_corrected")),
           "bench": dict(side=28, width=32, hidden=500, latent=50, umn_warmups=("uniform",))}
 
 
@@ -109,8 +109,10 @@ def _umn(rng, epochs, size, side, hidden, latent, umn_warmups, **_):
     labels[:size] = rng.integers(0, 10, size)
     runs = []
     # `warmup_weights` of each model: "uniform" (the default: every label
-    # weighted alike) and "held_out" (each label by its held-out view in the
-    # batches); both switch to eps a third of the way.
+    # weighted alike), "held_out" (each label by its held-out view in the
+    # batches) and "noise_corrected" (by its chance of being wrong given the
+    # view and the estimated rate, estimated alike on every worker); all
+    # switch to eps a third of the way.
     for warmup_weights in umn_warmups:
         # Dropout draws per replica (Keras' Dropout layer), so it is off here to
         # compare with a single process exactly; every other draw is shared.
@@ -118,6 +120,7 @@ def _umn(rng, epochs, size, side, hidden, latent, umn_warmups, **_):
                                      latent_dim=latent, class_latent_dim=3, seed=0, max_shift=1,
                                      dropout_rate=0.0, noise_rate=0.2,
                                      warmup_weights=warmup_weights)
+        model.measure_training_set(images, labels)   # the warm-up's rate, where it reads one
         dataset, steps = streams.semi_supervised_stream(images, labels, 10, size // 4,
                                                         size - size // 4, 0)
         runs.append((model, dataset, steps, [], None))

@@ -1,8 +1,9 @@
 """Two-worker `MultiWorkerMirroredStrategy` training on localhost, per model family.
 
 For each family (multiclass CRF with alpha annealing and the class-balance
-penalty; multilabel CRF with its chain bank; UMN with its guider, once with
-the default warm-up and once with the warm-up weighted by the held-out view; the
+penalty; multilabel CRF with its chain bank; UMN with its guider, with the
+default warm-up and with the warm-up weighted by the held-out view, as it is
+and noise-corrected; the
 baselines: Keras-compiled cross-entropy, S-1, Mean Teacher and multilabel
 cross-entropy) two worker processes with `TF_CONFIG` train together with
 `tests/multi_worker_family.py` and a third process trains the same global

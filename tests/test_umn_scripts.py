@@ -226,9 +226,10 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
                                                                experiment.PRESETS[preset].epochs)
 
 
-def test_warmup_weights_flag_reaches_the_settings():
-    values = flag_values(preset="default", warmup_weights="held_out")
-    assert script_flags.settings_from_flags(values).warmup_weights == "held_out"
+@pytest.mark.parametrize("weights", ["held_out", "noise_corrected"])
+def test_warmup_weights_flag_reaches_the_settings(weights):
+    values = flag_values(preset="default", warmup_weights=weights)
+    assert script_flags.settings_from_flags(values).warmup_weights == weights
     assert script_flags.settings_from_flags(flag_values(preset="default")).warmup_weights == (
         "uniform")
 
@@ -432,6 +433,11 @@ def test_umn_fidelity_bench_weights_the_warm_up_by_the_held_out_view(run_script)
                          "--noise_rates=0.3", "--epochs=1", "--methods=umn",
                          "--warmup_weights=held_out")
     assert "UMN's warm-up weights each label by its held-out view" in printed
+    printed = run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
+                         "--noise_rates=0.3", "--epochs=1", "--methods=umn",
+                         "--warmup_weights=noise_corrected")
+    assert ("UMN's warm-up weights each label by its chance of being wrong given its held-out "
+            "view and the estimated noise rate") in printed
 
 
 @pytest.mark.parametrize("script", ["umn_table1", "umn_table2", "bench.umn_fidelity"])

@@ -12,6 +12,7 @@ from scripts.harness.presets import override
 from scripts.harness.umn_settings import PRESETS
 from tf_data.batch_keys import HELD_OUT_DISBELIEF_KEY
 from tf_data.batch_keys import IMAGE_KEY
+from umn import losses
 from umn.model import UncertaintyMiningNet
 from umn.m1_warmup import M1Warmup
 from umn.uncertainty_warmup import UncertaintyWarmup
@@ -250,3 +251,103 @@ def test_the_harness_gives_held_out_warmup_weights_to_umn_alone():
         override(PRESETS["default"], warmup_weights="held_out", uncertainty_estimate="disbelief")
     with pytest.raises(ValueError, match="uncertainty_warmup > 0"):
         override(PRESETS["default"], warmup_weights="held_out", uncertainty_warmup=0.0)
+
+
+def numpy_wrong_label_chance(disbelief, rate, num_classes):
+    """P(label wrong | view's q(y_obs), symmetric noise at `rate`), by Bayes' rule in NumPy."""
+    belief = 1.0 - np.asarray(disbelief, np.float64)
+    flip = rate / (num_classes - 1)
+    true_class = np.clip((belief - flip) / (1.0 - rate - flip), 0.0, 1.0)
+    return np.clip(flip * (1.0 - true_class) / np.maximum(belief, 1e-6), 0.0, 1.0)
+
+
+@pytest.mark.parametrize("rate, num_classes", [(0.0, 10), (0.1, 10), (0.4, 10), (0.3, 3)])
+def test_wrong_label_chance_is_bayes_rule_under_symmetric_noise(rate, num_classes):
+    disbelief = np.linspace(0.0, 1.0, 41)
+    got = ops.convert_to_numpy(losses.wrong_label_chance(disbelief, rate, num_classes))
+    np.testing.assert_allclose(got, numpy_wrong_label_chance(disbelief, rate, num_classes),
+                               atol=1e-5)
+    # By enumeration over the true class: a view that is the noisy-label
+    # distribution of a clean posterior p on the given class.
+    flip = rate / (num_classes - 1)
+    for p in (0.0, 0.3, 0.9):
+        q = (1.0 - rate) * p + flip * (1.0 - p)
+        # q = 0 only without noise (flip = 0), where no label is wrong.
+        exact = flip * (1.0 - p) / q if q > 0 else 0.0
+        chance = float(ops.convert_to_numpy(losses.wrong_label_chance(
+            np.array([1.0 - q]), rate, num_classes))[0])
+        np.testing.assert_allclose(chance, min(exact, 1.0), atol=1e-5)
+    if rate == 0.0:
+        assert np.all(got == 0.0)   # without noise no label is wrong
+    assert np.all(np.diff(got) >= -1e-7)   # more doubt, more chance of a wrong label
+
+
+def noise_corrected_model(rate=0.3):
+    """`held_out_warmup_model`'s model and view under `warmup_weights="noise_corrected"`."""
+    model = make_umn(uncertainty="with_held_out", warmup_weights="noise_corrected",
+                     ema_decay=0.5)
+    model.warmup_noise_rate.assign(rate)
+    _, images, labels, held_out = held_out_warmup_model()
+    return model, images, labels, held_out
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_noise_corrected_warmup_weights_each_label_by_its_chance_of_being_wrong(compiled):
+    model, images, labels, held_out = noise_corrected_model(rate=0.3)
+    rows = np.flatnonzero(labels >= 0)
+    low, high = model.uncertainty_clip
+    learner = ops.convert_to_numpy(model.learner_probabilities(images)).astype(np.float64)
+    on_label = learner[rows, labels[rows]]
+    warm_eps = np.clip(numpy_wrong_label_chance(held_out[rows], 0.3, 10), low, high)
+    terms = model.compute_terms
+    if compiled:
+        terms = tf.function(
+            lambda x, y, d: model.compute_terms(x, y, held_out_disbelief=d), jit_compile=True)
+    model.uncertainty_start_step.assign(int(ops.convert_to_numpy(model.optimizer.iterations))
+                                        + 1)
+    got = terms(images, labels, held_out) if compiled else terms(
+        images, labels, held_out_disbelief=held_out)
+    np.testing.assert_allclose(float(ops.convert_to_numpy(got["label_loss"])),
+                               -np.mean(f_weight(warm_eps) * on_label), rtol=1e-4)
+    # The correction spares labels the raw view would weigh down.
+    assert np.sum(warm_eps > 0.5) < np.sum(np.clip(held_out[rows], low, high) > 0.5)
+
+
+def test_noise_corrected_warmup_estimates_its_rate_and_saves_it(tmp_path):
+    model = make_umn(uncertainty="with_held_out", warmup_weights="noise_corrected")
+    assert model.needs_noise_rate()
+    assert float(ops.convert_to_numpy(model.warmup_noise_rate)) < 0   # unknown until fit
+    assert model.label_noise_rate is None   # the labelled term stays unscaled
+    images, labels = toy_data()
+    with pytest.raises(ValueError, match="warmup_weights='noise_corrected'.*estimate_noise_rate"):
+        model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
+    model.fit(images, labels, batch_size=10, epochs=1, verbose=0)   # estimates it itself
+    rate = float(ops.convert_to_numpy(model.warmup_noise_rate))
+    assert 0.0 <= rate <= 0.9 and not model.needs_noise_rate()
+    assert model.get_config()["warmup_weights"] == "noise_corrected"
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.warmup_weights == "noise_corrected"
+    assert float(ops.convert_to_numpy(loaded.warmup_noise_rate)) == rate
+    # A model that reads no estimated rate says how to build one that does.
+    with pytest.raises(ValueError, match="warmup_weights='noise_corrected'"):
+        make_umn().estimate_noise_rate(images, labels)
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"warmup_weights": "noise_corrected", "uncertainty": "disbelief"},
+     "uncertainty='with_held_out'"),
+    ({"warmup_weights": "noise_corrected", "uncertainty_warmup": 0.0}, "uncertainty_warmup > 0"),
+])
+def test_bad_noise_corrected_warmups_say_how_to_fix_them(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        make_umn(**overrides)
+
+
+def test_the_harness_gives_noise_corrected_warmup_weights_to_umn_alone():
+    settings = override(PRESETS["smoke"], warmup_weights="noise_corrected")
+    for method, expected in (("umn", "noise_corrected"), ("umn_semi", "uniform"),
+                             ("m_vae", "uniform")):
+        model = umn_tables.build_model(method, (8, 8, 1), 10, settings, 0, 0.3)
+        assert model.warmup_weights == expected

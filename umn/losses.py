@@ -391,6 +391,44 @@ def disbelief_with_held_out(guider_probs, labels, held_out_disbelief):
     return 0.5 * (guider_disbelief(guider_probs, labels) + held_out_values(held_out_disbelief))
 
 
+def wrong_label_chance(held_out_disbelief, noise_rate, num_classes):
+    """The chance that a given label is wrong, from a held-out view and the noise rate.
+
+    A view fitted on labels corrupted by symmetric noise at rate `r` (each
+    wrong label any of the `C - 1` other classes alike, `a = r / (C - 1)`)
+    gives the label `q = (1 - r) p + a (1 - p)`, `p` the probability
+    that the given class is the true one. Inverting, `p = clip((q - a) /
+    (1 - r - a), 0, 1)`, and by Bayes' rule the label is wrong with chance
+    `a (1 - p) / q` (clipped to [0, 1]). Unlike the view's disbelief `1 -
+    q`, it weighs the prior that most labels are right: at `r = 0` every
+    label is right, and the lower the rate the more doubt the view needs
+    to call a label wrong. `UncertaintyMiningNet(warmup_weights=
+    "noise_corrected")` weights its warm-up's labels by it (not in the
+    paper).
+
+    Args:
+        held_out_disbelief: `(B,)` or `(B, 1)` view disbelief `1 - q` in
+            [0, 1].
+        noise_rate: `r` in [0, (C - 1) / C) (a float or a scalar tensor;
+            at `(C - 1) / C` the labels carry no information and the
+            chance is 1 where `q <= 1 / C`, 0 elsewhere).
+        num_classes: C (>= 2).
+
+    Returns:
+        `(B,)` float32 chances in [0, 1].
+
+    Example:
+
+    >>> wrong_label_chance(np.array([0.9, 0.1]), 0.2, 10)  # q = 0.1 and 0.9
+    <tf.Tensor: ... numpy=array([0.2, 0.], dtype=float32)>
+    """
+    belief = 1.0 - held_out_values(held_out_disbelief)
+    rate = ops.cast(noise_rate, "float32")
+    flip = rate / (num_classes - 1)
+    true_class = ops.clip((belief - flip) / ops.maximum(1.0 - rate - flip, 1e-6), 0.0, 1.0)
+    return ops.clip(flip * (1.0 - true_class) / ops.maximum(belief, 1e-6), 0.0, 1.0)
+
+
 def held_out_values(held_out_disbelief):
     """The batch's held-out disbelief as a `(B,)` float32 tensor without gradient.
 

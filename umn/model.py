@@ -29,6 +29,7 @@ from umn.partial_labels import check_partial_labels
 from umn.streams import checked_held_out_disbelief
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import HELD_OUT_WARMUP_WEIGHTS
+from umn.uncertainty_warmup import NOISE_CORRECTED_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.uncertainty_warmup import check_warmup_share
 from umn.uncertainty_warmup import check_warmup_weights
@@ -288,7 +289,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     (`umn.uncertainty_warmup.UncertaintyWarmup`, which `fit` adds by
     itself; `uncertainty_warmup=0` is the paper's schedule;
     `warmup_weights="held_out"` weights each label by its held-out view
-    during it instead, an option for heavy noise). The switch
+    during it instead, `"noise_corrected"` by its chance of being wrong
+    given that view and the estimated noise rate: options). The switch
     step lives in the non-trainable variable `uncertainty_start_step`
     (0 until `fit` sets it, so a hand-written loop over `train_step` uses
     eps from the start). The per-step eps of
@@ -395,14 +397,21 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             paper's `f(eps)` takes over (the guider's modes only;
             default 1/3; 0 is the paper's schedule).
         warmup_weights: the label weights during that warm-up:
-            `"uniform"` (default: every label `f(low)`, as with eps = 0)
-            or `"held_out"` (each label `f` of its held-out disbelief,
+            `"uniform"` (default: every label `f(low)`, as with eps = 0),
+            `"held_out"` (each label `f` of its held-out disbelief,
             clipped as eps is: the labels a view that never saw them
-            doubts are light from the first step; `uncertainty=
-            "with_held_out"` only). Measured with the cross-fitted view
-            (`umn.cross_fitted`): it helps where many labels are wrong and
-            costs where few are; with label spreading's view it cost more
-            (README, "The cross-fitted view's weights in the warm-up").
+            doubts are light from the first step) or `"noise_corrected"`
+            (`f` of each label's chance of being wrong given that view
+            and the noise rate estimated from the training set,
+            `losses.wrong_label_chance`, held in the non-trainable
+            variable `warmup_noise_rate`: the right labels the view
+            doubts stay heavier where few labels are wrong);
+            `uncertainty="with_held_out"` only. Measured with the
+            cross-fitted view (`umn.cross_fitted`): `"held_out"` helps
+            where many labels are wrong and costs where few are (README,
+            "The cross-fitted view's weights in the warm-up");
+            `"noise_corrected"` kept the gains and dropped most of the
+            cost in a development probe (the development log).
         m1_warmup: share in [0, 1) of a `fit` run's optimiser steps that
             train M1 alone before the whole objective (default 0.05; 0:
             none, the paper's schedule).
@@ -538,6 +547,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             self.label_noise_rate = self.add_weight(
                 shape=(), initializer=keras.initializers.Constant(given_rate), dtype="float32",
                 trainable=False, name="label_noise_rate")
+        # The noise rate that `warmup_weights="noise_corrected"` weighs the
+        # warm-up's labels by: unknown until `estimate_noise_rate` (which `fit`
+        # on arrays and `measure_training_set` call); only such a model holds it.
+        self.warmup_noise_rate = None
+        if self.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
+            self.warmup_noise_rate = self.add_weight(
+                shape=(), initializer=keras.initializers.Constant(UNKNOWN_RATE),
+                dtype="float32", trainable=False, name="warmup_noise_rate")
         self.training_labelled_share = None
         if self.labelled_share is not None:
             given_share = (self.labelled_share if isinstance(self.labelled_share, float)
@@ -660,8 +677,15 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         The clip's lower end (every label fully trusted) under
         `warmup_weights="uniform"`, or without a held-out view (an
         evaluation on test labels); each label's held-out disbelief under
-        `"held_out"`. `compute_terms` clips it as it clips eps.
+        `"held_out"`; its chance of being wrong given that view and the
+        estimated rate `warmup_noise_rate` under `"noise_corrected"`
+        (`losses.wrong_label_chance`). `compute_terms` clips it as it clips
+        eps.
         """
+        corrected = self.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS
+        if corrected and held_out_disbelief is not None:
+            return losses.wrong_label_chance(held_out_disbelief, self.warmup_noise_rate,
+                                             self.num_classes)
         if self.warmup_weights != HELD_OUT_WARMUP_WEIGHTS or held_out_disbelief is None:
             return self.uncertainty_clip[0]
         return losses.held_out_values(held_out_disbelief)
@@ -723,20 +747,37 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.training_labelled_share.assign(share)
         return share
 
+    def _estimated_rate_variables(self):
+        """The variables an estimated noise rate fills.
+
+        `label_noise_rate` under `noise_rate="estimate"` (the labelled term's
+        scale) and `warmup_noise_rate` under `warmup_weights=
+        "noise_corrected"` (the warm-up's weights).
+        """
+        variables = []
+        if self.noise_rate == ESTIMATE_NOISE_RATE and self.label_noise_rate is not None:
+            variables.append(self.label_noise_rate)
+        if self.warmup_noise_rate is not None:
+            variables.append(self.warmup_noise_rate)
+        return variables
+
     def needs_noise_rate(self):
-        """Whether `fit` still has to estimate the noise rate (`noise_rate="estimate"`)."""
-        return (self.noise_rate == ESTIMATE_NOISE_RATE and self.label_noise_rate is not None
-                and float(ops.convert_to_numpy(self.label_noise_rate)) < 0.0)
+        """Whether `fit` still has to estimate the noise rate (`noise_rate="estimate"`, or
+        `warmup_weights="noise_corrected"`)."""
+        return any(float(ops.convert_to_numpy(variable)) < 0.0
+                   for variable in self._estimated_rate_variables())
 
     def estimate_noise_rate(self, images, labels, **estimator_kwargs):
-        """Estimates the share of wrong labels and scales the labelled term by it.
+        """Estimates the share of wrong labels, for the labelled term's scale or the warm-up.
 
         Runs `umn.noise_rate.estimate_noise_rate` on the training set (a
         label-spreading classifier on the images' principal components,
         scored on labels it did not see) and stores the rate in the
-        non-trainable variable `label_noise_rate`, which is saved and
-        restored with the model. `fit` calls it by itself when given arrays;
-        call it before `fit` on a `tf.data` stream.
+        non-trainable variables that read it (`label_noise_rate` under
+        `noise_rate="estimate"`, `warmup_noise_rate` under
+        `warmup_weights="noise_corrected"`), which are saved and restored
+        with the model. `fit` calls it by itself when given arrays; call it
+        (or `measure_training_set`) before `fit` on a `tf.data` stream.
 
         Args:
             images: `(n, H, W, K)` training images, labelled and unlabelled.
@@ -753,16 +794,19 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         0.3...
         >>> model.fit(umn.semi_supervised_stream(x_train, labels, 10, 25, 100, 0)[0], ...)
         """
-        if self.noise_rate != ESTIMATE_NOISE_RATE or self.label_noise_rate is None:
+        variables = self._estimated_rate_variables()
+        if not variables:
             raise ValueError(
                 f"This model (noise_rate={self.noise_rate!r}, uncertainty="
-                f"{self.uncertainty!r}) does not scale its labelled term by an estimated "
-                "rate; build it with noise_rate='estimate' (the M-VAE takes its rate as "
+                f"{self.uncertainty!r}, warmup_weights={self.warmup_weights!r}) reads no "
+                "estimated rate; build it with noise_rate='estimate' (to scale its labelled "
+                "term) or warmup_weights='noise_corrected' (the M-VAE takes its rate as "
                 "fixed_uncertainty).")
         estimator_kwargs.setdefault("seed", self._int_seed())
         estimate = noise_rate_estimator.estimate_noise_rate(
             images_of(images), labels, self.num_classes, **estimator_kwargs)
-        self.label_noise_rate.assign(estimate.rate)
+        for variable in variables:
+            variable.assign(estimate.rate)
         return estimate
 
     def uncertainty_in_use(self):
@@ -861,8 +905,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         """Counts the labelled share and estimates the noise rate where still needed.
 
         What `fit` does by itself on arrays (`labelled_share="count"`,
-        `noise_rate="estimate"`); call it before `fit` on a stream. A no-op
-        for a model that needs neither.
+        `noise_rate="estimate"`, `warmup_weights="noise_corrected"`); call
+        it before `fit` on a stream. A no-op for a model that needs neither.
 
         Args:
             images: `(n, H, W, K)` training images, labelled and unlabelled.
@@ -881,12 +925,17 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 "labelled_share='count' scales its labelled term by the share of labelled "
                 "images (call model.count_labelled_share(labels) before fit, or give the "
                 "share, e.g. labelled_share=0.025)")
-        if self.needs_noise_rate():
+        if self.needs_noise_rate() and self.noise_rate == ESTIMATE_NOISE_RATE:
             needs.append(
                 "noise_rate='estimate' scales its labelled term by the share of wrong labels "
                 "(call model.estimate_noise_rate(images, labels) before fit, or build the "
                 "model with a known noise_rate (e.g. 0.2), or noise_rate=None for the "
                 "unscaled objective)")
+        elif self.needs_noise_rate():
+            needs.append(
+                "warmup_weights='noise_corrected' weights the warm-up's labels at the "
+                "estimated share of wrong labels (call model.estimate_noise_rate(images, "
+                "labels) before fit, or assign a known rate to model.warmup_noise_rate)")
         return ("UncertaintyMiningNet needs the training set before fit, but fit got a "
                 "stream: " + "; ".join(needs) + ".")
 

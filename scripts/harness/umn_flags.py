@@ -92,9 +92,10 @@ def define_settings_flags():
                        "0 = from the first step (the paper).")
     flags.DEFINE_enum("warmup_weights", None, list(WARMUP_WEIGHTS),
                       "UMN's label weights during the uncertainty warm-up (preset if unset): "
-                      "uniform (every label as with eps = 0) or held_out (each label by its "
-                      "held-out disbelief; the default eps only; pair it with "
-                      "--held_out_view=cross_fitted, as measured in the README).")
+                      "uniform (every label as with eps = 0), held_out (each label by its "
+                      "held-out disbelief) or noise_corrected (by its chance of being wrong "
+                      "given that view and the estimated noise rate); the default eps only; "
+                      "pair them with --held_out_view=cross_fitted, as measured in the README.")
     flags.DEFINE_float("m1_warmup", None,
                        "Share of the steps that train the VAE's M1 alone before the whole "
                        "objective, in [0, 1) (preset if unset).")

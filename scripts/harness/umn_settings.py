@@ -91,8 +91,10 @@ class RunSettings:
             weights use eps (every label weighted as with eps = 0 until
             then; `umn.uncertainty_warmup`); 0 in `paper`.
         warmup_weights: UMN's label weights during that warm-up:
-            `"uniform"` (default: every label as with eps = 0) or
-            `"held_out"` (each label weighted by its held-out disbelief,
+            `"uniform"` (default: every label as with eps = 0),
+            `"held_out"` (each label weighted by its held-out disbelief)
+            or `"noise_corrected"` (by its chance of being wrong given that
+            view and the estimated noise rate;
             `UncertaintyMiningNet(warmup_weights=...)`; the default eps
             only); `--warmup_weights`. Only the `umn` method reads it.
         m1_warmup: share of the run's steps that train M1 alone before
