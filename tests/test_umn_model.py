@@ -375,7 +375,8 @@ def test_fit_on_a_stream_asks_for_the_noise_rate_first():
     estimate = model.estimate_noise_rate(images, labels)
     assert 0.0 <= estimate.rate <= 0.9
     model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=1, verbose=0)
-    with pytest.raises(ValueError, match="does not scale its labelled term by an estimated"):
+    with pytest.raises(ValueError,
+                       match="reads no estimated rate; build it with noise_rate=.estimate."):
         make_umn(noise_rate=0.3).estimate_noise_rate(images, labels)
 
 
