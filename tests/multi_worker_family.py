@@ -111,8 +111,7 @@ def _umn(rng, epochs, size, side, hidden, latent, umn_warmups, **_):
     # `warmup_weights` of each model: "uniform" (the default: every label
     # weighted alike), "held_out" (each label by its held-out view in the
     # batches) and "noise_corrected" (by its chance of being wrong given the
-    # view and the estimated rate, estimated alike on every worker); all
-    # switch to eps a third of the way.
+    # view at the model's noise_rate); all switch to eps a third of the way.
     for warmup_weights in umn_warmups:
         # Dropout draws per replica (Keras' Dropout layer), so it is off here to
         # compare with a single process exactly; every other draw is shared.
@@ -120,7 +119,6 @@ def _umn(rng, epochs, size, side, hidden, latent, umn_warmups, **_):
                                      latent_dim=latent, class_latent_dim=3, seed=0, max_shift=1,
                                      dropout_rate=0.0, noise_rate=0.2,
                                      warmup_weights=warmup_weights)
-        model.measure_training_set(images, labels)   # the warm-up's rate, where it reads one
         dataset, steps = streams.semi_supervised_stream(images, labels, 10, size // 4,
                                                         size - size // 4, 0)
         runs.append((model, dataset, steps, [], None))

@@ -309,8 +309,6 @@ def test_noise_corrected_warmup_weights_each_label_by_its_chance_of_being_wrong(
         images, labels, held_out_disbelief=held_out)
     np.testing.assert_allclose(float(ops.convert_to_numpy(got["label_loss"])),
                                -np.mean(f_weight(warm_eps) * on_label), rtol=1e-4)
-    # The correction spares labels the raw view would weigh down.
-    assert np.sum(warm_eps > 0.5) < np.sum(np.clip(held_out[rows], low, high) > 0.5)
 
 
 def test_noise_corrected_warmup_estimates_its_rate_and_saves_it(tmp_path):
@@ -333,6 +331,33 @@ def test_noise_corrected_warmup_estimates_its_rate_and_saves_it(tmp_path):
     # A model that reads no estimated rate says how to build one that does.
     with pytest.raises(ValueError, match="warmup_weights='noise_corrected'"):
         make_umn().estimate_noise_rate(images, labels)
+
+
+def test_the_warm_up_rate_is_a_given_rate_or_estimated_only_where_unknown():
+    images, labels = toy_data()
+    # A rate given as a number is the warm-up's too: nothing to estimate.
+    given = make_umn(uncertainty="with_held_out", warmup_weights="noise_corrected",
+                     noise_rate=0.2)
+    assert not given.needs_noise_rate()
+    assert float(ops.convert_to_numpy(given.warmup_noise_rate)) == pytest.approx(0.2)
+    # Estimated alongside the labelled term's rate: one estimate fills both.
+    both = make_umn(uncertainty="with_held_out", warmup_weights="noise_corrected",
+                    noise_rate="estimate")
+    both.measure_training_set(images, labels)
+    assert (float(ops.convert_to_numpy(both.warmup_noise_rate))
+            == float(ops.convert_to_numpy(both.label_noise_rate)) >= 0.0)
+    # A rate assigned by hand survives fit, which estimates only the unknown one.
+    kept = make_umn(uncertainty="with_held_out", warmup_weights="noise_corrected",
+                    noise_rate="estimate")
+    kept.warmup_noise_rate.assign(0.05)
+    kept.fit(images, labels, batch_size=10, epochs=1, verbose=0)
+    assert float(ops.convert_to_numpy(kept.warmup_noise_rate)) == pytest.approx(0.05)
+    assert float(ops.convert_to_numpy(kept.label_noise_rate)) >= 0.0
+    # On a stream: measure_training_set first, then fit.
+    streamed = make_umn(uncertainty="with_held_out", warmup_weights="noise_corrected")
+    streamed.measure_training_set(images, labels)
+    streamed.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
+    assert int(ops.convert_to_numpy(streamed.optimizer.iterations)) == 2
 
 
 @pytest.mark.parametrize("overrides, match", [

@@ -411,7 +411,8 @@ def wrong_label_chance(held_out_disbelief, noise_rate, num_classes):
             [0, 1].
         noise_rate: `r` in [0, (C - 1) / C) (a float or a scalar tensor;
             at `(C - 1) / C` the labels carry no information and the
-            chance is 1 where `q <= 1 / C`, 0 elsewhere).
+            chance is 1 where `q <= 1 / C`, 0 elsewhere; a negative rate,
+            the models' "unknown", gives 0 for every label).
         num_classes: C (>= 2).
 
     Returns:
@@ -420,7 +421,7 @@ def wrong_label_chance(held_out_disbelief, noise_rate, num_classes):
     Example:
 
     >>> wrong_label_chance(np.array([0.9, 0.1]), 0.2, 10)  # q = 0.1 and 0.9
-    <tf.Tensor: ... numpy=array([0.2, 0.], dtype=float32)>
+    <tf.Tensor: ... numpy=array([0.2..., 0.], dtype=float32)>
     """
     belief = 1.0 - held_out_values(held_out_disbelief)
     rate = ops.cast(noise_rate, "float32")

@@ -402,10 +402,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             clipped as eps is: the labels a view that never saw them
             doubts are light from the first step) or `"noise_corrected"`
             (`f` of each label's chance of being wrong given that view
-            and the noise rate estimated from the training set,
-            `losses.wrong_label_chance`, held in the non-trainable
-            variable `warmup_noise_rate`: the right labels the view
-            doubts stay heavier where few labels are wrong);
+            and the noise rate, `losses.wrong_label_chance`: the right
+            labels the view doubts stay heavier where few labels are
+            wrong; the rate is `noise_rate` when given as a number, else
+            estimated from the training set, and held in the
+            non-trainable variable `warmup_noise_rate`);
             `uncertainty="with_held_out"` only. Measured with the
             cross-fitted view (`umn.cross_fitted`): `"held_out"` helps
             where many labels are wrong and costs where few are (README,
@@ -548,12 +549,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 shape=(), initializer=keras.initializers.Constant(given_rate), dtype="float32",
                 trainable=False, name="label_noise_rate")
         # The noise rate that `warmup_weights="noise_corrected"` weighs the
-        # warm-up's labels by: unknown until `estimate_noise_rate` (which `fit`
-        # on arrays and `measure_training_set` call); only such a model holds it.
+        # warm-up's labels by: a `noise_rate` given as a number, else unknown
+        # until `estimate_noise_rate` (which `fit` on arrays and
+        # `measure_training_set` call); only such a model holds it.
         self.warmup_noise_rate = None
         if self.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
+            given_rate = self.noise_rate if isinstance(self.noise_rate, float) else UNKNOWN_RATE
             self.warmup_noise_rate = self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(UNKNOWN_RATE),
+                shape=(), initializer=keras.initializers.Constant(given_rate),
                 dtype="float32", trainable=False, name="warmup_noise_rate")
         self.training_labelled_share = None
         if self.labelled_share is not None:
@@ -761,13 +764,16 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             variables.append(self.warmup_noise_rate)
         return variables
 
-    def needs_noise_rate(self):
-        """Whether `fit` still has to estimate the noise rate (`noise_rate="estimate"`, or
-        `warmup_weights="noise_corrected"`)."""
-        return any(float(ops.convert_to_numpy(variable)) < 0.0
-                   for variable in self._estimated_rate_variables())
+    def _unknown_rate_variables(self):
+        """The rate variables still unknown (negative): `fit` estimates these."""
+        return [variable for variable in self._estimated_rate_variables()
+                if float(ops.convert_to_numpy(variable)) < 0.0]
 
-    def estimate_noise_rate(self, images, labels, **estimator_kwargs):
+    def needs_noise_rate(self):
+        """Whether `fit` still has to estimate a noise rate (`_estimated_rate_variables`)."""
+        return bool(self._unknown_rate_variables())
+
+    def estimate_noise_rate(self, images, labels, only_unknown=False, **estimator_kwargs):
         """Estimates the share of wrong labels, for the labelled term's scale or the warm-up.
 
         Runs `umn.noise_rate.estimate_noise_rate` on the training set (a
@@ -782,6 +788,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         Args:
             images: `(n, H, W, K)` training images, labelled and unlabelled.
             labels: `(n,)` observed labels, -1 for unlabelled rows.
+            only_unknown: fill only the variables still unknown (what `fit`
+                and `measure_training_set` do, so a rate assigned by hand,
+                e.g. `model.warmup_noise_rate.assign(0.2)`, is kept);
+                default: fill every variable that reads the rate.
             **estimator_kwargs: passed to `umn.noise_rate.estimate_noise_rate`.
 
         Returns:
@@ -805,7 +815,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         estimator_kwargs.setdefault("seed", self._int_seed())
         estimate = noise_rate_estimator.estimate_noise_rate(
             images_of(images), labels, self.num_classes, **estimator_kwargs)
-        for variable in variables:
+        for variable in self._unknown_rate_variables() if only_unknown else variables:
             variable.assign(estimate.rate)
         return estimate
 
@@ -843,10 +853,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         (`steps_per_epoch`, a dataset of known length, or `total_steps` of
         one warm-up callback given in `callbacks`, which the added ones
         take too). With `labelled_share="count"` and no share yet, the
-        share is counted in `y`; with `noise_rate="estimate"` and no rate
-        yet, the rate is estimated from `x` and `y` (arrays, or a dict with
-        `"image"` and `"label"`); a stream needs `count_labelled_share` and
-        `estimate_noise_rate` first. With `uncertainty="with_held_out"`
+        share is counted in `y`; with `noise_rate="estimate"` or
+        `warmup_weights="noise_corrected"` and no rate yet, the rate is
+        estimated from `x` and `y` (arrays, or a dict with `"image"` and
+        `"label"`); a stream needs `measure_training_set` (or
+        `count_labelled_share` and `estimate_noise_rate`) first. With `uncertainty="with_held_out"`
         (the default) in-memory `x` and `y` gain each label's held-out
         disbelief (`_with_held_out_disbelief`); a stream must carry it
         (`umn.semi_supervised_stream` does).
@@ -906,7 +917,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
 
         What `fit` does by itself on arrays (`labelled_share="count"`,
         `noise_rate="estimate"`, `warmup_weights="noise_corrected"`); call
-        it before `fit` on a stream. A no-op for a model that needs neither.
+        it before `fit` on a stream. Fills only what is still unknown: a
+        no-op for a model that needs none of them.
 
         Args:
             images: `(n, H, W, K)` training images, labelled and unlabelled.
@@ -915,7 +927,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         if self.needs_labelled_share():
             self.count_labelled_share(labels)
         if self.needs_noise_rate():
-            self.estimate_noise_rate(images, labels)
+            self.estimate_noise_rate(images, labels, only_unknown=True)
 
     def _needs_training_set_message(self):
         """What fit on a stream misses: the labelled share, the noise rate or both."""
@@ -925,17 +937,20 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 "labelled_share='count' scales its labelled term by the share of labelled "
                 "images (call model.count_labelled_share(labels) before fit, or give the "
                 "share, e.g. labelled_share=0.025)")
-        if self.needs_noise_rate() and self.noise_rate == ESTIMATE_NOISE_RATE:
+        unknown = self._unknown_rate_variables()
+        if any(variable is self.label_noise_rate for variable in unknown):
             needs.append(
                 "noise_rate='estimate' scales its labelled term by the share of wrong labels "
                 "(call model.estimate_noise_rate(images, labels) before fit, or build the "
                 "model with a known noise_rate (e.g. 0.2), or noise_rate=None for the "
                 "unscaled objective)")
-        elif self.needs_noise_rate():
+        if any(variable is self.warmup_noise_rate for variable in unknown):
             needs.append(
                 "warmup_weights='noise_corrected' weights the warm-up's labels at the "
                 "estimated share of wrong labels (call model.estimate_noise_rate(images, "
-                "labels) before fit, or assign a known rate to model.warmup_noise_rate)")
+                "labels) or model.measure_training_set(images, labels) before fit, or build "
+                "the model with a known noise_rate (e.g. 0.2), or assign one to "
+                "model.warmup_noise_rate)")
         return ("UncertaintyMiningNet needs the training set before fit, but fit got a "
                 "stream: " + "; ".join(needs) + ".")
 
