@@ -233,24 +233,27 @@ def test_held_out_warmup_trains_round_trips_its_config_and_saves(tmp_path):
 
 @pytest.mark.parametrize("overrides, match", [
     ({"warmup_weights": "view"}, "warmup_weights must be one of"),
-    ({"warmup_weights": "held_out", "uncertainty": "disbelief"}, "uncertainty='with_held_out'"),
-    ({"warmup_weights": "held_out", "uncertainty_warmup": 0.0}, "uncertainty_warmup > 0"),
+    *[({"warmup_weights": weights, "uncertainty": "disbelief"}, "uncertainty='with_held_out'")
+      for weights in ("held_out", "noise_corrected")],
+    *[({"warmup_weights": weights, "uncertainty_warmup": 0.0}, "uncertainty_warmup > 0")
+      for weights in ("held_out", "noise_corrected")],
 ])
 def test_bad_warmup_weights_say_how_to_fix_them(overrides, match):
     with pytest.raises(ValueError, match=match):
         make_umn(**overrides)
 
 
-def test_the_harness_gives_held_out_warmup_weights_to_umn_alone():
-    settings = override(PRESETS["smoke"], warmup_weights="held_out")
-    for method, expected in (("umn", "held_out"), ("umn_semi", "uniform"),
+@pytest.mark.parametrize("weights", ["held_out", "noise_corrected"])
+def test_the_harness_gives_view_warmup_weights_to_umn_alone(weights):
+    settings = override(PRESETS["smoke"], warmup_weights=weights)
+    for method, expected in (("umn", weights), ("umn_semi", "uniform"),
                              ("clean_labels", "uniform"), ("m_vae", "uniform")):
         model = umn_tables.build_model(method, (8, 8, 1), 10, settings, 0, 0.3)
         assert model.warmup_weights == expected
     with pytest.raises(ValueError, match="uncertainty='with_held_out'"):
-        override(PRESETS["default"], warmup_weights="held_out", uncertainty_estimate="disbelief")
+        override(PRESETS["default"], warmup_weights=weights, uncertainty_estimate="disbelief")
     with pytest.raises(ValueError, match="uncertainty_warmup > 0"):
-        override(PRESETS["default"], warmup_weights="held_out", uncertainty_warmup=0.0)
+        override(PRESETS["default"], warmup_weights=weights, uncertainty_warmup=0.0)
 
 
 def numpy_wrong_label_chance(disbelief, rate, num_classes):
@@ -358,21 +361,3 @@ def test_the_warm_up_rate_is_a_given_rate_or_estimated_only_where_unknown():
     streamed.measure_training_set(images, labels)
     streamed.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
     assert int(ops.convert_to_numpy(streamed.optimizer.iterations)) == 2
-
-
-@pytest.mark.parametrize("overrides, match", [
-    ({"warmup_weights": "noise_corrected", "uncertainty": "disbelief"},
-     "uncertainty='with_held_out'"),
-    ({"warmup_weights": "noise_corrected", "uncertainty_warmup": 0.0}, "uncertainty_warmup > 0"),
-])
-def test_bad_noise_corrected_warmups_say_how_to_fix_them(overrides, match):
-    with pytest.raises(ValueError, match=match):
-        make_umn(**overrides)
-
-
-def test_the_harness_gives_noise_corrected_warmup_weights_to_umn_alone():
-    settings = override(PRESETS["smoke"], warmup_weights="noise_corrected")
-    for method, expected in (("umn", "noise_corrected"), ("umn_semi", "uniform"),
-                             ("m_vae", "uniform")):
-        model = umn_tables.build_model(method, (8, 8, 1), 10, settings, 0, 0.3)
-        assert model.warmup_weights == expected

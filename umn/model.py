@@ -28,8 +28,8 @@ from umn.step_switch import StepSwitch
 from umn.partial_labels import check_partial_labels
 from umn.streams import checked_held_out_disbelief
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
-from umn.uncertainty_warmup import HELD_OUT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import NOISE_CORRECTED_WARMUP_WEIGHTS
+from umn.uncertainty_warmup import VIEW_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.uncertainty_warmup import check_warmup_share
 from umn.uncertainty_warmup import check_warmup_weights
@@ -544,20 +544,12 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         # default model's variables (and its saved files) are as before.
         self.label_noise_rate = None
         if self.noise_rate is not None and self.uncertainty != "fixed":
-            given_rate = self.noise_rate if isinstance(self.noise_rate, float) else UNKNOWN_RATE
-            self.label_noise_rate = self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(given_rate), dtype="float32",
-                trainable=False, name="label_noise_rate")
+            self.label_noise_rate = self._add_rate_variable("label_noise_rate")
         # The noise rate that `warmup_weights="noise_corrected"` weighs the
-        # warm-up's labels by: a `noise_rate` given as a number, else unknown
-        # until `estimate_noise_rate` (which `fit` on arrays and
-        # `measure_training_set` call); only such a model holds it.
+        # warm-up's labels by; likewise only such a model holds it.
         self.warmup_noise_rate = None
         if self.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
-            given_rate = self.noise_rate if isinstance(self.noise_rate, float) else UNKNOWN_RATE
-            self.warmup_noise_rate = self.add_weight(
-                shape=(), initializer=keras.initializers.Constant(given_rate),
-                dtype="float32", trainable=False, name="warmup_noise_rate")
+            self.warmup_noise_rate = self._add_rate_variable("warmup_noise_rate")
         self.training_labelled_share = None
         if self.labelled_share is not None:
             given_share = (self.labelled_share if isinstance(self.labelled_share, float)
@@ -685,12 +677,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         (`losses.wrong_label_chance`). `compute_terms` clips it as it clips
         eps.
         """
-        corrected = self.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS
-        if corrected and held_out_disbelief is not None:
+        if self.warmup_weights not in VIEW_WARMUP_WEIGHTS or held_out_disbelief is None:
+            return self.uncertainty_clip[0]
+        if self.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
             return losses.wrong_label_chance(held_out_disbelief, self.warmup_noise_rate,
                                              self.num_classes)
-        if self.warmup_weights != HELD_OUT_WARMUP_WEIGHTS or held_out_disbelief is None:
-            return self.uncertainty_clip[0]
         return losses.held_out_values(held_out_disbelief)
 
     @property
@@ -749,6 +740,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         share = labelled_share_of(labels)
         self.training_labelled_share.assign(share)
         return share
+
+    def _add_rate_variable(self, name):
+        """A non-trainable noise-rate variable: `noise_rate` when given as a number, else
+        `UNKNOWN_RATE` until `estimate_noise_rate` (which `fit` on arrays and
+        `measure_training_set` call)."""
+        given_rate = self.noise_rate if isinstance(self.noise_rate, float) else UNKNOWN_RATE
+        return self.add_weight(shape=(), initializer=keras.initializers.Constant(given_rate),
+                               dtype="float32", trainable=False, name=name)
 
     def _estimated_rate_variables(self):
         """The variables an estimated noise rate fills.
@@ -857,10 +856,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         `warmup_weights="noise_corrected"` and no rate yet, the rate is
         estimated from `x` and `y` (arrays, or a dict with `"image"` and
         `"label"`); a stream needs `measure_training_set` (or
-        `count_labelled_share` and `estimate_noise_rate`) first. With `uncertainty="with_held_out"`
-        (the default) in-memory `x` and `y` gain each label's held-out
-        disbelief (`_with_held_out_disbelief`); a stream must carry it
-        (`umn.semi_supervised_stream` does).
+        `count_labelled_share` and `estimate_noise_rate`) first. With
+        `uncertainty="with_held_out"` (the default) in-memory `x` and `y`
+        gain each label's held-out disbelief (`_with_held_out_disbelief`); a
+        stream must carry it (`umn.semi_supervised_stream` does).
         """
         if self.needs_labelled_share() or self.needs_noise_rate():
             labels = x.get(LABEL_KEY) if y is None and isinstance(x, dict) else y
