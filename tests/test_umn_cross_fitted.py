@@ -271,3 +271,74 @@ def test_label_issues_take_a_given_held_out_posterior_in_place_of_label_spreadin
         model.label_issues(images, labels, held_out_posterior=given * 2.0)
     with pytest.raises(ValueError, match="score='with_held_out' only"):
         model.label_issues(images, labels, score="disbelief", held_out_posterior=given)
+
+
+def test_the_model_with_the_cross_fitted_view_trains_its_folds_in_fit_once_per_training_set(
+        monkeypatch):
+    images, labels = toy_data(n=40, labelled=16, num_classes=3, seed=4)
+    model = make_umn(seed=5, num_classes=3, held_out_view="cross_fitted",
+                     warmup_weights="noise_corrected", noise_rate=0.2,
+                     uncertainty_clip=(0.01, 0.5))
+    folds = []
+    trainer = cross_fitted.eps_zero_fold_trainer
+
+    def counting_trainer(*args, **kwargs):
+        fit_fold = trainer(*args, **kwargs)
+
+        def fit(fold_labels, fold):
+            folds.append((fold, kwargs["batch_size"], args[2]))
+            return fit_fold(fold_labels, fold)
+
+        return fit
+
+    monkeypatch.setattr(cross_fitted, "eps_zero_fold_trainer", counting_trainer)
+    model.fit(images, labels, batch_size=8, epochs=3, verbose=0)
+    # 4 folds, each trained with fit's batch size for a third of its epochs.
+    assert folds == [(fold, 8, 1) for fold in range(cross_fitted.DEFAULT_FOLDS)]
+    view = model.held_out_disbelief(images, labels, epochs=3, batch_size=8)   # the kept view
+    assert len(folds) == 4
+    # The same view as the library's cross-fitting of the eps = 0 config by hand.
+    fit_fold = trainer(images, model.get_config(), 1, seed=5, batch_size=8,
+                       optimizer=model.optimizer)
+    by_hand = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, seed=5)
+    np.testing.assert_allclose(view, by_hand, atol=1e-6)
+    model.fit(images, labels, batch_size=8, epochs=3, verbose=0)   # the same set: kept
+    assert len(folds) == 4
+    # label_issues on the training set reads the kept cross-fitted posterior.
+    rows = np.flatnonzero(labels >= 0)
+    kept = model._cross_fitted_view[1]
+    issues = model.label_issues(images, labels)
+    expected = 0.5 * (np.asarray(model.predict(images[rows], verbose=0), np.float64) + kept)
+    np.testing.assert_allclose(_scores_by_row(issues, rows),
+                               1.0 - expected[np.arange(len(rows)), labels[rows]], atol=1e-5)
+    np.testing.assert_allclose(_scores_by_row(model.label_issues(images, labels, score="eps"),
+                                              rows),
+                               _scores_by_row(issues, rows), atol=1e-6)
+    other = labels.copy()
+    other[0] = (other[0] + 1) % 3
+    with pytest.raises(ValueError, match="not that set"):
+        model.label_issues(images, other)
+    with pytest.raises(ValueError, match="cannot judge labelled rows alone"):
+        model.label_uncertainty(images[rows], labels[rows])
+    eps = model.label_uncertainty(images[rows], labels[rows], held_out_disbelief=view[rows])
+    assert eps.shape == (len(rows),)
+
+
+def _scores_by_row(issues, rows):
+    """The issues' scores in the order of `rows` (positions in x)."""
+    by_position = dict(zip(issues.indices.tolist(), issues.scores.tolist()))
+    return np.array([by_position[row] for row in rows])
+
+
+def test_the_cross_fitted_view_is_a_config_setting_of_the_default_eps_only():
+    model = make_umn(held_out_view="cross_fitted")
+    config = model.get_config()
+    assert config["held_out_view"] == "cross_fitted"
+    assert UncertaintyMiningNet.from_config(config).held_out_view == "cross_fitted"
+    assert make_umn().held_out_view == "label_spreading"
+    with pytest.raises(ValueError, match="held_out_view must be one of"):
+        make_umn(held_out_view="pca")
+    with pytest.raises(ValueError, match="reads none"):
+        make_umn(held_out_view="cross_fitted", uncertainty="disbelief")
+    with pytest.raises(ValueError, match="pass epochs"):
+        model.held_out_disbelief(*toy_data())

@@ -16,8 +16,10 @@ depends on its image and the other rows' labels, never on its own label.
 It costs `folds` extra trainings (the harness trains each for a third of
 the run's epochs: about 1.3 runs' time). `cross_fitted_disbelief` takes the
 fold training as a function, so the same dealing and reading serve the
-paper harness (`scripts.harness.umn_tables`, `--held_out_view=cross_fitted`)
-and a user's own model (`eps_zero_fold_trainer`).
+paper harness (`scripts.harness.umn_tables`, `--held_out_view=cross_fitted`),
+a user's own model (`eps_zero_fold_trainer`) and the model's own view
+(`UncertaintyMiningNet(held_out_view="cross_fitted")`, which `fit` on arrays
+computes with `eps_zero_fold_trainer(..., batch_size=...)`).
 """
 
 import keras
@@ -26,6 +28,7 @@ import numpy as np
 from tf_data import validation
 from umn.label_spreading import checked_graph_inputs
 from umn.label_spreading import nonempty_balanced_parts
+from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import UncertaintyMiningNet
 from umn.partial_labels import check_partial_labels
 from umn.partial_labels import disbelief_of_labels
@@ -181,32 +184,42 @@ def cross_fitted_disbelief(images, labels, num_classes, fit_fold, folds=DEFAULT_
 
 
 def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
-                          unlabelled_per_batch=100, learning_rate=1e-3, seed=0, verbose=0):
+                          unlabelled_per_batch=100, learning_rate=1e-3, seed=0, verbose=0,
+                          batch_size=None, optimizer=None):
     """A `fit_fold` for `cross_fitted_disbelief`: the eps = 0 UMN trained on a fold's labels.
 
     Each fold's model is `UncertaintyMiningNet.from_config(model_config)`
     with `uncertainty="zero"` (the paper's semi-supervised ablation: every
     label weighted alike; `fixed_uncertainty` cleared) and seed
     `fold_model_seed(seed, fold)`, compiled with Adam (beta_2 = 0.99, as
-    the paper) and trained on `umn.semi_supervised_stream` batches of the
-    fold's labels. Before building it, `fit_fold` seeds Keras's global
-    random state with that seed (`keras.utils.set_random_seed`, which also
-    seeds Python's and NumPy's), so a fold's model is the same on every
-    call.
+    the paper, or a fresh copy of `optimizer`) and trained on
+    `umn.semi_supervised_stream` batches of the fold's labels, or with
+    `batch_size` on the arrays themselves, as `fit(x, y)` trains a model
+    (what `UncertaintyMiningNet.held_out_view_of` does for
+    `held_out_view="cross_fitted"`). Before building it, `fit_fold` seeds
+    Keras's global random state with that seed (`keras.utils.set_random_seed`,
+    which also seeds Python's and NumPy's), so a fold's model is the same on
+    every call.
 
     Args:
         images: `(n, H, W, K)` training images (every row, labelled or not).
         model_config: an `UncertaintyMiningNet` config (e.g. the model's own
             `get_config()`); its `uncertainty`, `fixed_uncertainty`,
-            `warmup_weights` (eps = 0 has no warm-up to weight) and `seed`
-            are replaced.
+            `warmup_weights` (eps = 0 has no warm-up to weight),
+            `held_out_view` (nor a view to read) and `seed` are replaced.
         epochs: passes over the unlabelled set per fold (the harness uses a
             third of the main run's, `DEFAULT_EPOCH_SHARE`).
-        labelled_per_batch, unlabelled_per_batch: rows per batch.
-        learning_rate: Adam's step size.
+        labelled_per_batch, unlabelled_per_batch: rows per batch of the
+            stream (unused with `batch_size`).
+        learning_rate: Adam's step size (unused with `optimizer`).
         seed: non-negative int seed; fold `k`'s model and stream take
             `fold_model_seed(seed, k)`.
         verbose: `fit`'s verbosity.
+        batch_size: None (default: the semi-supervised stream) or the rows
+            per batch of `fit` on the arrays `(images, fold_labels)`.
+        optimizer: None (default: Adam as above) or a Keras optimizer whose
+            config each fold model's optimizer is built from (its state is
+            not copied).
 
     Returns:
         `fit_fold(fold_labels, fold) -> UncertaintyMiningNet`, fitted.
@@ -221,6 +234,8 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
     """
     validation.check_positive_int(epochs, "epochs")
     validation.check_non_negative_int(seed, "seed")
+    if batch_size is not None:
+        validation.check_positive_int(batch_size, "batch_size")
     if "num_classes" not in model_config:
         raise ValueError("model_config must be an UncertaintyMiningNet config (from "
                          "get_config()); it has no num_classes.")
@@ -231,8 +246,15 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
         keras.utils.set_random_seed(fold_seed)   # the initial weights: same model every call
         model = UncertaintyMiningNet.from_config(
             {**model_config, "uncertainty": "zero", "fixed_uncertainty": None,
-             "warmup_weights": DEFAULT_WARMUP_WEIGHTS, "seed": fold_seed})
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99))
+             "warmup_weights": DEFAULT_WARMUP_WEIGHTS, "held_out_view": DEFAULT_HELD_OUT_VIEW,
+             "seed": fold_seed})
+        model.compile(optimizer=(
+            keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99) if optimizer is None
+            else keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))))
+        if batch_size is not None:   # fit on arrays measures the training set itself
+            model.fit(images, fold_labels, batch_size=batch_size, epochs=epochs,
+                      verbose=verbose)
+            return model
         model.measure_training_set(images, fold_labels)
         stream, steps = semi_supervised_stream(images, fold_labels, num_classes,
                                                labelled_per_batch, unlabelled_per_batch,

@@ -10,6 +10,7 @@ from absl import flags
 
 from umn import architectures
 from umn.model import COUNT_LABELLED_SHARE
+from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import ESTIMATE_NOISE_RATE
 from umn.model import GUIDER_UNCERTAINTY_MODES
 from umn.model import WITH_HELD_OUT
@@ -19,14 +20,13 @@ from scripts.harness import training
 from scripts.harness import umn_tables as experiment
 from scripts.harness.umn_settings import EPS_NAMES
 from scripts.harness.umn_settings import HELD_OUT_VIEWS
-from scripts.harness.umn_settings import LABEL_SPREADING_VIEW
 from scripts.harness.umn_settings import UNSCALED
 
 
 DEFAULT_SEEDS = ("0", "1", "2")
 # Settings only the `umn` method reads: (setting, default, what it changes).
 UMN_ONLY_SETTINGS = (
-    ("held_out_view", LABEL_SPREADING_VIEW,
+    ("held_out_view", DEFAULT_HELD_OUT_VIEW,
      f"UMN's default eps (uncertainty_estimate='{WITH_HELD_OUT}')"),
     ("warmup_weights", DEFAULT_WARMUP_WEIGHTS, "UMN's warm-up"),
 )

@@ -5,7 +5,11 @@ import dataclasses
 from tf_data import validation
 from umn import architectures
 from umn.m1_warmup import check_m1_warmup_share
+from umn.model import CROSS_FITTED_VIEW  # noqa: F401  (the harness's names for the views)
+from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import DEFAULT_LABEL_TERM
+from umn.model import HELD_OUT_VIEWS as MODEL_HELD_OUT_VIEWS
+from umn.model import LABEL_SPREADING_VIEW
 from umn.model import DEFAULT_LABEL_WEIGHT
 from umn.model import DEFAULT_M1_WARMUP
 from umn.model import DEFAULT_UNCERTAINTY
@@ -23,11 +27,10 @@ from umn.uncertainty_warmup import check_warmup_weights
 # unscaled labelled term (None in the model).
 UNSCALED = "none"
 
-# `RunSettings.held_out_view`: what the held-out half of the default eps is.
-LABEL_SPREADING_VIEW = "label_spreading"
-CROSS_FITTED_VIEW = "cross_fitted"
+# `RunSettings.held_out_view`: what the held-out half of the default eps is:
+# the model's views (`UncertaintyMiningNet(held_out_view=...)`) and an ablation.
 SHUFFLED_VIEW = "shuffled"
-HELD_OUT_VIEWS = (LABEL_SPREADING_VIEW, CROSS_FITTED_VIEW, SHUFFLED_VIEW)
+HELD_OUT_VIEWS = (*MODEL_HELD_OUT_VIEWS, SHUFFLED_VIEW)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +137,7 @@ class RunSettings:
     scale_by_noise_rate: object = UNSCALED
     scale_by_labelled_share: object = UNSCALED
     uncertainty_estimate: str = DEFAULT_UNCERTAINTY
-    held_out_view: str = LABEL_SPREADING_VIEW
+    held_out_view: str = DEFAULT_HELD_OUT_VIEW
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
     warmup_weights: str = DEFAULT_WARMUP_WEIGHTS
@@ -162,13 +165,13 @@ class RunSettings:
         if self.held_out_view not in HELD_OUT_VIEWS:
             raise ValueError(
                 f"held_out_view must be one of {HELD_OUT_VIEWS}, got {self.held_out_view!r}.")
-        if self.held_out_view != LABEL_SPREADING_VIEW and self.uncertainty_estimate != (
+        if self.held_out_view != DEFAULT_HELD_OUT_VIEW and self.uncertainty_estimate != (
                 DEFAULT_UNCERTAINTY):
             raise ValueError(
                 f"held_out_view={self.held_out_view!r} changes the held-out half of the "
                 f"default eps (uncertainty_estimate={DEFAULT_UNCERTAINTY!r}), which "
                 f"uncertainty_estimate={self.uncertainty_estimate!r} does not read: leave "
-                f"held_out_view at {LABEL_SPREADING_VIEW!r}, or set the eps to "
+                f"held_out_view at {DEFAULT_HELD_OUT_VIEW!r}, or set the eps to "
                 f"{DEFAULT_UNCERTAINTY!r}.")
         check_warmup_weights(self.warmup_weights,
                              self.uncertainty_estimate == WITH_HELD_OUT,
