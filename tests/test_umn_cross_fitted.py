@@ -2,10 +2,12 @@
 
 import types
 
+import keras
 import numpy as np
 import pytest
 
 import tf_data
+from tf_data.batch_keys import HELD_OUT_DISBELIEF_KEY
 
 from scripts.harness import umn_tables
 from scripts.harness.presets import override
@@ -274,13 +276,14 @@ def test_label_issues_take_a_given_held_out_posterior_in_place_of_label_spreadin
 
 
 def test_the_model_with_the_cross_fitted_view_trains_its_folds_in_fit_once_per_training_set(
-        monkeypatch):
+        monkeypatch, tmp_path):
     images, labels = toy_data(n=40, labelled=16, num_classes=3, seed=4)
     model = make_umn(seed=5, num_classes=3, held_out_view="cross_fitted",
                      warmup_weights="noise_corrected", noise_rate=0.2,
                      uncertainty_clip=(0.01, 0.5))
-    folds = []
+    folds, fed = [], []
     trainer = cross_fitted.eps_zero_fold_trainer
+    keras_fit = keras.Model.fit
 
     def counting_trainer(*args, **kwargs):
         fit_fold = trainer(*args, **kwargs)
@@ -291,22 +294,26 @@ def test_the_model_with_the_cross_fitted_view_trains_its_folds_in_fit_once_per_t
 
         return fit
 
+    def recording_fit(self, x=None, *args, **kwargs):
+        if isinstance(x, dict):   # the main model's batches (the folds' are arrays)
+            fed.append(np.array(x[HELD_OUT_DISBELIEF_KEY]))
+        return keras_fit(self, x, *args, **kwargs)
+
     monkeypatch.setattr(cross_fitted, "eps_zero_fold_trainer", counting_trainer)
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
     model.fit(images, labels, batch_size=8, epochs=3, verbose=0)
     # 4 folds, each trained with fit's batch size for a third of its epochs.
     assert folds == [(fold, 8, 1) for fold in range(cross_fitted.DEFAULT_FOLDS)]
-    view = model.held_out_disbelief(images, labels, epochs=3, batch_size=8)   # the kept view
-    assert len(folds) == 4
-    # The same view as the library's cross-fitting of the eps = 0 config by hand.
-    fit_fold = trainer(images, model.get_config(), 1, seed=5, batch_size=8,
-                       optimizer=model.optimizer)
-    by_hand = cross_fitted.cross_fitted_disbelief(images, labels, 3, fit_fold, seed=5)
-    np.testing.assert_allclose(view, by_hand, atol=1e-6)
-    model.fit(images, labels, batch_size=8, epochs=3, verbose=0)   # the same set: kept
-    assert len(folds) == 4
-    # label_issues on the training set reads the kept cross-fitted posterior.
     rows = np.flatnonzero(labels >= 0)
     kept = model._cross_fitted_view[1]
+    assert kept.shape == (len(rows), 3)
+    # fit fed the main model each label's 1 - p(given) under the kept posterior.
+    np.testing.assert_allclose(fed[0], disbelief_of_labels(kept, labels), atol=1e-6)
+    np.testing.assert_array_equal(model.held_out_disbelief(images, labels), fed[0])
+    model.fit(images, labels, batch_size=8, epochs=6, initial_epoch=3, verbose=0)
+    assert len(folds) == 4   # a continued run on the same set reads the kept view
+    np.testing.assert_array_equal(fed[1], fed[0])
+    # label_issues on the training set reads the kept cross-fitted posterior.
     issues = model.label_issues(images, labels)
     expected = 0.5 * (np.asarray(model.predict(images[rows], verbose=0), np.float64) + kept)
     np.testing.assert_allclose(_scores_by_row(issues, rows),
@@ -320,8 +327,26 @@ def test_the_model_with_the_cross_fitted_view_trains_its_folds_in_fit_once_per_t
         model.label_issues(images, other)
     with pytest.raises(ValueError, match="cannot judge labelled rows alone"):
         model.label_uncertainty(images[rows], labels[rows])
-    eps = model.label_uncertainty(images[rows], labels[rows], held_out_disbelief=view[rows])
+    eps = model.label_uncertainty(images[rows], labels[rows], held_out_disbelief=fed[0][rows])
     assert eps.shape == (len(rows),)
+    model.fit(images, other, batch_size=8, epochs=3, verbose=0)   # another set: its own view
+    assert len(folds) == 8 and not np.array_equal(fed[2], fed[0])
+    # The kept view is not saved: a loaded model needs the posterior given.
+    path = str(tmp_path / "umn.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.held_out_view == "cross_fitted"
+    with pytest.raises(ValueError, match="not that set"):
+        loaded.label_issues(images, other)
+    loaded.label_issues(images, other, held_out_posterior=model._cross_fitted_view[1])
+
+
+def test_the_cross_fitted_view_needs_compile_before_its_folds_train(monkeypatch):
+    model = UncertaintyMiningNet(SHAPE, 3, held_out_view="cross_fitted", seed=0,
+                                 uncertainty_clip=(0.01, 0.5), **SMALL)
+    monkeypatch.setattr(cross_fitted, "eps_zero_fold_trainer", None)   # never reached
+    with pytest.raises(ValueError, match="compile"):
+        model.fit(*toy_data(num_classes=3), epochs=3, verbose=0)
 
 
 def _scores_by_row(issues, rows):

@@ -195,7 +195,7 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
     the paper, or a fresh copy of `optimizer`) and trained on
     `umn.semi_supervised_stream` batches of the fold's labels, or with
     `batch_size` on the arrays themselves, as `fit(x, y)` trains a model
-    (what `UncertaintyMiningNet.held_out_view_of` does for
+    (what `UncertaintyMiningNet.held_out_disbelief` does for
     `held_out_view="cross_fitted"`). Before building it, `fit_fold` seeds
     Keras's global random state with that seed (`keras.utils.set_random_seed`,
     which also seeds Python's and NumPy's), so a fold's model is the same on
@@ -250,7 +250,7 @@ def eps_zero_fold_trainer(images, model_config, epochs, labelled_per_batch=25,
              "seed": fold_seed})
         model.compile(optimizer=(
             keras.optimizers.Adam(learning_rate, beta_1=0.9, beta_2=0.99) if optimizer is None
-            else keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))))
+            else type(optimizer).from_config(optimizer.get_config())))
         if batch_size is not None:   # fit on arrays measures the training set itself
             model.fit(images, fold_labels, batch_size=batch_size, epochs=epochs,
                       verbose=verbose)

@@ -922,6 +922,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         with this call's `epochs` and `batch_size`, once per training set);
         a stream must carry it (`umn.semi_supervised_stream` does).
         """
+        if self.held_out_view == CROSS_FITTED_VIEW and not getattr(self, "compiled", False):
+            # Said before the fold models train, not after them by keras.Model.fit.
+            raise ValueError("You must call compile() before fit(): held_out_view="
+                             "'cross_fitted' copies the compiled optimizer for its fold models.")
         if self.needs_labelled_share() or self.needs_noise_rate():
             labels = x.get(LABEL_KEY) if y is None and isinstance(x, dict) else y
             if labels is None:
@@ -985,11 +989,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         optimizer, or Adam before `compile`), fitted on the arrays with the
         fold's labels for a third of `epochs`
         (`umn.cross_fitted.DEFAULT_EPOCH_SHARE`) with `batch_size`. The
-        view is kept with the model (not saved with it): `fit` again and
-        `label_issues` on the same images and labels read it instead of
-        training the folds again. Fold training reseeds Keras's global
-        random state (`keras.utils.set_random_seed`) and runs on the
-        default device, outside any distribution strategy.
+        view of a training set is computed once and kept with the model
+        (not saved with it): `fit` again (a continued run, whatever its
+        `epochs`), this method and `label_issues` on the same images and
+        labels read it instead of training the folds again; other images or
+        labels replace it. Fold training reseeds Keras's global random
+        state (`keras.utils.set_random_seed` with each fold's seed; seed 0
+        for a model built with `seed=None`) and builds the fold models in
+        the caller's distribution scope, if any.
 
         Args:
             images: `(n, H, W, K)` training images, labelled and unlabelled.
@@ -1024,27 +1031,28 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
 
     def _cross_fitted_posterior(self, images, labels, epochs, batch_size):
         """The cross-fitted posterior of the labelled rows: trained, or the one kept."""
+        fingerprint = data_fingerprint(images, labels)
+        if self._cross_fitted_view is not None and self._cross_fitted_view[0] == fingerprint:
+            return self._cross_fitted_view[1]   # kept: whatever epochs this call was given
         if epochs is None:
             raise ValueError(
                 "held_out_view='cross_fitted' trains its fold models for a third of the run's "
                 "epochs: pass epochs (the run's, e.g. held_out_disbelief(x, y, epochs=150)).")
         fold_epochs = max(1, round(validation.check_positive_int(epochs, "epochs")
                                    * cross_fitted_module().DEFAULT_EPOCH_SHARE))
-        batch_size = KERAS_DEFAULT_BATCH_SIZE if batch_size is None else batch_size
-        key = (data_fingerprint(images, labels), fold_epochs, batch_size)
-        if self._cross_fitted_view is None or self._cross_fitted_view[0] != key:
-            cross_fitted = cross_fitted_module()
-            fit_fold = cross_fitted.eps_zero_fold_trainer(
-                images, self.get_config(), fold_epochs, seed=self._int_seed(),
-                batch_size=batch_size, optimizer=getattr(self, "optimizer", None))
-            self._cross_fitted_view = (key, cross_fitted.cross_fitted_label_posterior(
-                images, labels, self.num_classes, fit_fold, seed=self._int_seed()))
+        cross_fitted = cross_fitted_module()
+        fit_fold = cross_fitted.eps_zero_fold_trainer(
+            images, self.get_config(), fold_epochs, seed=self._int_seed(),
+            batch_size=KERAS_DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
+            optimizer=getattr(self, "optimizer", None))
+        self._cross_fitted_view = (fingerprint, cross_fitted.cross_fitted_label_posterior(
+            images, labels, self.num_classes, fit_fold, seed=self._int_seed()))
         return self._cross_fitted_view[1]
 
     def _kept_cross_fitted_posterior(self, images, labels):
         """The kept cross-fitted posterior of these images and labels, else a ValueError."""
         kept = self._cross_fitted_view
-        if kept is None or kept[0][0] != data_fingerprint(images, labels):
+        if kept is None or kept[0] != data_fingerprint(images, labels):
             raise ValueError(
                 "held_out_view='cross_fitted' judges the labels of the training set it was "
                 "computed on (fit on arrays, or held_out_disbelief(images, labels, epochs=...)); "
@@ -1151,9 +1159,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         so it is deterministic. With `uncertainty="fixed"` / `"zero"` the
         model's constant is returned. With `uncertainty="with_held_out"`
         eps reads each label's held-out disbelief: give the values training
-        saw (`umn.label_spreading.held_out_disbelief` of the whole training
-        set, at these rows), else they are computed from `images` and
-        `labels` alone (no unlabelled images in the graph).
+        saw (`held_out_disbelief` of the whole training set, at these
+        rows), else label spreading's are computed from `images` and
+        `labels` alone (no unlabelled images in the graph); under
+        `held_out_view="cross_fitted"` they must be given.
 
         Args:
             images: `(n, H, W, K)` labelled images.
@@ -1167,7 +1176,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
 
         Raises:
             ValueError: bad images or labels, or (`uncertainty="with_held_out"`
-                without `held_out_disbelief`) fewer than 2 labelled rows.
+                without `held_out_disbelief`) fewer than 2 labelled rows or
+                `held_out_view="cross_fitted"`.
 
         Example:
 
@@ -1222,7 +1232,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
           (mnist5k); the guider alone, trained with its own disbelief
           as eps and flagged by Otsu's threshold: 0.79-0.90 and
           0.90-0.98, 0.49-0.72 and 0.83-0.96. Passing only the labelled
-          rows leaves the unlabelled images out of the graph.
+          rows leaves the unlabelled images out of the graph. Under
+          `held_out_view="cross_fitted"` the held-out posterior is the
+          cross-fitted one kept from `fit` (or `held_out_disbelief`) on
+          these same images and labels (`seed` unused); for others pass
+          `held_out_posterior`.
         * `"disbelief"`: the guider's `1 - q'(y_obs | x)`, score name
           `"wrong_label_probability"`, whatever eps the model trains
           with (the eps of `uncertainty="disbelief"`). Without a guider
@@ -1254,6 +1268,12 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
 
         Returns:
             A `tf_data.label_issues.LabelIssues` over the labelled rows.
+
+        Raises:
+            ValueError: as `KerasContract.label_issues`, and under
+                `held_out_view="cross_fitted"` a `"with_held_out"` or
+                `"eps"` score without `held_out_posterior` on images and
+                labels other than the set its view was computed on.
 
         Example:
 

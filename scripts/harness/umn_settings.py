@@ -5,16 +5,16 @@ import dataclasses
 from tf_data import validation
 from umn import architectures
 from umn.m1_warmup import check_m1_warmup_share
-from umn.model import CROSS_FITTED_VIEW  # noqa: F401  (the harness's names for the views)
+from umn.model import CROSS_FITTED_VIEW  # noqa: F401  (umn_tables imports it from here)
 from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import DEFAULT_LABEL_TERM
-from umn.model import HELD_OUT_VIEWS as MODEL_HELD_OUT_VIEWS
-from umn.model import LABEL_SPREADING_VIEW
 from umn.model import DEFAULT_LABEL_WEIGHT
 from umn.model import DEFAULT_M1_WARMUP
 from umn.model import DEFAULT_UNCERTAINTY
 from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 from umn.model import GUIDER_UNCERTAINTY_MODES
+from umn.model import HELD_OUT_VIEWS as MODEL_HELD_OUT_VIEWS
+from umn.model import LABEL_SPREADING_VIEW
 from umn.model import WITH_HELD_OUT
 from umn.model import check_labelled_share
 from umn.model import check_noise_rate
