@@ -169,6 +169,13 @@ def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
     view = seen["held_out_disbelief"]
     assert calls == [(1, 0.3)] and view.shape == (len(data.x_train),)
     assert seeded == [(1, 1)]   # the run seeds itself after its fold models
+    model = umn_tables.build_model("umn", data.image_shape, 10, settings, 1, 0.3)
+    assert model.held_out_view == "cross_fitted"   # the config names the view it is fed
+    assert umn_tables.build_model("umn_semi", data.image_shape, 10, settings, 1,
+                                  0.3).held_out_view == "label_spreading"
+    shuffled = override(PRESETS["smoke"], held_out_view="shuffled")
+    assert umn_tables.build_model("umn", data.image_shape, 10, shuffled, 1,
+                                  0.3).held_out_view == "label_spreading"
     np.testing.assert_allclose(view[rows], 0.45, atol=1e-6)
     np.testing.assert_array_equal(view[split.labels < 0], 0.0)
     with pytest.raises(Stop):

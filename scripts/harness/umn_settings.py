@@ -5,7 +5,7 @@ import dataclasses
 from tf_data import validation
 from umn import architectures
 from umn.m1_warmup import check_m1_warmup_share
-from umn.model import CROSS_FITTED_VIEW  # noqa: F401  (umn_tables imports it from here)
+from umn.model import CROSS_FITTED_VIEW
 from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT

@@ -49,14 +49,16 @@ from umn.mean_teacher import MeanTeacher
 from umn import cross_fitted
 from umn.label_spreading import held_out_posterior_of_labels
 from umn.partial_labels import disbelief_of_labels
+from umn.model import CROSS_FITTED_VIEW
+from umn.model import DEFAULT_HELD_OUT_VIEW
+from umn.model import HELD_OUT_VIEWS as MODEL_HELD_OUT_VIEWS
+from umn.model import LABEL_SPREADING_VIEW
 from umn.model import WITH_HELD_OUT
 from umn.model import UncertaintyMiningNet
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from scripts.harness.umn_split import NoisySplit
 from scripts.harness.umn_split import make_noisy_split
-from scripts.harness.umn_settings import CROSS_FITTED_VIEW
 from scripts.harness.umn_settings import EPS_NAMES
-from scripts.harness.umn_settings import LABEL_SPREADING_VIEW
 from scripts.harness.umn_settings import PRESETS
 from scripts.harness.umn_settings import SHUFFLED_VIEW
 from umn.supervised import SupervisedClassifier
@@ -183,6 +185,11 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
             uncertainty_warmup=settings.uncertainty_warmup,
             warmup_weights=(settings.warmup_weights if method == "umn"
                             else DEFAULT_WARMUP_WEIGHTS),
+            # The model's own name for the view its stream carries (the harness
+            # computes it, `held_out_view`); the shuffled ablation is label spreading's.
+            held_out_view=(settings.held_out_view if method == "umn"
+                           and settings.held_out_view in MODEL_HELD_OUT_VIEWS
+                           else DEFAULT_HELD_OUT_VIEW),
             m1_warmup=settings.m1_warmup, ema_decay=settings.ema_decay,
             **common,
         )
