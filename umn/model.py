@@ -23,6 +23,7 @@ from umn.batches import check_batch_images
 from umn.batches import images_of
 from umn.contract import KerasContract
 from umn.guider import Guider
+from umn.label_spreading import held_out_disbelief as label_spreading_disbelief
 from umn.m1_warmup import M1Warmup
 from umn.m1_warmup import check_m1_warmup_share
 from umn.step_switch import StepSwitch
@@ -1024,8 +1025,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         labels = check_partial_labels(labels, self.num_classes)
         validation.check_same_length(images=images, labels=labels)
         if self.held_out_view == LABEL_SPREADING_VIEW:
-            return checked_held_out_disbelief(images, labels, self.num_classes,
-                                              self._int_seed(), True)
+            return label_spreading_disbelief(images, labels, self.num_classes,
+                                             seed=self._int_seed())
         return disbelief_of_labels(
             self._cross_fitted_posterior(images, labels, epochs, batch_size), labels)
 
@@ -1186,8 +1187,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         images = validation.check_images(images)
         labels = validation.check_labels(labels, self.num_classes)
         validation.check_same_length(images=images, labels=labels)
-        if (self.uncertainty == WITH_HELD_OUT and self.held_out_view == CROSS_FITTED_VIEW
-                and held_out_disbelief is None):
+        if self.held_out_view == CROSS_FITTED_VIEW and held_out_disbelief is None:
             raise ValueError(
                 "held_out_view='cross_fitted' cannot judge labelled rows alone: pass "
                 "held_out_disbelief, the view training read at these rows (from "
