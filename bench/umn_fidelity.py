@@ -53,9 +53,8 @@ from scripts.harness import umn_flags  # noqa: E402
 from scripts.harness import umn_settings  # noqa: E402
 from scripts.harness import umn_tables as experiment  # noqa: E402
 from scripts.harness.umn_split import make_noisy_split  # noqa: E402
-from umn.model import DEFAULT_UNCERTAINTY  # noqa: E402
-from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS  # noqa: E402
 from umn.uncertainty_warmup import NOISE_CORRECTED_WARMUP_WEIGHTS  # noqa: E402
+from umn.uncertainty_warmup import UNIFORM_WARMUP_WEIGHTS  # noqa: E402
 
 flags.DEFINE_string("dataset", "npz:../shared/data/mnist5k.npz", "tf_data.load_dataset name.")
 flags.DEFINE_integer("num_labels", 100, "Labelled training images (class-balanced).")
@@ -87,7 +86,7 @@ def settings_note(settings):
     `--scale_by_noise_rate`, `--scale_by_labelled_share`, `--m1_warmup` and
     `--warmup_weights` (nothing when off)."""
     note = ""
-    if settings.eps_name != umn_settings.EPS_NAMES[DEFAULT_UNCERTAINTY]:
+    if settings.eps_name != umn_settings.RunSettings().eps_name:
         note += f", UMN's eps: {settings.eps_name}"
     if settings.model_noise_rate is not None:
         note += f", labelled term scaled by noise rate {settings.scale_by_noise_rate}"
@@ -95,10 +94,11 @@ def settings_note(settings):
         note += f", labelled term scaled by labelled share {settings.scale_by_labelled_share}"
     if settings.m1_warmup:
         note += f", M1 alone for the first {settings.m1_warmup:g} of the steps"
-    if settings.warmup_weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
+    weights = settings.warmup_weights_in_use
+    if weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
         note += (", UMN's warm-up weights each label by its chance of being wrong given its "
                  "held-out view and the estimated noise rate")
-    elif settings.warmup_weights != DEFAULT_WARMUP_WEIGHTS:
+    elif weights != UNIFORM_WARMUP_WEIGHTS:
         note += ", UMN's warm-up weights each label by its held-out view"
     return note
 

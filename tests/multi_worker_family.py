@@ -108,8 +108,8 @@ def _umn(rng, epochs, size, side, hidden, latent, umn_warmups, **_):
     labels = np.full(4 * size, -1, np.int64)
     labels[:size] = rng.integers(0, 10, size)
     runs = []
-    # `warmup_weights` of each model: "uniform" (the default: every label
-    # weighted alike), "held_out" (each label by its held-out view in the
+    # `warmup_weights` of each model: "uniform" (label spreading's view's
+    # default: every label weighted alike), "held_out" (each label by its held-out view in the
     # batches) and "noise_corrected" (by its chance of being wrong given the
     # view at the model's noise_rate); all switch to eps a third of the way.
     for warmup_weights in umn_warmups:
@@ -118,6 +118,7 @@ def _umn(rng, epochs, size, side, hidden, latent, umn_warmups, **_):
         model = UncertaintyMiningNet((side, side, 1), 10, hidden_units=hidden,
                                      latent_dim=latent, class_latent_dim=3, seed=0, max_shift=1,
                                      dropout_rate=0.0, noise_rate=0.2,
+                                     held_out_view="label_spreading",   # the stream's
                                      warmup_weights=warmup_weights)
         dataset, steps = streams.semi_supervised_stream(images, labels, 10, size // 4,
                                                         size - size // 4, 0)

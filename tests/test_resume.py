@@ -75,7 +75,8 @@ SCRIPT = textwrap.dedent("""
         labels[:10] = rng.integers(0, 10, 10)
         model = UncertaintyMiningNet((8, 8, 1), 10, hidden_units=16, latent_dim=4,
                                      class_latent_dim=3, seed=0, max_shift=1,
-                                     noise_rate="estimate")
+                                     noise_rate="estimate",
+                                     held_out_view="label_spreading")   # the stream's
         model.estimate_noise_rate(images, labels)  # a tracked variable, restored with the rest
         model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_1=0.9, beta_2=0.99))
         dataset, steps = streams.semi_supervised_stream(images, labels, 10, 5, 15, 0)

@@ -77,7 +77,9 @@ def test_umn_table1_started_again_after_a_kill_keeps_finished_rows(tmp_path, mon
     calls = counting(original, monkeypatch, umn_tables, "train_method")
     rows = umn_tables.run_table1(output_dir=str(tmp_path / "out"),
                                  training=Training(backup_dir=backup_dir), **arguments)
-    assert calls == ["umn"]
+    # Only the unfinished umn run trains again, with the 4 eps = 0 fold runs of
+    # its cross-fitted view (not backed up).
+    assert calls == ["umn"] + ["umn_semi"] * 4
     assert rows == reference
 
 

@@ -1,6 +1,7 @@
 """The held-out view cross-fitted from the eps = 0 model (`umn.cross_fitted`) and its harness."""
 
 import types
+import warnings
 
 import keras
 import numpy as np
@@ -13,6 +14,7 @@ from scripts.harness import umn_tables
 from scripts.harness.presets import override
 from scripts.harness.umn_settings import PRESETS
 from umn import cross_fitted
+from umn import label_spreading
 from umn.partial_labels import disbelief_of_labels
 from umn.model import UncertaintyMiningNet
 
@@ -142,8 +144,9 @@ def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
     split = umn_tables.make_noisy_split(data, 50, 0.3, seed=1)
     settings = override(PRESETS["smoke"], held_out_view="cross_fitted")
     rows = split.labelled_indices
-    posterior = np.full((len(rows), 10), 0.05)
-    posterior[np.arange(len(rows)), split.labels[rows]] = 0.55
+    # Surer of the given labels than label spreading is, so the run reads it.
+    posterior = np.full((len(rows), 10), 0.01)
+    posterior[np.arange(len(rows)), split.labels[rows]] = 0.91
     calls = []
 
     def fake_posterior(data_, split_, settings_, seed, noise_rate, *args):
@@ -172,11 +175,11 @@ def test_the_harness_carries_the_cross_fitted_view_into_umn_only(monkeypatch):
     model = umn_tables.build_model("umn", data.image_shape, 10, settings, 1, 0.3)
     assert model.held_out_view == "cross_fitted"   # the config names the view it is fed
     assert umn_tables.build_model("umn_semi", data.image_shape, 10, settings, 1,
-                                  0.3).held_out_view == "label_spreading"
+                                  0.3).held_out_view is None
     shuffled = override(PRESETS["smoke"], held_out_view="shuffled")
     assert umn_tables.build_model("umn", data.image_shape, 10, shuffled, 1,
                                   0.3).held_out_view == "label_spreading"
-    np.testing.assert_allclose(view[rows], 0.45, atol=1e-6)
+    np.testing.assert_allclose(view[rows], 0.09, atol=1e-6)
     np.testing.assert_array_equal(view[split.labels < 0], 0.0)
     with pytest.raises(Stop):
         umn_tables.train_method("m_vae", data, split, settings, 1, 0.3)
@@ -226,12 +229,20 @@ def test_the_harness_trains_real_fold_models():
 
 @pytest.mark.parametrize("changes, message", [
     (dict(held_out_view="nearest"), "held_out_view must be one of"),
-    (dict(held_out_view="cross_fitted", uncertainty_estimate="disbelief"), "does not read"),
+    (dict(held_out_view="cross_fitted", uncertainty_estimate="disbelief"), "reads none"),
+    (dict(held_out_view="shuffled", uncertainty_estimate="guider"), "reads none"),
 ])
 def test_settings_refuse_a_view_that_no_eps_reads(changes, message):
     with pytest.raises(ValueError, match=message):
         override(PRESETS["default"], **changes)
-    assert override(PRESETS["paper"]).held_out_view == "label_spreading"
+    # Unset, the view follows the eps: the paper's reads none, and changing the
+    # default preset's eps needs no change of view.
+    assert override(PRESETS["paper"]).held_out_view_in_use is None
+    other_eps = override(PRESETS["default"], uncertainty_estimate="disbelief")
+    assert (other_eps.held_out_view_in_use, other_eps.warmup_weights_in_use) == (None, "uniform")
+    shuffled = override(PRESETS["default"], held_out_view="shuffled")
+    assert (shuffled.held_out_view_in_use, shuffled.warmup_weights_in_use) == ("shuffled",
+                                                                             "uniform")
 
 
 def test_the_posterior_is_each_fold_models_prediction_in_labelled_row_order():
@@ -367,10 +378,98 @@ def test_the_cross_fitted_view_is_a_config_setting_of_the_default_eps_only():
     config = model.get_config()
     assert config["held_out_view"] == "cross_fitted"
     assert UncertaintyMiningNet.from_config(config).held_out_view == "cross_fitted"
-    assert make_umn().held_out_view == "label_spreading"
+    assert make_umn(held_out_view=None).held_out_view == "cross_fitted"   # the default
     with pytest.raises(ValueError, match="held_out_view must be one of"):
         make_umn(held_out_view="pca")
     with pytest.raises(ValueError, match="reads none"):
         make_umn(held_out_view="cross_fitted", uncertainty="disbelief")
     with pytest.raises(ValueError, match="pass epochs"):
         model.held_out_disbelief(*toy_data())
+
+
+@pytest.mark.parametrize("overrides, view, weights", [
+    ({}, "cross_fitted", "noise_corrected"),   # the default
+    ({"held_out_view": "label_spreading"}, "label_spreading", "uniform"),
+    ({"uncertainty_warmup": 0.0}, "cross_fitted", "uniform"),   # no warm-up to weight
+    ({"held_out_view": "label_spreading", "warmup_weights": "noise_corrected"},
+     "label_spreading", "noise_corrected"),
+    *[({"uncertainty": eps}, None, "uniform") for eps in ("zero", "disbelief", "guider")],
+    ({"uncertainty": "fixed", "fixed_uncertainty": 0.2}, None, "uniform"),
+])
+def test_none_is_the_view_and_warm_up_weights_that_the_eps_reads(overrides, view, weights):
+    model = make_umn(**{"held_out_view": None, **overrides})
+    assert (model.held_out_view, model.warmup_weights) == (view, weights)
+    config = model.get_config()   # stored resolved
+    assert (config["held_out_view"], config["warmup_weights"]) == (view, weights)
+    rebuilt = UncertaintyMiningNet.from_config(config)
+    assert (rebuilt.held_out_view, rebuilt.warmup_weights) == (view, weights)
+
+
+def test_an_eps_that_reads_no_view_refuses_one_named_for_it():
+    for view in ("label_spreading", "cross_fitted"):
+        with pytest.raises(ValueError, match="leave held_out_view at None"):
+            make_umn(uncertainty="zero", held_out_view=view)
+    # The default model's config, made eps = 0 as the fold trainer makes it, builds.
+    config = make_umn(held_out_view=None).get_config()
+    fold = UncertaintyMiningNet.from_config({**config, "uncertainty": "zero",
+                                             "held_out_view": None, "warmup_weights": None})
+    assert (fold.held_out_view, fold.warmup_weights) == (None, "uniform")
+
+
+def test_the_default_model_on_a_stream_is_told_to_bring_its_view_and_rate():
+    images, labels = toy_data()
+    model = make_umn(held_out_view=None)
+    with pytest.raises(ValueError, match=r"held_out_disbelief=model\.held_out_disbelief"):
+        model.fit(toy_stream_of(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
+
+
+def toy_stream_of(images, labels):
+    stream, _ = umn_tables.streams.semi_supervised_stream(images, labels, 10, 5, 15, 0)
+    return stream
+
+
+def _posteriors(labels, on_label, num_classes=3):
+    """`(m, C)` rows giving each observed label `on_label`, the rest spread evenly."""
+    observed = labels[labels >= 0]
+    posterior = np.full((len(observed), num_classes), (1.0 - on_label) / (num_classes - 1))
+    posterior[np.arange(len(observed)), observed] = on_label
+    return posterior
+
+
+def test_the_cross_fitted_view_gives_way_where_label_spreading_predicts_the_labels_better(
+        monkeypatch):
+    images, labels = toy_data(n=40, labelled=12, num_classes=3, seed=1)
+    spreading = _posteriors(labels, 0.6)
+    calls = []
+
+    def fake_spreading(images_, labels_, num_classes, seed):
+        calls.append(seed)
+        return spreading
+
+    monkeypatch.setattr(cross_fitted, "held_out_posterior_of_labels", fake_spreading)
+    for on_label in (0.9, 0.6):   # better, or as good (a tie keeps the cross-fitted view)
+        fitted = _posteriors(labels, on_label)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            view, posterior = cross_fitted.or_label_spreading(fitted, images, labels, 3, seed=7)
+        assert view == "cross_fitted" and posterior is fitted
+    with pytest.warns(UserWarning, match=r"mean probability of 0\.33, label spreading 0\.60"):
+        view, posterior = cross_fitted.or_label_spreading(np.full((12, 3), 1.0 / 3.0), images,
+                                                          labels, 3, seed=7)
+    assert view == "label_spreading" and posterior is spreading and calls == [7, 7, 7]
+
+
+def test_the_model_reads_label_spreading_where_its_fold_models_learned_nothing(monkeypatch):
+    images, labels = toy_data(n=40, labelled=16, num_classes=3, seed=4)
+    model = make_umn(num_classes=3, uncertainty_clip=(0.01, 0.5), held_out_view=None)
+
+    class Uniform:
+        def predict(self, rows, **kwargs):
+            return np.full((len(rows), 3), 1.0 / 3.0, np.float32)
+
+    monkeypatch.setattr(cross_fitted, "eps_zero_fold_trainer",
+                        lambda *args, **kwargs: lambda fold_labels, fold: Uniform())
+    with pytest.warns(UserWarning, match="learned too little"):
+        view = model.held_out_disbelief(images, labels, epochs=3)
+    np.testing.assert_allclose(
+        view, label_spreading.held_out_disbelief(images, labels, 3, seed=0), atol=1e-6)

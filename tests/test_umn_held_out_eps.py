@@ -219,7 +219,8 @@ def test_table3_reads_the_held_out_disbelief_the_stream_carries():
     rows = np.flatnonzero(labels >= 0)
     data = types.SimpleNamespace(x_train=images, num_classes=10)
     split = types.SimpleNamespace(labels=labels, labelled_indices=rows)
-    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
+    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out",
+                        held_out_view="label_spreading")
     read, posterior = umn_tables.held_out_view(data, split, settings, 7, 0.3)
     # The posterior label_issues(seed=7) fits on the same images and labels.
     np.testing.assert_allclose(
@@ -234,7 +235,8 @@ def test_table3_reads_the_held_out_disbelief_the_stream_carries():
 def test_train_method_carries_a_given_held_out_view_only_where_it_is_read(monkeypatch):
     data = tf_data.load_dataset("digits")
     split = umn_tables.make_noisy_split(data, 50, 0.3, seed=1)
-    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out")
+    settings = override(PRESETS["smoke"], uncertainty_estimate="with_held_out",
+                        held_out_view="label_spreading")
     given = np.linspace(0.0, 1.0, len(data.x_train)).astype(np.float32)
 
     class Stop(Exception):

@@ -10,7 +10,10 @@ from umn import label_spreading
 from umn import losses
 from umn import streams
 from umn.guider import Guider
+from umn.model import DEFAULT_UNCERTAINTY
+from umn.model import LABEL_SPREADING_VIEW
 from umn.model import UncertaintyMiningNet
+from umn.model import WITH_HELD_OUT
 from umn.model import guider_stream_seed
 from umn.noise_rate import estimate_noise_rate
 from umn.vae import StackedVae
@@ -35,8 +38,13 @@ def toy_stream(images, labels, num_classes=10, seed=0):
 
 
 def make_umn(seed=0, **overrides):
+    """A small compiled UMN; under the default eps with label spreading's view unless
+    `held_out_view` is given (None: the model's default, the cross-fitted view, whose
+    fold models `fit` on arrays trains first: tests/test_umn_cross_fitted.py)."""
     keras.utils.set_random_seed(seed)
     kwargs = dict(SMALL, seed=seed, max_shift=1)
+    if overrides.get("uncertainty", DEFAULT_UNCERTAINTY) == WITH_HELD_OUT:
+        kwargs["held_out_view"] = LABEL_SPREADING_VIEW
     kwargs.update(overrides)
     model = UncertaintyMiningNet(kwargs.pop("image_shape", SHAPE), kwargs.pop("num_classes", 10),
                                  **kwargs)

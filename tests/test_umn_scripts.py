@@ -199,9 +199,9 @@ def test_umn_table3_script_smoke(tmp_path, run_script):
     printed = run_script("umn_table3", "--preset=smoke", f"--output_dir={tmp_path}",
                          "--threshold=0.05")
     assert read_results(str(tmp_path))["threshold"] == "0.05"
-    assert "eps: 1 - mean(guider, held-out label spreading)(y_obs)" in printed  # the default
+    assert "eps: 1 - mean(guider, held-out cross-fitted eps = 0 model)(y_obs)" in printed
     assert "disbelief_auc" in printed and "the half of eps the model learns" in printed
-    assert "issues_f1" in printed and "held-out label spreading" in printed
+    assert "issues_f1" in printed and "issues_*: label_issues' default score" in printed
     assert any(name.endswith(".png") for name in os.listdir(tmp_path))
 
 
@@ -230,8 +230,10 @@ def test_table3_epoch_default_applies_only_to_the_default_preset(preset, epochs,
 def test_warmup_weights_flag_reaches_the_settings(weights):
     values = flag_values(preset="default", warmup_weights=weights)
     assert script_flags.settings_from_flags(values).warmup_weights == weights
-    assert script_flags.settings_from_flags(flag_values(preset="default")).warmup_weights == (
-        "uniform")
+    default = script_flags.settings_from_flags(flag_values(preset="default"))
+    assert default.warmup_weights is None   # the model's default for the view
+    assert default.warmup_weights_in_use == "noise_corrected"
+    assert default.held_out_view_in_use == "cross_fitted"
 
 
 def flag_values(**given):
@@ -422,7 +424,7 @@ def test_umn_fidelity_bench_fits_the_held_out_view_on_shuffled_images(run_script
     assert ("UMN's eps: 1 - mean(guider, held-out label spreading on shuffled images)(y_obs)"
             in printed)
     assert "m_vae" in printed
-    with pytest.raises(ValueError, match="which uncertainty_estimate='disbelief' does not read"):
+    with pytest.raises(ValueError, match="uncertainty='disbelief' reads none"):
         run_script("bench.umn_fidelity", "--dataset=digits", "--num_labels=30", "--seeds=0",
                    "--noise_rates=0.3", "--epochs=1", "--methods=umn",
                    "--held_out_view=shuffled", "--uncertainty_estimate=disbelief")

@@ -31,11 +31,15 @@ def test_default_umn_beats_supervised_with_two_labels_per_class():
     labels[labelled] = data.y_train[labelled]
 
     keras.utils.set_random_seed(0)
-    stream, steps = umn.semi_supervised_stream(
-        data.x_train, labels, data.num_classes, labelled_per_batch=20,
-        unlabelled_per_batch=100, seed=0)
     semi = umn.UncertaintyMiningNet(data.image_shape, data.num_classes, seed=0)
     semi.compile(optimizer=keras.optimizers.Adam(1e-3, beta_2=0.99))
+    # The default model on a stream: the noise rate and its cross-fitted view first.
+    semi.measure_training_set(data.x_train, labels)
+    view = semi.held_out_disbelief(data.x_train, labels, epochs=EPOCHS, batch_size=120)
+    keras.utils.set_random_seed(0)   # the fold models' training reseeded it
+    stream, steps = umn.semi_supervised_stream(
+        data.x_train, labels, data.num_classes, labelled_per_batch=20,
+        unlabelled_per_batch=100, seed=0, held_out_disbelief=view)
     semi.fit(stream, steps_per_epoch=steps, epochs=EPOCHS, verbose=0)
 
     keras.utils.set_random_seed(0)

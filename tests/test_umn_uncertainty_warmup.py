@@ -228,7 +228,7 @@ def test_held_out_warmup_trains_round_trips_its_config_and_saves(tmp_path):
     path = str(tmp_path / "umn.keras")
     model.save(path)
     assert keras.models.load_model(path).warmup_weights == "held_out"
-    assert make_umn().warmup_weights == "uniform"  # the default
+    assert make_umn(held_out_view=None).warmup_weights == "noise_corrected"  # the default
 
 
 @pytest.mark.parametrize("overrides, match", [

@@ -32,6 +32,7 @@ from umn.partial_labels import disbelief_of_labels
 from umn.streams import checked_held_out_disbelief
 from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import NOISE_CORRECTED_WARMUP_WEIGHTS
+from umn.uncertainty_warmup import UNIFORM_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import VIEW_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import UncertaintyWarmup
 from umn.uncertainty_warmup import check_warmup_share
@@ -103,19 +104,24 @@ DEFAULT_UNCERTAINTY_WARMUP = 1.0 / 3.0
 # objective from the first step, as in the paper.
 DEFAULT_M1_WARMUP = 0.05
 
-# The held-out half of the default eps (`held_out_view`): "label_spreading"
-# (the default) is kNN label spreading on the images' principal components
-# fitted on the other labels (`umn.label_spreading.held_out_disbelief`: a
-# few seconds); "cross_fitted" is the eps = 0 model itself cross-fitted on 4
-# class-balanced folds of the labels (`umn.cross_fitted`: 4 extra trainings,
-# each a third of the run's epochs). On real 28x28 digits (mnist5k) the
-# cross-fitted view is right on far more of the right labels, and with
-# `warmup_weights="noise_corrected"` it brought Table 1 below the M-VAE from
-# 20% noise on (README, "The warm-up's weights corrected for the noise rate").
+# The held-out half of the default eps (`held_out_view`): "cross_fitted" (the
+# default) is the eps = 0 model itself cross-fitted on 4 class-balanced folds
+# of the labels (`umn.cross_fitted`: 4 extra trainings, each a third of the
+# run's epochs, about 1.4x a default table's time); "label_spreading" is kNN
+# label spreading on the images' principal components fitted on the other
+# labels (`umn.label_spreading.held_out_disbelief`: a few seconds, the default
+# before session 40). Measured with 3 seeds on real 28x28 digits (mnist5k,
+# 100 labels) with the warm-up weighted by each label's chance of being wrong
+# (`warmup_weights="noise_corrected"`, the default that goes with this view):
+# Table 1 below the M-VAE and the eps = 0 ablation at every noise rate and
+# eps's F1 above the paper's at every rate, where the label-spreading view
+# fell short of both at 10-20% and 40%; on the embedded 8x8 digits it costs
+# up to a point at 10% noise and 0.5-1.2 in Table 2 from 50 labels (README,
+# "Uncertainty Mining Net").
 LABEL_SPREADING_VIEW = "label_spreading"
 CROSS_FITTED_VIEW = "cross_fitted"
 HELD_OUT_VIEWS = (LABEL_SPREADING_VIEW, CROSS_FITTED_VIEW)
-DEFAULT_HELD_OUT_VIEW = LABEL_SPREADING_VIEW
+DEFAULT_HELD_OUT_VIEW = CROSS_FITTED_VIEW
 # The rows per batch of `keras.Model.fit` on arrays when `batch_size` is None:
 # the cross-fitted view's fold models are trained with the same.
 KERAS_DEFAULT_BATCH_SIZE = 32
@@ -192,16 +198,58 @@ def check_noise_rate(noise_rate, uncertainty):
     return value
 
 
-def check_held_out_view(held_out_view, uncertainty):
-    """Returns `held_out_view` if it is a view `uncertainty` can read, else a ValueError."""
-    if held_out_view not in HELD_OUT_VIEWS:
-        raise ValueError(f"held_out_view must be one of {HELD_OUT_VIEWS}, got {held_out_view!r}.")
-    if held_out_view != DEFAULT_HELD_OUT_VIEW and uncertainty != WITH_HELD_OUT:
+def resolve_held_out_view(held_out_view, uncertainty, views=HELD_OUT_VIEWS):
+    """The held-out view a model with eps `uncertainty` reads, or None when it reads none.
+
+    Args:
+        held_out_view: one of `views`, or None (the default for
+            `uncertainty`: `DEFAULT_HELD_OUT_VIEW` for `"with_held_out"`, no
+            view for the eps that read none).
+        uncertainty: the model's `uncertainty`.
+        views: the names allowed (the paper harness adds an ablation).
+
+    Returns:
+        The view's name, or None.
+
+    Raises:
+        ValueError: an unknown view, or a view named for an eps that reads none.
+    """
+    if held_out_view is None:
+        return DEFAULT_HELD_OUT_VIEW if uncertainty == WITH_HELD_OUT else None
+    if held_out_view not in views:
+        raise ValueError(f"held_out_view must be one of {views} or None, got "
+                         f"{held_out_view!r}.")
+    if uncertainty != WITH_HELD_OUT:
         raise ValueError(
             f"held_out_view={held_out_view!r} sets the held-out view of "
             f"uncertainty='{WITH_HELD_OUT}' (the default eps), but uncertainty={uncertainty!r} "
-            f"reads none: use that eps, or held_out_view='{DEFAULT_HELD_OUT_VIEW}'.")
+            "reads none: use that eps, or leave held_out_view at None.")
     return held_out_view
+
+
+def resolve_warmup_weights(warmup_weights, held_out_view, share):
+    """The label weights of a model's uncertainty warm-up (`umn.uncertainty_warmup`).
+
+    Args:
+        warmup_weights: one of `umn.uncertainty_warmup.WARMUP_WEIGHTS`, or
+            None: `DEFAULT_WARMUP_WEIGHTS` (`"noise_corrected"`, measured
+            with it) under the cross-fitted view with a warm-up, else
+            `"uniform"` (the label-spreading view's, measured with it, and
+            every eps without a view).
+        held_out_view: the model's resolved view (`resolve_held_out_view`;
+            None: its eps reads none).
+        share: the model's `uncertainty_warmup`.
+
+    Returns:
+        The weights' name.
+
+    Raises:
+        ValueError: as `umn.uncertainty_warmup.check_warmup_weights`.
+    """
+    if warmup_weights is None:
+        return (DEFAULT_WARMUP_WEIGHTS if held_out_view == CROSS_FITTED_VIEW and share
+                else UNIFORM_WARMUP_WEIGHTS)
+    return check_warmup_weights(warmup_weights, held_out_view is not None, share)
 
 
 def cross_fitted_module():
@@ -335,9 +383,9 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     `f(low)`, as with eps = 0, and the paper's `f(eps)` takes over after
     (`umn.uncertainty_warmup.UncertaintyWarmup`, which `fit` adds by
     itself; `uncertainty_warmup=0` is the paper's schedule;
-    `warmup_weights="held_out"` weights each label by its held-out view
-    during it instead, `"noise_corrected"` by its chance of being wrong
-    given that view and the estimated noise rate: options). The switch
+    under the default cross-fitted view each label is weighted instead by
+    its chance of being wrong given that view and the estimated noise rate,
+    `warmup_weights="noise_corrected"`). The switch
     step lives in the non-trainable variable `uncertainty_start_step`
     (0 until `fit` sets it, so a hand-written loop over `train_step` uses
     eps from the start). The per-step eps of
@@ -397,17 +445,22 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     some wrong ones. The default `uncertainty="with_held_out"` averages it
     with a view that never saw the label: eps = `(1 - q'(y_obs | z_a) +
     d) / 2` (`losses.disbelief_with_held_out`), `d` the label's
-    `1 - p(y_obs | x)` under label spreading on the images' principal
-    components fitted on the other labels
-    (`umn.label_spreading.held_out_disbelief`, computed once before
-    training from every training image and label; the batches carry it
-    under `tf_data.batch_keys.HELD_OUT_DISBELIEF_KEY`: `fit(x, y)` on
-    arrays adds it, `umn.semi_supervised_stream` carries it, a stream
-    without it fails in the first step with a message that says how to
-    add it). The two views make different mistakes; their mean is both
-    the better weighting and the better detector (README, "The held-out
-    view in eps (the default)"). Evaluation batches need no `d` (test
-    labels have none): without it eps is the guider's disbelief.
+    `1 - p(y_obs | x)` under a view that never saw it (`held_out_view`):
+    by default the eps = 0 model itself cross-fitted on 4 class-balanced
+    folds of the labels (`umn.cross_fitted`; `fit` on arrays trains the 4
+    fold models first, each for a third of its epochs, and keeps the view
+    with the model), or label spreading on the images' principal
+    components fitted on the other labels (`held_out_view=
+    "label_spreading"`, `umn.label_spreading.held_out_disbelief`: seconds
+    instead of 4 trainings). The batches carry `d` under
+    `tf_data.batch_keys.HELD_OUT_DISBELIEF_KEY`: `fit(x, y)` on arrays
+    adds it; for a stream compute it with `held_out_disbelief` and pass
+    it to `umn.semi_supervised_stream`; a stream without it fails in the
+    first step with a message that says how to add it. The two views
+    make different mistakes; their mean is both the better weighting and
+    the better detector (README, "The held-out view in eps"). Evaluation
+    batches need no `d` (test labels have none): without it eps is the
+    guider's disbelief.
     `uncertainty="guider"` is the paper's Eq. 11.
 
     Args:
@@ -443,33 +496,38 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             steps during which every label is weighted `f(low)` before the
             paper's `f(eps)` takes over (the guider's modes only;
             default 1/3; 0 is the paper's schedule).
-        warmup_weights: the label weights during that warm-up:
-            `"uniform"` (default: every label `f(low)`, as with eps = 0),
-            `"held_out"` (each label `f` of its held-out disbelief,
-            clipped as eps is: the labels a view that never saw them
-            doubts are light from the first step) or `"noise_corrected"`
-            (`f` of each label's chance of being wrong given that view
-            and the noise rate, `losses.wrong_label_chance`: the right
-            labels the view doubts stay heavier where few labels are
-            wrong; the rate is `noise_rate` when given as a number, else
-            estimated from the training set, and held in the
-            non-trainable variable `warmup_noise_rate`);
-            `uncertainty="with_held_out"` only. Measured with the
-            cross-fitted view (`umn.cross_fitted`): `"held_out"` helps
-            where many labels are wrong and costs where few are (README,
-            "The cross-fitted view's weights in the warm-up");
-            `"noise_corrected"` kept the gains and dropped most of the
-            cost in a development probe (the development log).
+        warmup_weights: the label weights during that warm-up: None
+            (default: `"noise_corrected"` under the cross-fitted view,
+            `"uniform"` otherwise; `resolve_warmup_weights`), `"uniform"`
+            (every label `f(low)`, as with eps = 0), `"held_out"` (each
+            label `f` of its held-out disbelief, clipped as eps is: the
+            labels a view that never saw them doubts are light from the
+            first step) or `"noise_corrected"` (`f` of each label's chance
+            of being wrong given that view and the noise rate,
+            `losses.wrong_label_chance`: the right labels the view doubts
+            stay heavier where few labels are wrong; the rate is
+            `noise_rate` when given as a number, else estimated from the
+            training set by `fit` on arrays or `measure_training_set`, and
+            held in the non-trainable variable `warmup_noise_rate`); the
+            view's weights need `uncertainty="with_held_out"`. Measured
+            with the cross-fitted view: `"held_out"` helps where many
+            labels are wrong and costs where few are; `"noise_corrected"`
+            keeps the gains and drops most of the cost (README, "The
+            warm-up's weights corrected for the noise rate").
         m1_warmup: share in [0, 1) of a `fit` run's optimiser steps that
             train M1 alone before the whole objective (default 0.05; 0:
             none, the paper's schedule).
-        held_out_view: the held-out half of the default eps:
-            `"label_spreading"` (default: kNN label spreading on the
-            images' principal components, `umn.label_spreading`) or
+        held_out_view: the held-out half of the default eps: None
+            (default: `"cross_fitted"` for `uncertainty="with_held_out"`,
+            none for the eps that read none; `resolve_held_out_view`),
             `"cross_fitted"` (the eps = 0 model cross-fitted on 4 folds of
             the labels, `umn.cross_fitted`: `fit` on arrays trains the 4
             fold models first, each for a third of its epochs; see
-            `held_out_disbelief`); `uncertainty="with_held_out"` only.
+            `held_out_disbelief`) or `"label_spreading"` (kNN label
+            spreading on the images' principal components,
+            `umn.label_spreading`: seconds, where the cross-fitted view
+            adds about 1.3 runs' time; measured in the README);
+            `uncertainty="with_held_out"` only.
         ema_decay: gamma in [0, 1), or None for no guider.
         ema_warmup: use `min(gamma, 1 - 1/(t + 1))`.
         max_shift: largest random translation of eta, eta' (pixels); None:
@@ -497,11 +555,14 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     >>> model = UncertaintyMiningNet((8, 8, 1), 10, seed=0)
     >>> model.compile(optimizer=keras.optimizers.Adam(1e-3, beta_2=0.99),
     ...               metrics=[keras.metrics.SparseCategoricalAccuracy(name="acc")])
+    >>> model.fit(x_train, partial_labels, batch_size=125, epochs=150)   # -1: unlabelled
+    >>> model.label_issues(x_train, partial_labels).top(10)
+    >>> # Or a stream: the noise rate and the held-out view first (fit on arrays does both).
+    >>> model.measure_training_set(x_train, partial_labels)
+    >>> view = model.held_out_disbelief(x_train, partial_labels, epochs=150)
     >>> stream, steps = umn.semi_supervised_stream(x_train, partial_labels, 10, 25, 100,
-    ...                                            seed=0)   # carries the held-out view
+    ...                                            seed=0, held_out_disbelief=view)
     >>> model.fit(stream, epochs=150, steps_per_epoch=steps, validation_data=(x_val, y_val))
-    >>> model.fit(x_train, partial_labels, batch_size=125)   # or arrays: added by fit
-    >>> model.label_issues(x_train, partial_labels).top(10)   # -1: unlabelled
     """
 
     label_issue_scores = (*KerasContract.posterior_scores, "eps")
@@ -516,8 +577,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                  labelled_share=DEFAULT_LABELLED_SHARE, noise_rate=DEFAULT_NOISE_RATE,
                  uncertainty_clip=DEFAULT_UNCERTAINTY_CLIP,
                  uncertainty_warmup=DEFAULT_UNCERTAINTY_WARMUP,
-                 warmup_weights=DEFAULT_WARMUP_WEIGHTS, m1_warmup=DEFAULT_M1_WARMUP,
-                 held_out_view=DEFAULT_HELD_OUT_VIEW, ema_decay=0.99, ema_warmup=True,
+                 warmup_weights=None, m1_warmup=DEFAULT_M1_WARMUP,
+                 held_out_view=None, ema_decay=0.99, ema_warmup=True,
                  max_shift=None, noise_stddev=0.15,
                  consistency_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -533,10 +594,10 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self.uncertainty_clip = losses.check_uncertainty_clip(*tuple(uncertainty_clip),
                                                               self.num_classes)
         self.uncertainty_warmup = check_warmup_share(uncertainty_warmup)
-        self.warmup_weights = check_warmup_weights(
-            warmup_weights, uncertainty == WITH_HELD_OUT, self.uncertainty_warmup)
+        self.held_out_view = resolve_held_out_view(held_out_view, uncertainty)
+        self.warmup_weights = resolve_warmup_weights(warmup_weights, self.held_out_view,
+                                                     self.uncertainty_warmup)
         self.m1_warmup = check_m1_warmup_share(m1_warmup)
-        self.held_out_view = check_held_out_view(held_out_view, uncertainty)
         # The cross-fitted view of the last training set it was computed on
         # (`held_out_disbelief`), kept so that `fit` again and `label_issues` on
         # the same data read it without training the fold models again.
@@ -1024,7 +1085,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         images = validation.check_images(images)
         labels = check_partial_labels(labels, self.num_classes)
         validation.check_same_length(images=images, labels=labels)
-        if self.held_out_view == LABEL_SPREADING_VIEW:
+        if self.held_out_view != CROSS_FITTED_VIEW:
             return label_spreading_disbelief(images, labels, self.num_classes,
                                              seed=self._int_seed())
         return disbelief_of_labels(
@@ -1046,9 +1107,12 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             images, self.get_config(), fold_epochs, seed=self._int_seed(),
             batch_size=KERAS_DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
             optimizer=getattr(self, "optimizer", None))
-        self._cross_fitted_view = (fingerprint, cross_fitted.cross_fitted_label_posterior(
-            images, labels, self.num_classes, fit_fold, seed=self._int_seed()))
-        return self._cross_fitted_view[1]
+        _, posterior = cross_fitted.or_label_spreading(
+            cross_fitted.cross_fitted_label_posterior(images, labels, self.num_classes,
+                                                      fit_fold, seed=self._int_seed()),
+            images, labels, self.num_classes, seed=self._int_seed())
+        self._cross_fitted_view = (fingerprint, posterior)
+        return posterior
 
     def _kept_cross_fitted_posterior(self, images, labels):
         """The kept cross-fitted posterior of these images and labels, else a ValueError."""
@@ -1105,6 +1169,12 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
                 "labels) or model.measure_training_set(images, labels) before fit, or build "
                 "the model with a known noise_rate (e.g. 0.2), or assign one to "
                 "model.warmup_noise_rate)")
+        if self.held_out_view == CROSS_FITTED_VIEW:
+            needs.append(
+                "and its eps reads the cross-fitted view of the labels: give the stream "
+                "held_out_disbelief=model.held_out_disbelief(images, labels, epochs=...) "
+                "(umn.semi_supervised_stream(..., held_out_disbelief=True) computes label "
+                "spreading's view, the one of held_out_view='label_spreading')")
         return ("UncertaintyMiningNet needs the training set before fit, but fit got a "
                 "stream: " + "; ".join(needs) + ".")
 

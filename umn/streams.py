@@ -30,12 +30,15 @@ def semi_supervised_stream(images, labels, num_classes, labelled_per_batch,
         seed: int seed.
         held_out_disbelief: what the batches carry under
             `HELD_OUT_DISBELIEF_KEY`, which UMN's default eps
-            (`uncertainty="with_held_out"`) reads: True (default) computes
-            it here from every image and label
+            (`uncertainty="with_held_out"`) reads: an `(n,)` array in
+            [0, 1] is carried as given (for the default model, whose view
+            is cross-fitted, `model.held_out_disbelief(images, labels,
+            epochs=...)`); True (default) computes label spreading's view
+            here from every image and label
             (`umn.label_spreading.held_out_disbelief`, seeded by `seed`;
-            a few seconds on 4,000 images); an `(n,)` array in [0, 1] is
-            carried as given; False (or None) leaves the key out (the
-            baselines and the other eps never read it).
+            a few seconds on 4,000 images: the view of a model built with
+            `held_out_view="label_spreading"`); False (or None) leaves the
+            key out (the baselines and the other eps never read it).
 
     Returns:
         `(dataset, steps_per_epoch)`: the `tf_data.mixed_pipeline` stream and

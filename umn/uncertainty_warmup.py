@@ -55,19 +55,19 @@ class UncertaintyWarmup(StepSwitch):
 
 
 # The labelled term's weights during the uncertainty warm-up
-# (`UncertaintyMiningNet(warmup_weights=...)`): "uniform" (the default) weights
-# every label f(low), as with eps = 0; "held_out" weights each label by f of its
-# held-out disbelief (clipped as eps is), so the labels a view that never saw
-# them doubts are light from the first step; "noise_corrected" by f of its
-# chance of being wrong given that view and the estimated noise rate
+# (`UncertaintyMiningNet(warmup_weights=...)`): "uniform" weights every label
+# f(low), as with eps = 0; "held_out" weights each label by f of its held-out
+# disbelief (clipped as eps is), so the labels a view that never saw them
+# doubts are light from the first step; "noise_corrected" by f of its chance of
+# being wrong given that view and the estimated noise rate
 # (`umn.losses.wrong_label_chance`), which spares more of the right labels the
 # view doubts where few labels are wrong. Measured on real 28x28 digits
 # (mnist5k) and the embedded digits with the cross-fitted view: "held_out"
 # helps where many labels are wrong and costs where few are (README, "The
 # cross-fitted view's weights in the warm-up"); "noise_corrected" kept the
-# gains and dropped most of the cost in a development probe (the development
-# log's "The warm-up's weights corrected for the estimated noise rate").
-# Options, not the default.
+# gains and dropped most of the cost, and is the default that goes with the
+# default cross-fitted view (`umn.model.resolve_warmup_weights`; "uniform"
+# with the label-spreading view and with every eps that reads no view).
 UNIFORM_WARMUP_WEIGHTS = "uniform"
 HELD_OUT_WARMUP_WEIGHTS = "held_out"
 NOISE_CORRECTED_WARMUP_WEIGHTS = "noise_corrected"
@@ -75,7 +75,7 @@ WARMUP_WEIGHTS = (UNIFORM_WARMUP_WEIGHTS, HELD_OUT_WARMUP_WEIGHTS,
                   NOISE_CORRECTED_WARMUP_WEIGHTS)
 # The values that weight the warm-up by the held-out view.
 VIEW_WARMUP_WEIGHTS = (HELD_OUT_WARMUP_WEIGHTS, NOISE_CORRECTED_WARMUP_WEIGHTS)
-DEFAULT_WARMUP_WEIGHTS = UNIFORM_WARMUP_WEIGHTS
+DEFAULT_WARMUP_WEIGHTS = NOISE_CORRECTED_WARMUP_WEIGHTS
 
 
 def check_warmup_weights(weights, reads_held_out_view, share):
@@ -100,10 +100,10 @@ def check_warmup_weights(weights, reads_held_out_view, share):
         raise ValueError(
             f"warmup_weights={weights!r} weights the labels by their held-out disbelief, "
             "which only uncertainty='with_held_out' (the default eps; --uncertainty_estimate "
-            "in the UMN scripts) is given: use that eps, or warmup_weights='uniform'.")
+            "in the UMN scripts) is given: use that eps, or warmup_weights='uniform' (or None).")
     if weights in VIEW_WARMUP_WEIGHTS and not share:
         raise ValueError(
             f"warmup_weights={weights!r} sets the label weights of the uncertainty warm-up, "
             "but uncertainty_warmup is 0 (no warm-up): give uncertainty_warmup > 0 (e.g. "
-            "1/3, the default), or warmup_weights='uniform'.")
+            "1/3, the default), or warmup_weights='uniform' (or None).")
     return weights

@@ -10,11 +10,9 @@ from absl import flags
 
 from umn import architectures
 from umn.model import COUNT_LABELLED_SHARE
-from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import ESTIMATE_NOISE_RATE
 from umn.model import GUIDER_UNCERTAINTY_MODES
 from umn.model import WITH_HELD_OUT
-from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from umn.uncertainty_warmup import WARMUP_WEIGHTS
 from scripts.harness import training
 from scripts.harness import umn_tables as experiment
@@ -24,11 +22,11 @@ from scripts.harness.umn_settings import UNSCALED
 
 
 DEFAULT_SEEDS = ("0", "1", "2")
-# Settings only the `umn` method reads: (setting, default, what it changes).
+# Settings only the `umn` method reads: (setting, what it changes); None is
+# the model's default for the eps.
 UMN_ONLY_SETTINGS = (
-    ("held_out_view", DEFAULT_HELD_OUT_VIEW,
-     f"UMN's default eps (uncertainty_estimate='{WITH_HELD_OUT}')"),
-    ("warmup_weights", DEFAULT_WARMUP_WEIGHTS, "UMN's warm-up"),
+    ("held_out_view", f"UMN's default eps (uncertainty_estimate='{WITH_HELD_OUT}')"),
+    ("warmup_weights", "UMN's warm-up"),
 )
 
 
@@ -79,23 +77,24 @@ def define_settings_flags():
                           f"{mode}: {EPS_NAMES[mode]}" for mode in GUIDER_UNCERTAINTY_MODES)
                       + ".")
     flags.DEFINE_enum("held_out_view", None, list(HELD_OUT_VIEWS),
-                      "The held-out half of UMN's default eps (preset if unset): "
-                      "label_spreading (kNN label spreading on 50 principal components); "
+                      "The held-out half of UMN's default eps (unset: cross_fitted): "
                       "cross_fitted (the eps = 0 model trained on 4 class-balanced folds of "
                       "the labels, each judging the fold it never saw; about 1.3 runs' extra "
-                      "time); shuffled (label spreading on images shuffled against their "
-                      "labels: a view that carries no information, an ablation).")
+                      "time); label_spreading (kNN label spreading on 50 principal "
+                      "components; seconds); shuffled (label spreading on images shuffled "
+                      "against their labels: a view that carries no information, an "
+                      "ablation).")
     flags.DEFINE_float("ema_decay", None, "Guider EMA decay gamma in [0, 1).")
     flags.DEFINE_list("eps_clip", None, "low,high clip interval of eps; 0 < low < high < (C-1)/C.")
     flags.DEFINE_float("uncertainty_warmup", None,
                        "Share of the steps before UMN's label weights use eps, in [0, 1); "
                        "0 = from the first step (the paper).")
     flags.DEFINE_enum("warmup_weights", None, list(WARMUP_WEIGHTS),
-                      "UMN's label weights during the uncertainty warm-up (preset if unset): "
+                      "UMN's label weights during the uncertainty warm-up (unset: "
+                      "noise_corrected with the cross-fitted view, uniform otherwise): "
                       "uniform (every label as with eps = 0), held_out (each label by its "
                       "held-out disbelief) or noise_corrected (by its chance of being wrong "
-                      "given that view and the estimated noise rate); the default eps only; "
-                      "pair them with --held_out_view=cross_fitted, as measured in the README.")
+                      "given that view and the estimated noise rate); the default eps only.")
     flags.DEFINE_float("m1_warmup", None,
                        "Share of the steps that train the VAE's M1 alone before the whole "
                        "objective, in [0, 1) (preset if unset).")
@@ -136,8 +135,8 @@ def settings_from_flags(values, default_epochs=None):
 def check_umn_only_settings(settings, methods):
     """Refuses a setting that only the `umn` method reads on a run that trains no umn.
 
-    The settings are compared with the library's defaults (no preset
-    changes either).
+    A setting is refused when it is set at all (None, the default, is
+    the model's default for the eps; no preset sets either).
 
     Args:
         settings: the run's `RunSettings` (`settings_from_flags`).
@@ -145,13 +144,13 @@ def check_umn_only_settings(settings, methods):
             `--methods` gives them; not a comma-separated string).
 
     Raises:
-        app.UsageError: `--held_out_view` or `--warmup_weights` away from its
-            default while `umn` is not in `methods`: the flag would change
-            nothing the run trains.
+        app.UsageError: `--held_out_view` or `--warmup_weights` given while
+            `umn` is not in `methods`: the flag would change nothing the run
+            trains.
     """
-    for name, default, what in UMN_ONLY_SETTINGS:
+    for name, what in UMN_ONLY_SETTINGS:
         value = getattr(settings, name)
-        if value != default and "umn" not in methods:
+        if value is not None and "umn" not in methods:
             raise app.UsageError(
                 f"--{name}={value} changes only {what}, which this run does not train: drop "
                 "the flag, or put umn in --methods.")

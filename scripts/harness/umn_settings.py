@@ -6,7 +6,6 @@ from tf_data import validation
 from umn import architectures
 from umn.m1_warmup import check_m1_warmup_share
 from umn.model import CROSS_FITTED_VIEW
-from umn.model import DEFAULT_HELD_OUT_VIEW
 from umn.model import DEFAULT_LABEL_TERM
 from umn.model import DEFAULT_LABEL_WEIGHT
 from umn.model import DEFAULT_M1_WARMUP
@@ -15,12 +14,11 @@ from umn.model import DEFAULT_UNCERTAINTY_WARMUP
 from umn.model import GUIDER_UNCERTAINTY_MODES
 from umn.model import HELD_OUT_VIEWS as MODEL_HELD_OUT_VIEWS
 from umn.model import LABEL_SPREADING_VIEW
-from umn.model import WITH_HELD_OUT
 from umn.model import check_labelled_share
 from umn.model import check_noise_rate
-from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
+from umn.model import resolve_held_out_view
+from umn.model import resolve_warmup_weights
 from umn.uncertainty_warmup import check_warmup_share
-from umn.uncertainty_warmup import check_warmup_weights
 
 
 # `RunSettings.scale_by_noise_rate` / `scale_by_labelled_share` for the paper's
@@ -81,25 +79,31 @@ class RunSettings:
             `UncertaintyMiningNet(uncertainty=...)`;
             `--uncertainty_estimate`. Only the `umn` method reads it.
         held_out_view: the held-out half of the default eps
-            (`uncertainty_estimate="with_held_out"`): `"label_spreading"`
-            (default: `umn.label_spreading.held_out_disbelief`),
-            `"cross_fitted"` (the run's eps = 0 model cross-fitted on 4
-            class-balanced folds of its labels, each for a third of the
-            run's epochs: `umn.cross_fitted`; about 1.3 runs' extra time) or
+            (`uncertainty_estimate="with_held_out"`): None (default: the
+            model's default for the eps, `"cross_fitted"`; none for the
+            other eps), `"cross_fitted"` (the run's eps = 0 model
+            cross-fitted on 4 class-balanced folds of its labels, each for
+            a third of the run's epochs: `umn.cross_fitted`; about 1.3
+            runs' extra time), `"label_spreading"`
+            (`umn.label_spreading.held_out_disbelief`, seconds) or
             `"shuffled"` (label spreading on images shuffled against their
             labels, a view that knows nothing: an ablation);
-            `--held_out_view`. Refused with any other eps.
+            `--held_out_view`. Refused with any other eps. The view in use
+            is `held_out_view_in_use`.
         uncertainty_clip: `(low, high)` clip interval of eps.
         uncertainty_warmup: share of the run's steps before UMN's label
             weights use eps (every label weighted as with eps = 0 until
             then; `umn.uncertainty_warmup`); 0 in `paper`.
-        warmup_weights: UMN's label weights during that warm-up:
-            `"uniform"` (default: every label as with eps = 0),
-            `"held_out"` (each label weighted by its held-out disbelief)
-            or `"noise_corrected"` (by its chance of being wrong given that
-            view and the estimated noise rate;
+        warmup_weights: UMN's label weights during that warm-up: None
+            (default: the model's for the view, `"noise_corrected"` under
+            the cross-fitted view, `"uniform"` otherwise;
+            `umn.model.resolve_warmup_weights`), `"uniform"` (every label
+            as with eps = 0), `"held_out"` (each label weighted by its
+            held-out disbelief) or `"noise_corrected"` (by its chance of
+            being wrong given that view and the estimated noise rate;
             `UncertaintyMiningNet(warmup_weights=...)`; the default eps
-            only); `--warmup_weights`. Only the `umn` method reads it.
+            only); `--warmup_weights`. Only the `umn` method reads it; the
+            weights in use are `warmup_weights_in_use`.
         m1_warmup: share of the run's steps that train M1 alone before
             the whole objective (UMN, its eps = 0 ablation and the M-VAE;
             `umn.m1_warmup`); 0 in `paper`, which trains the whole
@@ -137,10 +141,10 @@ class RunSettings:
     scale_by_noise_rate: object = UNSCALED
     scale_by_labelled_share: object = UNSCALED
     uncertainty_estimate: str = DEFAULT_UNCERTAINTY
-    held_out_view: str = DEFAULT_HELD_OUT_VIEW
+    held_out_view: object = None
     uncertainty_clip: tuple = (0.01, 0.8)
     uncertainty_warmup: float = DEFAULT_UNCERTAINTY_WARMUP
-    warmup_weights: str = DEFAULT_WARMUP_WEIGHTS
+    warmup_weights: object = None
     m1_warmup: float = DEFAULT_M1_WARMUP
     ema_decay: float = 0.99
     max_shift: object = None
@@ -162,27 +166,27 @@ class RunSettings:
             raise ValueError(
                 f"uncertainty_estimate must be one of {GUIDER_UNCERTAINTY_MODES}, got "
                 f"{self.uncertainty_estimate!r}.")
-        if self.held_out_view not in HELD_OUT_VIEWS:
-            raise ValueError(
-                f"held_out_view must be one of {HELD_OUT_VIEWS}, got {self.held_out_view!r}.")
-        if self.held_out_view != DEFAULT_HELD_OUT_VIEW and self.uncertainty_estimate != (
-                DEFAULT_UNCERTAINTY):
-            raise ValueError(
-                f"held_out_view={self.held_out_view!r} changes the held-out half of the "
-                f"default eps (uncertainty_estimate={DEFAULT_UNCERTAINTY!r}), which "
-                f"uncertainty_estimate={self.uncertainty_estimate!r} does not read: leave "
-                f"held_out_view at {DEFAULT_HELD_OUT_VIEW!r}, or set the eps to "
-                f"{DEFAULT_UNCERTAINTY!r}.")
-        check_warmup_weights(self.warmup_weights,
-                             self.uncertainty_estimate == WITH_HELD_OUT,
-                             check_warmup_share(self.uncertainty_warmup))
+        _ = self.warmup_weights_in_use   # resolving checks the view and the warm-up's weights
         check_m1_warmup_share(self.m1_warmup)
+
+    @property
+    def held_out_view_in_use(self):
+        """The view UMN's eps reads (`held_out_view` resolved as the model resolves it;
+        None for an eps that reads none); a ValueError for a view that eps does not read."""
+        return resolve_held_out_view(self.held_out_view, self.uncertainty_estimate,
+                                     HELD_OUT_VIEWS)
+
+    @property
+    def warmup_weights_in_use(self):
+        """UMN's warm-up weights (`warmup_weights` resolved as the model resolves it)."""
+        return resolve_warmup_weights(self.warmup_weights, self.held_out_view_in_use,
+                                      check_warmup_share(self.uncertainty_warmup))
 
     @property
     def eps_name(self):
         """What UMN's eps is under these settings, for titles and axes."""
         if self.uncertainty_estimate == DEFAULT_UNCERTAINTY:
-            return HELD_OUT_EPS_NAMES[self.held_out_view]
+            return HELD_OUT_EPS_NAMES[self.held_out_view_in_use]
         return EPS_NAMES[self.uncertainty_estimate]
 
     @property
@@ -200,10 +204,10 @@ class RunSettings:
 # What each `uncertainty_estimate` is, for titles and axes.
 EPS_NAMES = {"guider": "the paper's |guider - learner| (Eq. 11)",
              "disbelief": "the guider's disbelief 1 - q'(y_obs)",
-             "with_held_out": ("1 - mean(guider, held-out label spreading)(y_obs)")}
-# The default eps by its held-out view (`RunSettings.held_out_view`).
+             "with_held_out": "1 - mean(guider, a held-out view)(y_obs) (--held_out_view)"}
+# The default eps by its held-out view (`RunSettings.held_out_view_in_use`).
 HELD_OUT_EPS_NAMES = {
-    LABEL_SPREADING_VIEW: EPS_NAMES[DEFAULT_UNCERTAINTY],
+    LABEL_SPREADING_VIEW: "1 - mean(guider, held-out label spreading)(y_obs)",
     CROSS_FITTED_VIEW: "1 - mean(guider, held-out cross-fitted eps = 0 model)(y_obs)",
     SHUFFLED_VIEW: "1 - mean(guider, held-out label spreading on shuffled images)(y_obs)",
 }

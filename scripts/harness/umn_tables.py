@@ -50,15 +50,12 @@ from umn import cross_fitted
 from umn.label_spreading import held_out_posterior_of_labels
 from umn.partial_labels import disbelief_of_labels
 from umn.model import CROSS_FITTED_VIEW
-from umn.model import DEFAULT_HELD_OUT_VIEW
-from umn.model import HELD_OUT_VIEWS as MODEL_HELD_OUT_VIEWS
 from umn.model import LABEL_SPREADING_VIEW
 from umn.model import WITH_HELD_OUT
 from umn.model import UncertaintyMiningNet
-from umn.uncertainty_warmup import DEFAULT_WARMUP_WEIGHTS
 from scripts.harness.umn_split import NoisySplit
 from scripts.harness.umn_split import make_noisy_split
-from scripts.harness.umn_settings import EPS_NAMES
+from scripts.harness.umn_settings import HELD_OUT_EPS_NAMES
 from scripts.harness.umn_settings import PRESETS
 from scripts.harness.umn_settings import SHUFFLED_VIEW
 from umn.supervised import SupervisedClassifier
@@ -175,6 +172,7 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
     else:
         uncertainty = {"m_vae": "fixed", "umn_semi": "zero", "clean_labels": "zero",
                        "umn": settings.uncertainty_estimate}[method]
+        view = settings.held_out_view_in_use if method == "umn" else None
         model = UncertaintyMiningNet(
             architecture=architecture, class_latent_dim=settings.class_latent_dim,
             uncertainty=uncertainty, fixed_uncertainty=noise_rate if method == "m_vae" else None,
@@ -183,13 +181,10 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
             noise_rate=None if method == "m_vae" else settings.model_noise_rate,
             uncertainty_clip=settings.uncertainty_clip,
             uncertainty_warmup=settings.uncertainty_warmup,
-            warmup_weights=(settings.warmup_weights if method == "umn"
-                            else DEFAULT_WARMUP_WEIGHTS),
+            warmup_weights=settings.warmup_weights_in_use if method == "umn" else None,
             # The model's own name for the view its stream carries (the harness
             # computes it, `held_out_view`); the shuffled ablation is label spreading's.
-            held_out_view=(settings.held_out_view if method == "umn"
-                           and settings.held_out_view in MODEL_HELD_OUT_VIEWS
-                           else DEFAULT_HELD_OUT_VIEW),
+            held_out_view=LABEL_SPREADING_VIEW if view == SHUFFLED_VIEW else view,
             m1_warmup=settings.m1_warmup, ema_decay=settings.ema_decay,
             **common,
         )
@@ -221,7 +216,7 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
                 f"{settings.uncertainty_estimate!r} does not read it; give it only to 'umn' "
                 f"with uncertainty_estimate={WITH_HELD_OUT!r}.")
         carried = held_out_disbelief
-    elif carried and settings.held_out_view != LABEL_SPREADING_VIEW:
+    elif carried and settings.held_out_view_in_use != LABEL_SPREADING_VIEW:
         # Before the run's seeding: the cross-fitted view trains models of its own.
         carried, _ = held_out_view(data, split, settings, seed, noise_rate, architecture,
                                    training)
@@ -255,14 +250,15 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
 
 def held_out_view(data, split, settings, seed, noise_rate, architecture="auto",
                   training=None):
-    """The held-out view `settings.held_out_view` names, for UMN's run on `split`.
+    """The held-out view `settings.held_out_view_in_use` names, for UMN's run on `split`.
 
     `"label_spreading"`: `umn.label_spreading.held_out_label_posterior`
     seeded by `seed` (the values `semi_supervised_stream` computes for the
     run, and `label_issues(seed=seed)` on the training set);
     `"cross_fitted"`: `cross_fitted_posterior` (`architecture` and
-    `training`'s strategy are the fold runs'); `"shuffled"`: label
-    spreading on `shuffled_images`.
+    `training`'s strategy are the fold runs'), or label spreading's where
+    that predicts the labels better (`umn.cross_fitted.or_label_spreading`,
+    which warns); `"shuffled"`: label spreading on `shuffled_images`.
 
     Returns:
         `(disbelief, posterior)`: the `(n_train,)` float32 view (each label's
@@ -270,11 +266,14 @@ def held_out_view(data, split, settings, seed, noise_rate, architecture="auto",
         posterior of the labelled rows it reads, which
         `label_issues(held_out_posterior=...)` takes.
     """
-    if settings.held_out_view == CROSS_FITTED_VIEW:
-        posterior = cross_fitted_posterior(data, split, settings, seed, noise_rate,
-                                           architecture, training)
+    view = settings.held_out_view_in_use
+    if view == CROSS_FITTED_VIEW:
+        _, posterior = cross_fitted.or_label_spreading(
+            cross_fitted_posterior(data, split, settings, seed, noise_rate, architecture,
+                                   training),
+            data.x_train, split.labels, data.num_classes, seed=seed)
     else:
-        images = (shuffled_images(data, seed) if settings.held_out_view == SHUFFLED_VIEW
+        images = (shuffled_images(data, seed) if view == SHUFFLED_VIEW
                   else data.x_train)
         posterior = held_out_posterior_of_labels(images, split.labels, data.num_classes,
                                                  seed=seed)
@@ -578,7 +577,7 @@ def issues_note(settings):
     if reads_held_out_disbelief("umn", settings):
         return ISSUES_NOTE.format(eps_name=settings.eps_name,
                                   what="eps itself, with the run's held-out posterior")
-    return ISSUES_NOTE.format(eps_name=EPS_NAMES[WITH_HELD_OUT],
+    return ISSUES_NOTE.format(eps_name=HELD_OUT_EPS_NAMES[LABEL_SPREADING_VIEW],
                               what="the default eps, a detector beside the others")
 # Table 3's default cut (`threshold="auto"`): an eps that is a probability
 # that the label is wrong (the disbelief and the default's held-out mean)
