@@ -191,19 +191,27 @@ def cross_fitted_disbelief(images, labels, num_classes, fit_fold, folds=DEFAULT_
         images, labels, num_classes, fit_fold, folds, seed, batch_size), labels)
 
 
+# `or_label_spreading` takes label spreading's view only where it predicts the
+# held-out labels better by more than this many standard errors of the paired
+# difference (the usual two-sided 5% test): a coin flip between two views that
+# are as good keeps the cross-fitted one.
+FALLBACK_STANDARD_ERRORS = 2.0
+
+
 def or_label_spreading(posterior, images, labels, num_classes, seed=0):
     """The cross-fitted posterior, or label spreading's where that predicts the labels better.
 
-    Both posteriors judge each labelled row without its own label, so the
-    better one on the given labels is a cross-validated choice: the mean
-    probability each gives the observed labels (`p(y_obs | x)`, averaged
-    over the labelled rows; under class-symmetric noise it ranks two
-    classifiers as their accuracy on the true labels does). Label
-    spreading's (`umn.label_spreading.held_out_posterior_of_labels`) costs
-    seconds. On the digits and 28x28 digits with 150-epoch runs the
-    cross-fitted view was the better one (README); where its fold models
-    learned too little it gives every class about `1 / C` and would make
-    eps doubt every label, and this warns and returns label spreading's.
+    Both posteriors judge each labelled row without its own label, so how
+    well each predicts the given labels is a cross-validated comparison:
+    per row, the probability each gives the observed label (`p(y_obs |
+    x)`; under class-symmetric noise its mean ranks two classifiers as
+    their accuracy on the true labels does). Label spreading's view
+    (`umn.label_spreading.held_out_posterior_of_labels`, seconds) is taken
+    only where its mean is higher by more than `FALLBACK_STANDARD_ERRORS`
+    standard errors of the paired per-row difference: where the fold
+    models learned too little (a run too short, a set too small) and give
+    every class about `1 / C`, which would make eps doubt every label.
+    Then this warns. Two views about as good keep the cross-fitted one.
 
     Args:
         posterior: `(m, C)` cross-fitted posterior of the labelled rows
@@ -226,16 +234,19 @@ def or_label_spreading(posterior, images, labels, num_classes, seed=0):
     observed = labels[labels >= 0]
     spreading = held_out_posterior_of_labels(images, labels, num_classes, seed=seed)
     rows = np.arange(len(observed))
-    fitted_score = float(np.mean(posterior[rows, observed]))
-    spreading_score = float(np.mean(spreading[rows, observed]))
-    if spreading_score <= fitted_score:
+    fitted_on_label = np.asarray(posterior, np.float64)[rows, observed]
+    spreading_on_label = spreading[rows, observed]
+    gain = spreading_on_label - fitted_on_label
+    standard_error = np.std(gain, ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
+    if not np.mean(gain) > FALLBACK_STANDARD_ERRORS * standard_error:
         return CROSS_FITTED_VIEW, posterior
     warnings.warn(
         f"The cross-fitted view (the eps = 0 model trained on folds of the labels) gives the "
-        f"labels it did not see a mean probability of {fitted_score:.2f}, label spreading "
-        f"{spreading_score:.2f}: the fold models learned too little (a short run or a small "
-        "set), so eps reads label spreading's view. Train longer for the cross-fitted view, "
-        "or build the model with held_out_view='label_spreading'.", stacklevel=2)
+        f"labels it did not see a mean probability of {np.mean(fitted_on_label):.2f}, label "
+        f"spreading {np.mean(spreading_on_label):.2f}: the fold models learned too little (a "
+        "short run or a small set), so eps reads label spreading's view. Train longer for the "
+        "cross-fitted view, or build the model with held_out_view='label_spreading'.",
+        stacklevel=2)
     return LABEL_SPREADING_VIEW, spreading
 
 
