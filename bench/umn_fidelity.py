@@ -22,16 +22,17 @@ ground truth, so it is not a method).
     python -m bench.umn_fidelity --m1_warmup=0   # the previous default: no M1 warm-up
     python -m bench.umn_fidelity --uncertainty_estimate=guider   # the paper's eps (Eq. 11)
     python -m bench.umn_fidelity --methods=umn --held_out_view=shuffled   # README: a useless view
-    python -m bench.umn_fidelity --methods=umn --held_out_view=cross_fitted   # README
+    python -m bench.umn_fidelity --methods=umn --held_out_view=label_spreading   # README
 
 `--held_out_view` (as the table scripts take it) changes the held-out half
-of UMN's default eps: `shuffled` fits the label-spreading view
-(`umn.label_spreading.held_out_disbelief`) on the training images shuffled
-against their labels, a view that carries no information about any label,
-the limit of images whose pixel neighbours seldom share a class;
-`cross_fitted` takes the eps = 0 model cross-fitted on folds of the labels
-(`umn.cross_fitted`). It changes only the `umn` row under the default eps,
-and is refused elsewhere.
+of UMN's default eps, by default the eps = 0 model cross-fitted on folds
+of the labels (`umn.cross_fitted`): `label_spreading` takes label
+spreading's view (`umn.label_spreading.held_out_disbelief`, the default
+before session 40, with the warm-up's weights uniform); `shuffled` fits
+that view on the training images shuffled against their labels, a view
+that carries no information about any label, the limit of images whose
+pixel neighbours seldom share a class. It changes only the `umn` row under
+the default eps, and is refused elsewhere.
 
 `../shared/data/mnist5k.npz` is development data (5,000 real MNIST digits:
 4,000 to train, 1,000 to test); it does not ship with the package.
@@ -94,11 +95,13 @@ def settings_note(settings):
         note += f", labelled term scaled by labelled share {settings.scale_by_labelled_share}"
     if settings.m1_warmup:
         note += f", M1 alone for the first {settings.m1_warmup:g} of the steps"
-    weights = settings.warmup_weights_in_use
+    weights = settings.warmup_weights   # given: not the view's own
     if weights == NOISE_CORRECTED_WARMUP_WEIGHTS:
         note += (", UMN's warm-up weights each label by its chance of being wrong given its "
                  "held-out view and the estimated noise rate")
-    elif weights != UNIFORM_WARMUP_WEIGHTS:
+    elif weights == UNIFORM_WARMUP_WEIGHTS:
+        note += ", UMN's warm-up weights every label alike"
+    elif weights is not None:
         note += ", UMN's warm-up weights each label by its held-out view"
     return note
 

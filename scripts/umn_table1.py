@@ -3,7 +3,7 @@
     python -m scripts.umn_table1                       # digits, 50 labels, seed 0
     python -m scripts.umn_table1 --seeds=0,1,2         # mean over 3 seeds
     python -m scripts.umn_table1 --preset=smoke
-    python -m scripts.umn_table1 --methods=umn --held_out_view=cross_fitted   # README
+    python -m scripts.umn_table1 --methods=umn --held_out_view=label_spreading   # README
     python -m scripts.umn_table1 --dataset=mnist --preset=paper --download
 """
 
@@ -15,7 +15,7 @@ from scripts.harness import umn_tables as experiment
 from scripts.harness import training
 from scripts.harness import umn_flags as script_flags
 
-script_flags.define_common_flags("runs/umn_table1", default_seeds=("0",))
+script_flags.define_common_flags("runs/umn_table1")
 flags.DEFINE_list("methods", list(experiment.DEFAULT_TABLE1_METHODS),
                   f"Methods to compare, from: {', '.join(experiment.METHODS)}.")
 flags.DEFINE_list("noise_rates", [str(r) for r in experiment.PAPER_NOISE_RATES],

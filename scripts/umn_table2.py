@@ -12,7 +12,7 @@ from scripts.harness import umn_tables as experiment
 from scripts.harness import training
 from scripts.harness import umn_flags as script_flags
 
-script_flags.define_common_flags("runs/umn_table2", default_seeds=("0",))
+script_flags.define_common_flags("runs/umn_table2")
 flags.DEFINE_list("methods", ["supervised", "umn"],
                   f"Methods to compare: {', '.join(experiment.METHODS)}.")
 flags.DEFINE_list("num_labels", None,

@@ -13,9 +13,9 @@ labels.
 With `--preset=default` and no `--epochs`, the model trains 120 epochs
 (`scripts.harness.umn_tables.TABLE3_EPOCHS`; Tables 1-2 train the preset's
 150), and eps is read at the final one: by default 1 - mean(guider,
-held-out label spreading)(y_obs) (with `--held_out_view=cross_fitted` the
-held-out half is the eps = 0 model cross-fitted on folds of the labels,
-`umn.cross_fitted`, and `issues_*` read its posterior too), with
+held-out view)(y_obs), the held-out view the eps = 0 model cross-fitted on
+folds of the labels (`umn.cross_fitted`; `issues_*` read its posterior
+too; with `--held_out_view=label_spreading` label spreading's), with
 `--uncertainty_estimate=disbelief`
 the guider's 1 - q'(y_obs | x) alone, with `--uncertainty_estimate=guider`
 the paper's |guider - learner| (Eq. 11). Each row also reports
@@ -30,7 +30,7 @@ from scripts.harness import umn_tables as experiment
 from scripts.harness import training
 from scripts.harness import umn_flags as script_flags
 
-script_flags.define_common_flags("runs/umn_table3", default_seeds=("0",))
+script_flags.define_common_flags("runs/umn_table3")
 flags.DEFINE_list("noise_rates", [str(r) for r in experiment.PAPER_NOISE_RATES],
                   "Label corruption rates.")
 flags.DEFINE_string("threshold", experiment.AUTO_THRESHOLD,

@@ -448,17 +448,20 @@ def test_the_cross_fitted_view_gives_way_where_label_spreading_predicts_the_labe
         return spreading["posterior"]
 
     monkeypatch.setattr(cross_fitted, "held_out_posterior_of_labels", fake_spreading)
-    # Better, as good (a tie), or worse by less than two standard errors of the paired
-    # difference (0.5 and 0.7 in turn, mean 0.6 against 0.61): the cross-fitted view stays.
-    scattered = np.where(np.arange(12) % 2 == 0, 0.5, 0.7)
-    for on_label, spread in ((0.9, 0.6), (0.6, 0.6), (scattered, 0.61)):
+    # As good where the views' most likely classes are the given labels, however sure
+    # (0.9 or 0.6 against 0.6), or worse by less than two standard errors of the paired
+    # difference (the given label the most likely class of 11 rows of 12, against 12):
+    # the cross-fitted view stays.
+    one_wrong = np.where(np.arange(12) == 0, 0.2, 0.9)
+    for on_label, spread in ((0.9, 0.6), (0.6, 0.6), (one_wrong, 0.6)):
         fitted, spreading["posterior"] = _posteriors(labels, on_label), _posteriors(labels, spread)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             view, posterior = cross_fitted.or_label_spreading(fitted, images, labels, 3, seed=7)
         assert view == "cross_fitted" and posterior is fitted
     spreading["posterior"] = _posteriors(labels, 0.6)
-    with pytest.warns(UserWarning, match=r"mean probability of 0\.33, label spreading 0\.60"):
+    # Class 0 for every row (the first of equals): the given label of 6 rows of 12.
+    with pytest.warns(UserWarning, match=r"agrees with 50% of the labels .* spreading with 100%"):
         view, posterior = cross_fitted.or_label_spreading(np.full((12, 3), 1.0 / 3.0), images,
                                                           labels, 3, seed=7)
     assert view == "label_spreading" and posterior is spreading["posterior"]
@@ -485,3 +488,38 @@ def test_the_model_reads_label_spreading_where_its_fold_models_learned_nothing(m
         view = model.held_out_disbelief(images, labels, epochs=3)
     np.testing.assert_allclose(
         view, label_spreading.held_out_disbelief(images, labels, 3, seed=0), atol=1e-6)
+
+
+def test_a_config_saved_when_label_spreading_was_every_models_view_still_loads():
+    for eps, extra in (("zero", {}), ("fixed", {"fixed_uncertainty": 0.2}), ("guider", {})):
+        config = {**make_umn(uncertainty=eps, **extra).get_config(),
+                  "held_out_view": "label_spreading"}   # as saved before session 40
+        assert UncertaintyMiningNet.from_config(config).held_out_view is None
+    old_default = {**make_umn(held_out_view=None).get_config(),
+                   "held_out_view": "label_spreading", "warmup_weights": "uniform"}
+    loaded = UncertaintyMiningNet.from_config(old_default)   # what it trained with
+    assert (loaded.held_out_view, loaded.warmup_weights) == ("label_spreading", "uniform")
+
+
+def test_a_stream_needs_the_cross_fitted_view_computed_or_kept_first():
+    images, labels = toy_data(n=40, labelled=16, num_classes=3, seed=4)
+    model = make_umn(num_classes=3, held_out_view=None, noise_rate=0.2,
+                     uncertainty_clip=(0.01, 0.5))
+    stream, _ = umn_tables.streams.semi_supervised_stream(images, labels, 3, 4, 12, 0)
+    with pytest.raises(ValueError, match=r"keep_held_out_view.*held_out_view='label_spreading'"):
+        model.fit(stream, epochs=1, steps_per_epoch=2, verbose=0)
+    rows = labels >= 0
+    posterior = np.full((int(rows.sum()), 3), 0.1)
+    posterior[np.arange(int(rows.sum())), labels[rows]] = 0.8
+    with pytest.raises(ValueError, match=r"posterior must be \(16, 3\)"):
+        model.keep_held_out_view(images, labels, posterior[:3])
+    model.keep_held_out_view(images, labels, posterior)
+    view = disbelief_of_labels(posterior, labels)
+    np.testing.assert_allclose(model.held_out_disbelief(images, labels), view)  # no folds
+    stream, _ = umn_tables.streams.semi_supervised_stream(images, labels, 3, 4, 12, 0,
+                                                          held_out_disbelief=view)
+    model.fit(stream, epochs=1, steps_per_epoch=2, verbose=0)
+    issues = model.label_issues(images, labels)   # reads the kept posterior
+    assert len(issues.indices) == int(rows.sum())
+    with pytest.raises(ValueError, match="reads held_out_view='label_spreading'"):
+        make_umn().keep_held_out_view(images, labels, posterior)

@@ -23,8 +23,8 @@ computes with `eps_zero_fold_trainer(..., batch_size=...)`).
 
 Fold models that learned too little (a run too short, a set too small)
 make a view that doubts every label alike; `or_label_spreading` then takes
-label spreading's view instead, whichever predicts the labels it never saw
-better.
+label spreading's view instead, where it agrees clearly more often with
+the labels it never saw.
 """
 
 import warnings
@@ -191,10 +191,10 @@ def cross_fitted_disbelief(images, labels, num_classes, fit_fold, folds=DEFAULT_
         images, labels, num_classes, fit_fold, folds, seed, batch_size), labels)
 
 
-# `or_label_spreading` takes label spreading's view only where it predicts the
-# held-out labels better by more than this many standard errors of the paired
-# difference (the usual two-sided 5% test): a coin flip between two views that
-# are as good keeps the cross-fitted one.
+# `or_label_spreading` takes label spreading's view only where it agrees with
+# the held-out labels more often by more than this many standard errors of the
+# paired difference (a one-sided test at about 2.3%): a coin flip between two
+# views that are as good keeps the cross-fitted one.
 FALLBACK_STANDARD_ERRORS = 2.0
 
 
@@ -202,28 +202,36 @@ def or_label_spreading(posterior, images, labels, num_classes, seed=0):
     """The cross-fitted posterior, or label spreading's where that predicts the labels better.
 
     Both posteriors judge each labelled row without its own label, so how
-    well each predicts the given labels is a cross-validated comparison:
-    per row, the probability each gives the observed label (`p(y_obs |
-    x)`; under class-symmetric noise its mean ranks two classifiers as
-    their accuracy on the true labels does). Label spreading's view
+    often each one's most likely class is the given label is a
+    cross-validated comparison; under class-symmetric noise at a rate `r`
+    below `(C - 1) / C` that agreement is an affine, increasing function of
+    the accuracy on the true labels, so it ranks the two views as the true
+    labels would. Label spreading's view
     (`umn.label_spreading.held_out_posterior_of_labels`, seconds) is taken
-    only where its mean is higher by more than `FALLBACK_STANDARD_ERRORS`
+    only where it agrees more often by more than `FALLBACK_STANDARD_ERRORS`
     standard errors of the paired per-row difference: where the fold
     models learned too little (a run too short, a set too small) and give
     every class about `1 / C`, which would make eps doubt every label.
     Then this warns. Two views about as good keep the cross-fitted one.
+    The model's warm-up weights stay what they were resolved to.
 
     Args:
         posterior: `(m, C)` cross-fitted posterior of the labelled rows
-            (`cross_fitted_label_posterior`).
+            (`cross_fitted_label_posterior`), in the order of
+            `np.flatnonzero(labels >= 0)`.
         images: `(n, H, W, K)` training images, labelled and unlabelled.
         labels: `(n,)` observed labels, -1 for unlabelled rows.
         num_classes: C.
         seed: int seed of label spreading's folds, subset and PCA.
 
     Returns:
-        `(view, posterior)`: `umn.model.CROSS_FITTED_VIEW` and `posterior`,
-        or `umn.model.LABEL_SPREADING_VIEW` and label spreading's `(m, C)`.
+        `(view, posterior)`: `umn.model.CROSS_FITTED_VIEW` and `posterior`
+        (as float64), or `umn.model.LABEL_SPREADING_VIEW` and label
+        spreading's `(m, C)`.
+
+    Raises:
+        ValueError: bad labels, or a posterior of the wrong shape or not
+            class distributions (e.g. NaN).
 
     Example:
 
@@ -232,21 +240,22 @@ def or_label_spreading(posterior, images, labels, num_classes, seed=0):
     """
     labels = check_partial_labels(labels, num_classes)
     observed = labels[labels >= 0]
+    posterior = validation.check_class_distributions(posterior, len(observed), num_classes,
+                                                     "the cross-fitted posterior")
     spreading = held_out_posterior_of_labels(images, labels, num_classes, seed=seed)
-    rows = np.arange(len(observed))
-    fitted_on_label = np.asarray(posterior, np.float64)[rows, observed]
-    spreading_on_label = spreading[rows, observed]
-    gain = spreading_on_label - fitted_on_label
+    fitted_agrees = np.argmax(posterior, axis=1) == observed
+    spreading_agrees = np.argmax(spreading, axis=1) == observed
+    gain = spreading_agrees.astype(np.float64) - fitted_agrees
     standard_error = np.std(gain, ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else np.inf
     if not np.mean(gain) > FALLBACK_STANDARD_ERRORS * standard_error:
         return CROSS_FITTED_VIEW, posterior
     warnings.warn(
-        f"The cross-fitted view (the eps = 0 model trained on folds of the labels) gives the "
-        f"labels it did not see a mean probability of {np.mean(fitted_on_label):.2f}, label "
-        f"spreading {np.mean(spreading_on_label):.2f}: the fold models learned too little (a "
-        "short run or a small set), so eps reads label spreading's view. Train longer for the "
-        "cross-fitted view, or build the model with held_out_view='label_spreading'.",
-        stacklevel=2)
+        f"The cross-fitted view (the eps = 0 model trained on folds of the labels) agrees "
+        f"with {np.mean(fitted_agrees):.0%} of the labels it did not see, label spreading "
+        f"with {np.mean(spreading_agrees):.0%}: the fold models learned too little (a short "
+        "run or a small set), so eps reads label spreading's view. Train longer for the "
+        "cross-fitted view, or build the model with held_out_view='label_spreading' to read "
+        "label spreading's from the start.", stacklevel=2)
     return LABEL_SPREADING_VIEW, spreading
 
 

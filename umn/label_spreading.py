@@ -9,7 +9,9 @@ classifier that also uses the unlabelled images, and it is cheap enough to
 refit once per fold. Its users: `umn.noise_rate.estimate_noise_rate` (how
 many labels are wrong), `held_out_label_posterior` (which ones, through
 `label_issues(score="with_held_out")`) and `held_out_disbelief`, half of
-UMN's default eps (`uncertainty="with_held_out"`).
+UMN's default eps (`uncertainty="with_held_out"`) under
+`held_out_view="label_spreading"` and where the default cross-fitted view's
+fold models learned too little (`umn.cross_fitted.or_label_spreading`).
 """
 
 import dataclasses
@@ -238,8 +240,8 @@ def held_out_label_posterior(images, labels, num_classes, folds=DEFAULT_FOLDS,
     does in a model trained on it.
 
     Averaged with a UMN guider's posterior it is UMN's default eps and
-    `UncertaintyMiningNet.label_issues`' default detector (README,
-    "Uncertainty Mining Net", "The held-out view in eps (the default)").
+    `UncertaintyMiningNet.label_issues`' default detector under
+    `held_out_view="label_spreading"` (README, "Uncertainty Mining Net").
 
     Args:
         images: `(n, H, W[, K])` images or `(n, D)` feature vectors.
@@ -320,11 +322,12 @@ def held_out_posterior_of_labels(images, labels, num_classes, seed=0):
 def held_out_disbelief(images, labels, num_classes, seed=0):
     """Each row's `1 - p(y_obs | x)` under a posterior that never saw its own label.
 
-    The held-out half of UMN's default eps (`uncertainty="with_held_out"`):
-    `held_out_posterior_of_labels` read at each row's given label. Computed
-    once, before training, from the whole training set (the unlabelled
-    images shape the kNN graph); `umn.semi_supervised_stream` carries it in
-    the batches under `tf_data.batch_keys.HELD_OUT_DISBELIEF_KEY`.
+    The held-out half of UMN's default eps (`uncertainty="with_held_out"`)
+    under `held_out_view="label_spreading"`: `held_out_posterior_of_labels`
+    read at each row's given label. Computed once, before training, from
+    the whole training set (the unlabelled images shape the kNN graph);
+    `umn.semi_supervised_stream` carries it in the batches under
+    `tf_data.batch_keys.HELD_OUT_DISBELIEF_KEY` by default.
 
     Args:
         images: `(n, H, W[, K])` training images, labelled and unlabelled.

@@ -367,9 +367,10 @@ def disbelief_with_held_out(guider_probs, labels, held_out_disbelief):
     """`eps = 1 - mean(guider, held-out)(y_obs)`: two views' disbelief in the label, no gradient.
 
     The mean of `guider_disbelief` and `held_out_disbelief`, the label's
-    `1 - p(y_obs | x)` under a label-spreading posterior that never saw it
-    (`umn.label_spreading.held_out_disbelief`): the probability that the
-    label is wrong under the mean of the two posteriors. The guider trains
+    `1 - p(y_obs | x)` under a posterior that never saw it (the model's
+    `held_out_view`: `umn.cross_fitted`, `umn.label_spreading`): the
+    probability that the label is wrong under the mean of the two
+    posteriors. The guider trains
     on the labels it judges and comes to believe some wrong ones; the
     held-out view cannot, and the two make different mistakes. Not the
     paper's estimate; `UncertaintyMiningNet(uncertainty="with_held_out")`,

@@ -57,8 +57,8 @@ WITH_HELD_OUT = "with_held_out"
 # on both (3 seeds; README, "Uncertainty Mining Net", "The guider's
 # disbelief as eps").
 # The default eps averages that disbelief with a view that never saw the
-# label (`"with_held_out"`: `losses.disbelief_with_held_out`,
-# `umn.label_spreading.held_out_disbelief`): the guider trains on the
+# label (`"with_held_out"`: `losses.disbelief_with_held_out`; the view is
+# `held_out_view`, below): the guider trains on the
 # labels it judges and comes to believe some wrong ones, the held-out view
 # cannot. Measured with 3 seeds on the embedded digits and on mnist5k:
 # Tables 1-3 in the README, "The held-out view in eps (the default)". Its
@@ -153,10 +153,20 @@ UNKNOWN_SHARE = -1.0
 MISSING_HELD_OUT_MESSAGE = (
     "uncertainty='with_held_out' (the default eps) reads each label's held-out disbelief "
     f"from the training batches (key {HELD_OUT_DISBELIEF_KEY!r}), and this batch has none. "
-    "fit(x, y) on arrays adds it by itself; umn.semi_supervised_stream(...) carries it by "
-    "default; for your own stream compute it with umn.label_spreading.held_out_disbelief("
-    "images, labels, num_classes) and add it to each batch dict, or build the model with "
-    "uncertainty='disbelief' (the guider's disbelief alone).")
+    "fit(x, y) on arrays adds it by itself; for a stream compute it with "
+    "model.held_out_disbelief(images, labels, epochs=...) and pass it to "
+    "umn.semi_supervised_stream(..., held_out_disbelief=...) (or add it to each batch dict "
+    "of your own stream), or build the model with uncertainty='disbelief' (the guider's "
+    "disbelief alone).")
+
+STREAM_WITHOUT_VIEW_MESSAGE = (
+    "This model's eps reads the cross-fitted view of the labels (held_out_view="
+    "'cross_fitted', the default), which it has not computed, and fit got a stream: compute "
+    "it first with view = model.held_out_disbelief(images, labels, epochs=...) and give the "
+    "stream held_out_disbelief=view (umn.semi_supervised_stream's default carries label "
+    "spreading's view instead), give a posterior computed elsewhere with "
+    "model.keep_held_out_view(images, labels, posterior), fit on arrays (fit(x, y) computes "
+    "it), or build the model with held_out_view='label_spreading'.")
 
 
 def guider_stream_seed(seed):
@@ -395,7 +405,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
     "corrupted if eps > 0" flags every label not saturated on (README,
     Table 3, "F1 of the paper's rule"). To find
     wrong labels use `label_issues`: its default score averages the
-    guider's posterior with a label-spreading posterior that never saw the
+    guider's posterior with the held-out posterior that never saw the
     label, the default eps itself (`score="disbelief"` gives the guider's
     alone; `score="eps"` the model's eps, Eq. 11's under
     `uncertainty="guider"`).
@@ -661,8 +671,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             name="uncertainty_start_step")
         self.m1_end_step = self.add_weight(
             shape=(), initializer="zeros", dtype="int64", trainable=False, name="m1_end_step")
-        # Only a model that scales its labelled term holds the rate, so the
-        # default model's variables (and its saved files) are as before.
+        # Only a model that scales its labelled term holds this rate (the
+        # default model holds the warm-up's, `warmup_noise_rate`, below).
         self.label_noise_rate = None
         if self.noise_rate is not None and self.uncertainty != "fixed":
             self.label_noise_rate = self._add_rate_variable("label_noise_rate")
@@ -1024,6 +1034,8 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         labels = features.get(LABEL_KEY) if y is None else y
         if (not isinstance(images, (np.ndarray, tf.Tensor))
                 or not isinstance(labels, (np.ndarray, tf.Tensor, list))):
+            if self.held_out_view == CROSS_FITTED_VIEW and self._cross_fitted_view is None:
+                raise ValueError(STREAM_WITHOUT_VIEW_MESSAGE)
             return x, y
         labels = np.asarray(labels)
         labels = check_partial_labels(
@@ -1114,6 +1126,47 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         self._cross_fitted_view = (fingerprint, posterior)
         return posterior
 
+    def keep_held_out_view(self, images, labels, posterior):
+        """Keeps a cross-fitted posterior computed elsewhere as this model's view of a set.
+
+        For `held_out_view="cross_fitted"`: what `held_out_disbelief` keeps
+        after training the fold models, given instead (the paper harness's
+        own fold runs, a view saved beside a restored model). `fit` on a
+        stream then runs (the stream must carry this view: `umn.partial_labels.
+        disbelief_of_labels(posterior, labels)`), and `fit` on arrays,
+        `held_out_disbelief` and `label_issues` on these images and labels
+        read it.
+
+        Args:
+            images: `(n, H, W, K)` training images, labelled and unlabelled.
+            labels: `(n,)` their labels, -1 for unlabelled rows.
+            posterior: `(m, C)` class distributions of the labelled rows, in
+                the order of `np.flatnonzero(labels >= 0)`, each from a model
+                that never saw that row's label
+                (`umn.cross_fitted.cross_fitted_label_posterior`).
+
+        Raises:
+            ValueError: a model with another view, bad labels, or a
+                posterior of the wrong shape or not class distributions.
+
+        Example:
+
+        >>> model.keep_held_out_view(x_train, labels, posterior)
+        >>> view = umn.partial_labels.disbelief_of_labels(posterior, labels)
+        >>> model.fit(umn.semi_supervised_stream(x_train, labels, 10, 25, 100, seed=0,
+        ...                                      held_out_disbelief=view)[0], ...)
+        """
+        if self.held_out_view != CROSS_FITTED_VIEW:
+            raise ValueError(
+                f"keep_held_out_view keeps a cross-fitted view, but this model reads "
+                f"held_out_view={self.held_out_view!r}.")
+        images = validation.check_images(images)
+        labels = check_partial_labels(labels, self.num_classes)
+        validation.check_same_length(images=images, labels=labels)
+        posterior = validation.check_class_distributions(
+            posterior, int(np.sum(labels >= 0)), self.num_classes, "posterior")
+        self._cross_fitted_view = (data_fingerprint(images, labels), posterior)
+
     def _kept_cross_fitted_posterior(self, images, labels):
         """The kept cross-fitted posterior of these images and labels, else a ValueError."""
         kept = self._cross_fitted_view
@@ -1121,9 +1174,11 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
             raise ValueError(
                 "held_out_view='cross_fitted' judges the labels of the training set it was "
                 "computed on (fit on arrays, or held_out_disbelief(images, labels, epochs=...)); "
-                "these images and labels are not that set. Pass held_out_posterior= "
-                "(umn.cross_fitted.cross_fitted_label_posterior) or call "
-                "model.held_out_disbelief on them first.")
+                "these images and labels are not that set (the view is not saved with the "
+                "model). Pass held_out_posterior= (the posterior the run read, or "
+                "umn.cross_fitted.cross_fitted_label_posterior), call "
+                "model.held_out_disbelief(images, labels, epochs=...) on them first (4 fold "
+                "trainings), or rank by score='disbelief' (the guider alone).")
         return kept[1]
 
     def _int_seed(self):
@@ -1285,28 +1340,28 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
         Scores (larger = less trustworthy):
 
         * `"with_held_out"` (default): `1 - p(y_obs | x)` under the mean
-          of the guider's posterior `q'(y | x)` and a label-spreading
-          posterior that never saw the row's own label
-          (`umn.label_spreading.held_out_label_posterior`: 5 class-balanced
-          folds of the labels, the rows of `x` in the kNN graph, up to
-          10,000 unlabelled ones: pass the unlabelled images too), score
-          name `"wrong_label_probability"`; the suggested label is the
-          mean's argmax. The guider is trained on the labels it judges
-          and comes to believe many wrong ones; the held-out view cannot,
-          and their mistakes differ. It is the default eps
+          of the guider's posterior `q'(y | x)` and a held-out posterior
+          that never saw the row's own label, score name
+          `"wrong_label_probability"`; the suggested label is the mean's
+          argmax. The held-out posterior is, under the default
+          `held_out_view="cross_fitted"`, the cross-fitted one kept from
+          `fit` (or `held_out_disbelief`, `keep_held_out_view`) on these
+          same images and labels (`seed` unused; for others pass
+          `held_out_posterior`); for the other views and eps label
+          spreading's (`umn.label_spreading.held_out_label_posterior`: 5
+          class-balanced folds of the labels, the rows of `x` in the kNN
+          graph, up to 10,000 unlabelled ones: pass the unlabelled images
+          too). The guider is trained on the labels it judges and comes
+          to believe many wrong ones; the held-out view cannot, and their
+          mistakes differ. It is the default eps
           (`uncertainty="with_held_out"`) read at the mean of
           `q(z_a | x)`. Flagged above 0.5 (the label more likely wrong
-          than right), 3 seeds at 10-50% noise, under the default eps
-          (README, Table 3): F1 0.81-0.92 and ROC AUC 0.95-1.00 on the
-          digits, F1 0.76-0.86 and ROC AUC 0.83-0.97 on 28x28 digits
-          (mnist5k); the guider alone, trained with its own disbelief
-          as eps and flagged by Otsu's threshold: 0.79-0.90 and
-          0.90-0.98, 0.49-0.72 and 0.83-0.96. Passing only the labelled
-          rows leaves the unlabelled images out of the graph. Under
-          `held_out_view="cross_fitted"` the held-out posterior is the
-          cross-fitted one kept from `fit` (or `held_out_disbelief`) on
-          these same images and labels (`seed` unused); for others pass
-          `held_out_posterior`.
+          than right), 3 seeds at 10-50% noise (README, Table 3): F1
+          0.86-0.93 and ROC AUC 0.96-0.99 on the digits, F1 0.83-0.89
+          and ROC AUC 0.93-0.98 on 28x28 digits (mnist5k) under the
+          default; F1 0.81-0.92 and 0.76-0.86 under label spreading's
+          view; the guider alone, trained with its own disbelief as eps
+          and flagged by Otsu's threshold: 0.79-0.90 and 0.49-0.72.
         * `"disbelief"`: the guider's `1 - q'(y_obs | x)`, score name
           `"wrong_label_probability"`, whatever eps the model trains
           with (the eps of `uncertainty="disbelief"`). Without a guider
@@ -1368,6 +1423,16 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
 
     def _label_scores(self, images, labels, score, batch_size):
         return self.label_uncertainty(images, labels, batch_size=batch_size)
+
+    @classmethod
+    def from_config(cls, config):
+        # Configs saved before session 40 name label spreading's view (then the
+        # default) for every eps; an eps that reads no view now takes none.
+        config = dict(config)
+        if (config.get("uncertainty", DEFAULT_UNCERTAINTY) != WITH_HELD_OUT
+                and config.get("held_out_view") == LABEL_SPREADING_VIEW):
+            config["held_out_view"] = None
+        return super().from_config(config)
 
     def get_config(self):
         config = super().get_config()

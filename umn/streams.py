@@ -91,8 +91,8 @@ def checked_held_out_disbelief(images, labels, num_classes, seed, held_out_disbe
     if values.shape != (len(labels),):
         raise ValueError(
             f"held_out_disbelief must hold one value per image, shape ({len(labels)},), got "
-            f"{values.shape}; compute it with umn.label_spreading.held_out_disbelief(images, "
-            "labels, num_classes).")
+            f"{values.shape}; compute it with model.held_out_disbelief(images, labels, "
+            "epochs=...).")
     if not np.all(np.isfinite(values)) or np.any((values < 0.0) | (values > 1.0)):
         raise ValueError("held_out_disbelief must lie in [0, 1] (a probability that the "
                          "label is wrong); it holds NaN or values outside.")

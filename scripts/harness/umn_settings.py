@@ -73,8 +73,8 @@ class RunSettings:
             share in (0, 1]; `--scale_by_labelled_share`.
         uncertainty_estimate: how UMN estimates eps: `"with_held_out"`
             (default: `1 - q(y_obs)` under the mean of the guider and a
-            label-spreading posterior that never saw the label, not the
-            paper's), `"disbelief"` (the guider's `1 - q'(y_obs)` alone) or
+            held-out posterior that never saw the label, `held_out_view`;
+            not the paper's), `"disbelief"` (the guider's `1 - q'(y_obs)` alone) or
             `"guider"` (Eq. 11, the paper's; `paper`), as
             `UncertaintyMiningNet(uncertainty=...)`;
             `--uncertainty_estimate`. Only the `umn` method reads it.
@@ -181,6 +181,13 @@ class RunSettings:
         """UMN's warm-up weights (`warmup_weights` resolved as the model resolves it)."""
         return resolve_warmup_weights(self.warmup_weights, self.held_out_view_in_use,
                                       check_warmup_share(self.uncertainty_warmup))
+
+    def as_record(self):
+        """The settings as a dict for results and ledgers, with the view and the warm-up's
+        weights as resolved (what ran, whatever the defaults were when it ran)."""
+        return dataclasses.asdict(dataclasses.replace(
+            self, held_out_view=self.held_out_view_in_use,
+            warmup_weights=self.warmup_weights_in_use))
 
     @property
     def eps_name(self):

@@ -28,7 +28,6 @@ class with true labels, from outside the labelled set; see
 `scripts.harness.reweighting_runs`).
 """
 
-import dataclasses
 import os
 
 import keras
@@ -194,18 +193,20 @@ def _build_model(method, image_shape, num_classes, settings, seed, noise_rate, a
 
 
 def train_method(method, data, split, settings, seed, noise_rate, architecture="auto",
-                 callbacks=(), training=None, stateful_callbacks=(), held_out_disbelief=None):
+                 callbacks=(), training=None, stateful_callbacks=(), held_out_disbelief=None,
+                 held_out_posterior=None):
     """Trains one method on one noisy split; returns the fitted model.
 
     With `training` (a `training.Training` with a backup directory) the run
     backs up every epoch under a key naming the method, split and seed, and
-    resumes from its backup when one exists. UMN under
-    `settings.held_out_view="cross_fitted"` first trains its 4 fold models
-    (`held_out_view`). `held_out_disbelief`: an
-    `(n_train,)` array the batches carry instead of the held-out view the
-    stream computes (`umn.semi_supervised_stream`; only for a method that
-    reads it, `reads_held_out_disbelief`), e.g. a view made uninformative
-    to measure what the default eps loses without one.
+    resumes from its backup when one exists. UMN under the cross-fitted
+    view (the default) first trains its 4 fold models (`held_out_view`)
+    and keeps their posterior with the model (`keep_held_out_view`).
+    `held_out_disbelief`: an `(n_train,)` array the batches carry instead
+    of the held-out view (only for a method that reads it,
+    `reads_held_out_disbelief`), e.g. a view made uninformative to measure
+    what the default eps loses without one; under the cross-fitted view
+    give the `(m, C)` posterior it was read from as `held_out_posterior`.
     """
     training = training or Training()
     carried = reads_held_out_disbelief(method, settings)
@@ -218,8 +219,8 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
         carried = held_out_disbelief
     elif carried and settings.held_out_view_in_use != LABEL_SPREADING_VIEW:
         # Before the run's seeding: the cross-fitted view trains models of its own.
-        carried, _ = held_out_view(data, split, settings, seed, noise_rate, architecture,
-                                   training)
+        carried, held_out_posterior = held_out_view(data, split, settings, seed, noise_rate,
+                                                    architecture, training)
     keras.utils.set_random_seed(seed)
     num_classes = data.num_classes
     if method == "clean_labels":
@@ -242,6 +243,8 @@ def train_method(method, data, split, settings, seed, noise_rate, architecture="
     if isinstance(model, UncertaintyMiningNet):
         # From the run's own noisy split, never from the true labels.
         model.measure_training_set(data.x_train, split.labels)
+        if model.held_out_view == CROSS_FITTED_VIEW:   # the view the stream carries
+            model.keep_held_out_view(data.x_train, split.labels, held_out_posterior)
     training.fit(model, stream, settings.epochs, steps, callbacks=callbacks,
                  run=run_key(method, len(split.labelled_indices), noise_rate, seed),
                  stateful_callbacks=stateful_callbacks)
@@ -474,7 +477,7 @@ def run_table1(dataset="digits", methods=DEFAULT_TABLE1_METHODS, noise_rates=PAP
     text += paired_difference_table(rows, "noise", "Table 1")
     text += label_noise_rate_table(rows, "noise", "Table 1")
     _print_and_save(training.output_dir(output_dir), "umn_table1", dataset, rows, text,
-                    settings=dataclasses.asdict(settings))
+                    settings=settings.as_record())
     ledger.complete()
     return rows
 
@@ -522,14 +525,14 @@ def run_table2(dataset="digits", methods=("supervised", "umn"), num_labels_list=
     text += paired_difference_table(rows, "num_labels", "Table 2")
     text += label_noise_rate_table(rows, "num_labels", "Table 2")
     _print_and_save(training.output_dir(output_dir), "umn_table2", dataset, rows, text,
-                    settings=dataclasses.asdict(settings))
+                    settings=settings.as_record())
     ledger.complete()
     return rows
 
 
 def _ledger_settings(table, dataset, settings, **choices):
     """What identifies a UMN table run for its `RunLedger`."""
-    return {"table": table, "dataset": dataset, "settings": dataclasses.asdict(settings),
+    return {"table": table, "dataset": dataset, "settings": settings.as_record(),
             **{name: list(value) if isinstance(value, tuple) else value
                for name, value in choices.items()}}
 
@@ -563,8 +566,8 @@ BASELINE_NOTES = {
                       "model learns."),
 }
 # `model.label_issues`' default score (`"with_held_out"`): the mean of the
-# guider's posterior and a label-spreading posterior that never saw the
-# label (`umn.label_spreading.held_out_label_posterior`), flagged where the
+# guider's posterior and the run's held-out posterior that never saw the
+# label (label spreading's for an eps that reads no view), flagged where the
 # label is more likely wrong than right: the default eps itself (to float
 # precision), a detector beside eps under the others.
 ISSUES_PREFIX = "issues_"
@@ -653,9 +656,9 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
     the guider's half of the default eps, printed as its own row, and
     `f1_eps_positive`, the F1 of the paper's literal rule `eps > 0`, and
     `issues_precision` / `_recall` / `_f1` / `_roc_auc`, `label_issues`'
-    default detector (the mean of the guider's and a held-out
-    label-spreading posterior, flagged above 0.5; `issues_metrics`): the
-    default eps itself, a detector beside the others.
+    default detector (the mean of the guider's and the run's held-out
+    posterior, flagged above 0.5; `issues_metrics`): the default eps
+    itself, a detector beside the others.
     Also writes `eps_histogram_noise<r>.png` (per-epoch eps histograms of
     the first seed, clean labels blue, corrupted red; Figure 4b) and
     `suspected_labels_noise<r>_seed<s>.csv` (the labels with
@@ -700,7 +703,8 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
                                  None if view is None else view[split.labelled_indices])
             model = train_method("umn", data, split, settings, seed, rate, architecture,
                                  callbacks=[history], training=training,
-                                 stateful_callbacks=[history], held_out_disbelief=view)
+                                 stateful_callbacks=[history], held_out_disbelief=view,
+                                 held_out_posterior=posterior)
             eps = history.eps_per_epoch[-1]
             cut = detection.resolve_threshold(threshold, eps)
             scores = detection.detection_scores(split.is_corrupted, eps, cut)
@@ -749,6 +753,6 @@ def run_table3(dataset="digits", noise_rates=PAPER_NOISE_RATES, seeds=(0, 1, 2),
         rate: [r["roc_auc_by_epoch"][:num_epochs] for r in rows if r["noise"] == rate]
         for rate in noise_rates})
     _print_and_save(output_dir, "umn_table3", dataset, rows, text, threshold=str(threshold),
-                    settings=dataclasses.asdict(settings))
+                    settings=settings.as_record())
     ledger.complete()
     return rows
