@@ -113,9 +113,10 @@ DEFAULT_M1_WARMUP = 0.05
 # before session 40). Measured with 3 seeds on real 28x28 digits (mnist5k,
 # 100 labels) with the warm-up weighted by each label's chance of being wrong
 # (`warmup_weights="noise_corrected"`, the default that goes with this view):
-# Table 1 below the M-VAE and the eps = 0 ablation at every noise rate and
-# eps's F1 above the paper's at every rate, where the label-spreading view
-# fell short of both at 10-20% and 40%; on the embedded 8x8 digits it costs
+# Table 1 at or below the M-VAE and the eps = 0 ablation at every noise rate
+# and eps's F1 above the paper's at every rate, where the label-spreading view
+# was level with them at 10-20% and below the paper's F1 at 40%; on the
+# embedded 8x8 digits it costs
 # up to a point at 10% noise and 0.5-1.2 in Table 2 from 50 labels (README,
 # "Uncertainty Mining Net").
 LABEL_SPREADING_VIEW = "label_spreading"
@@ -1359,7 +1360,7 @@ class UncertaintyMiningNet(KerasContract, keras.Model):
           than right), 3 seeds at 10-50% noise (README, Table 3): F1
           0.86-0.93 and ROC AUC 0.96-0.99 on the digits, F1 0.83-0.89
           and ROC AUC 0.93-0.98 on 28x28 digits (mnist5k) under the
-          default; F1 0.81-0.92 and 0.76-0.86 under label spreading's
+          default; F1 0.82-0.92 and 0.76-0.85 under label spreading's
           view; the guider alone, trained with its own disbelief as eps
           and flagged by Otsu's threshold: 0.79-0.90 and 0.49-0.72.
         * `"disbelief"`: the guider's `1 - q'(y_obs | x)`, score name
