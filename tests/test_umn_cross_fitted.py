@@ -23,6 +23,7 @@ from test_umn_model import in_index_order
 from test_umn_model import make_umn
 from test_umn_model import SMALL
 from test_umn_model import toy_data
+from test_umn_model import toy_stream
 
 
 def test_folds_deal_every_class_evenly_and_leave_unlabelled_rows_out():
@@ -420,12 +421,7 @@ def test_the_default_model_on_a_stream_is_told_to_bring_its_view_and_rate():
     images, labels = toy_data()
     model = make_umn(held_out_view=None)
     with pytest.raises(ValueError, match=r"held_out_disbelief=model\.held_out_disbelief"):
-        model.fit(toy_stream_of(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
-
-
-def toy_stream_of(images, labels):
-    stream, _ = umn_tables.streams.semi_supervised_stream(images, labels, 10, 5, 15, 0)
-    return stream
+        model.fit(toy_stream(images, labels), epochs=1, steps_per_epoch=2, verbose=0)
 
 
 def _posteriors(labels, on_label, num_classes=3):
